@@ -1,0 +1,66 @@
+import type { Command } from '../command.ts';
+import { parseCommandArgs, UsageError } from '../command.ts';
+import { withRuntime } from '../runtime.ts';
+import { table, duration } from '../format.ts';
+import { getPipelineHealth } from '../../status/pipelineHealth.ts';
+import { getJobWithTimeline } from '../../status/jobTimeline.ts';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const command: Command = {
+  summary: "pipeline health (jobs per state, oldest age, throughput), or one job's timeline",
+  usage: `Usage: tvdb status [job-id] [--json]
+
+Without a job id: one line per state with the number of jobs in it, the age of the oldest,
+and how many jobs entered it in the last 5 and 60 minutes (the pipeline_health view).
+With a job id: that job's state, error and timeline (the job_timeline view).`,
+  async run(argv) {
+    const { values, positionals } = parseCommandArgs(argv, {
+      options: { json: { type: 'boolean' } },
+      allowPositionals: true,
+    });
+    if (positionals.length > 1) throw new UsageError('give at most one job id');
+    const jobId = positionals[0];
+    if (jobId && !UUID.test(jobId)) throw new UsageError(`"${jobId}" is not a job id (a UUID)`);
+    return withRuntime({ poolSize: 2 }, async ({ pool }) => {
+      if (!jobId) {
+        const rows = await getPipelineHealth(pool);
+        if (values.json) process.stdout.write(JSON.stringify(rows) + '\n');
+        else
+          process.stdout.write(
+            table(
+              ['state', 'jobs', 'oldest', 'in 5m', 'in 60m'],
+              rows.map((r) => [r.state, r.jobs, duration(r.oldest_age_s), r.entered_last_5m, r.entered_last_60m]),
+            ),
+          );
+        return 0;
+      }
+      const job = await getJobWithTimeline(pool, jobId);
+      if (!job) {
+        process.stderr.write(`tvdb status: no job ${jobId}\n`);
+        return 1;
+      }
+      if (values.json) {
+        process.stdout.write(JSON.stringify(job) + '\n');
+        return 0;
+      }
+      process.stdout.write(
+        `job ${job.id}  ${job.file_name}\nstate ${job.state}   correlation ${job.correlation_id}\n` +
+          (job.last_error ? `error ${job.last_error}\n` : '') +
+          '\n' +
+          table(
+            ['at', 'event', 'state', 'time in state', 'detail'],
+            job.timeline.map((e) => [
+              new Date(e.entered_at).toISOString(),
+              e.kind,
+              e.from_state ? `${e.from_state} -> ${e.state}` : e.state,
+              duration(e.time_in_state_s),
+              Object.keys(e.detail).length ? JSON.stringify(e.detail) : null,
+            ]),
+          ),
+      );
+      return 0;
+    });
+  },
+};
+export default command;

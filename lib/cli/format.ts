@@ -1,0 +1,20 @@
+// Plain text tables for terminals and pipes (no colours: output is often grepped or logged).
+export function table(headers: string[], rows: Array<Array<string | number | null>>): string {
+  const cells = rows.map((r) => r.map((c) => (c === null ? '-' : String(c))));
+  const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => r[i]!.length)));
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => (/^-?[\d.,]+( ?[a-z%]+)?$/.test(c) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(line)].join('\n') + '\n';
+}
+
+export function duration(seconds: number | null): string {
+  if (seconds === null) return '-';
+  if (seconds < 1) return `${Math.round(seconds * 1000)}ms`;
+  if (seconds < 120) return `${seconds.toFixed(1)}s`;
+  if (seconds < 7200) return `${(seconds / 60).toFixed(1)}m`;
+  if (seconds < 172800) return `${(seconds / 3600).toFixed(1)}h`;
+  return `${(seconds / 86400).toFixed(1)}d`;
+}

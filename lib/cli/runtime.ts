@@ -1,0 +1,58 @@
+// What every command needs: configuration, a logger, a migrated database, and an orderly exit.
+// Shutdown runs registered steps in reverse order (workers drain before the pool closes, the pool
+// closes before an embedded server is released); a second Ctrl-C exits at once.
+import type { DatabasePool } from 'slonik';
+import { loadConfig, type Config } from '../config.ts';
+import { createLogger, type Logger } from '../log.ts';
+import { locateDatabase, createDatabasePool, type DatabaseLocation } from '../db/database.ts';
+import { migrate } from '../db/migrate.ts';
+
+export type Runtime = {
+  config: Config;
+  log: Logger;
+  db: DatabaseLocation;
+  pool: DatabasePool;
+  /** Register a step to run at shutdown (last registered runs first). */
+  onShutdown(step: () => Promise<void>): void;
+  /** Resolves when SIGINT/SIGTERM arrives. */
+  stopping: Promise<string>;
+};
+
+export async function withRuntime<T>(
+  options: { migrate?: boolean; poolSize?: number },
+  body: (rt: Runtime) => Promise<T>,
+): Promise<T> {
+  const config = loadConfig();
+  const log = createLogger(config.LOG_LEVEL);
+  const steps: Array<() => Promise<void>> = [];
+  let signalled = 0;
+  let resolveStopping!: (signal: string) => void;
+  const stopping = new Promise<string>((resolve) => (resolveStopping = resolve));
+  const onSignal = (signal: NodeJS.Signals) => {
+    signalled += 1;
+    if (signalled > 1) {
+      log.warn({ signal }, 'second signal: exiting now');
+      process.exit(130);
+    }
+    log.info({ signal }, 'shutting down (press Ctrl-C again to force)');
+    resolveStopping(signal);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const db = await locateDatabase(config, log);
+  steps.push(db.release);
+  try {
+    if (options.migrate !== false) await migrate(db.url, log);
+    const pool = await createDatabasePool(db.url, options.poolSize ?? config.TVDB_DB_POOL_SIZE);
+    steps.push(() => pool.end());
+    return await body({ config, log, db, pool, onShutdown: (s) => steps.push(s), stopping });
+  } finally {
+    for (const step of steps.reverse()) {
+      await step().catch((error) => log.error({ err: error }, 'shutdown step failed'));
+    }
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    log.flush();
+  }
+}

@@ -1,0 +1,61 @@
+// Configuration is read once, at the edge, by one zod schema. A bad value stops start-up with a
+// message naming the variable and what it expects.
+import { z } from 'zod';
+
+const optionalUrl = z.url().optional();
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+export const ConfigSchema = z.object({
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'a postgres:// connection URL')
+    .optional(),
+  TVDB_DATA_DIR: z.string().min(1).default('.tvdb'),
+  TVDB_EMBEDDED_PORT: z.coerce.number().int().min(1024).max(65535).default(54329),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  TVDB_DB_POOL_SIZE: positiveInt(10),
+  // parse stage
+  LLAMA_CLOUD_API_KEY: z.string().min(1).optional(),
+  LLAMA_CLOUD_BASE_URL: optionalUrl,
+  LLAMAPARSE_TIER: z.enum(['fast', 'cost_effective', 'agentic', 'agentic_plus']).default('cost_effective'),
+  LLAMAPARSE_TIMEOUT_MS: positiveInt(60_000),
+  LLAMAPARSE_MAX_WAIT_S: positiveInt(1800),
+  LLAMAPARSE_RECONCILE_AFTER_S: positiveInt(30),
+  PUBLIC_BASE_URL: optionalUrl,
+  LLAMAPARSE_WEBHOOK_SECRET: z.string().min(1).optional(),
+  TVDB_MAX_FILE_BYTES: positiveInt(50 * 1024 * 1024),
+  // chunk + embed stages
+  CHUNK_TARGET_TOKENS: positiveInt(512),
+  CHUNK_OVERLAP_TOKENS: z.coerce.number().int().min(0).default(64),
+  EMBEDDINGS_PROVIDER: z.enum(['local', 'openai']).default('local'),
+  EMBEDDINGS_BASE_URL: optionalUrl,
+  EMBEDDINGS_API_KEY: z.string().min(1).optional(),
+  EMBEDDINGS_MODEL: z.string().min(1).optional(),
+  EMBEDDINGS_DIMENSIONS: z.coerce.number().int().positive().optional(),
+  EMBEDDINGS_TIMEOUT_MS: positiveInt(60_000),
+  // workers
+  TVDB_WORKER_CONCURRENCY: positiveInt(4),
+  // server
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  HOST: z.string().default('127.0.0.1'),
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // An empty variable means "unset", as in most shells' `FOO= cmd`.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const result = ConfigSchema.safeParse(present);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => {
+      const name = issue.path.join('.');
+      return `  ${name}: ${issue.message} (got ${JSON.stringify(env[name])})`;
+    });
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  return result.data;
+}
