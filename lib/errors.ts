@@ -1,0 +1,27 @@
+// Errors carry a class that decides what happens next. Permanent: the stage fails now, with a
+// reason a person can act on. Transient: retried with backoff (optionally not before retryAfterMs).
+// OutOfCredits (LlamaParse 402): its own kind, so cost controls can pause instead of failing.
+export type ErrorClass = 'permanent' | 'transient' | 'out_of_credits';
+
+export class StageError extends Error {
+  readonly errorClass: ErrorClass;
+  readonly retryAfterMs: number | undefined;
+  readonly status: number | undefined;
+  constructor(errorClass: ErrorClass, message: string, options: { cause?: unknown; retryAfterMs?: number; status?: number } = {}) {
+    super(message, { cause: options.cause });
+    this.name = `${errorClass[0]!.toUpperCase()}${errorClass.slice(1).replace(/_(\w)/g, (_, c: string) => c.toUpperCase())}Error`;
+    this.errorClass = errorClass;
+    this.retryAfterMs = options.retryAfterMs;
+    this.status = options.status;
+  }
+}
+
+export const permanent = (message: string, options?: { cause?: unknown; status?: number }) =>
+  new StageError('permanent', message, options);
+export const transient = (message: string, options?: { cause?: unknown; retryAfterMs?: number; status?: number }) =>
+  new StageError('transient', message, options);
+
+/** Anything that is not explicitly permanent is retried: an unknown failure is assumed passing. */
+export function classify(error: unknown): ErrorClass {
+  return error instanceof StageError ? error.errorClass : 'transient';
+}

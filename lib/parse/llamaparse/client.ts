@@ -1,0 +1,91 @@
+// LlamaParse through the official SDK (@llamaindex/llama-cloud, v2 API). We add: a timeout on every
+// call, errors classified for our retry policy, our ids in user_metadata, webhook configuration.
+// The SDK's own retries are off (maxRetries 0): our stage retries own them, so every attempt is a
+// job event, counts towards the circuit breaker, and survives a crash; and an upload retried
+// invisibly after a timeout could create (and bill) a second LlamaParse job.
+import { createHash } from 'node:crypto';
+import LlamaCloud, { APIError, toFile } from '@llamaindex/llama-cloud';
+import type { ParsingGetResponse } from '@llamaindex/llama-cloud/resources/parsing';
+import { classifyHttpError } from './classifyHttpError.ts';
+
+export type LlamaParseTier = 'fast' | 'cost_effective' | 'agentic' | 'agentic_plus';
+export type LlamaParseJob = ParsingGetResponse;
+export type LlamaParseStatus = ParsingGetResponse['job']['status'];
+
+export type LlamaParseConfig = {
+  apiKey: string;
+  baseURL?: string | undefined;
+  tier: LlamaParseTier;
+  version?: string;
+  timeoutMs: number;
+  fetch?: typeof fetch;
+};
+
+export type UploadRequest = {
+  bytes: Uint8Array;
+  fileName: string;
+  jobId: string;
+  correlationId: string;
+  webhook?: { url: string; signingSecret?: string | undefined } | undefined;
+};
+
+export type LlamaParseClient = {
+  /** Identifies what a parse result depends on (tier, version): same bytes + same settings = reuse. */
+  readonly settingsKey: string;
+  readonly baseURL: string;
+  upload(request: UploadRequest): Promise<{ id: string; status: LlamaParseStatus }>;
+  get(id: string): Promise<LlamaParseJob>;
+  cancel(id: string): Promise<void>;
+};
+
+export const LLAMA_CLOUD_US = 'https://api.cloud.llamaindex.ai';
+
+export function createLlamaParseClient(config: LlamaParseConfig): LlamaParseClient {
+  const version = config.version ?? 'latest';
+  const client = new LlamaCloud({
+    apiKey: config.apiKey,
+    baseURL: config.baseURL ?? LLAMA_CLOUD_US,
+    timeout: config.timeoutMs,
+    maxRetries: 0,
+    ...(config.fetch ? { fetch: config.fetch } : {}),
+  });
+  const call = async <T>(fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await fn();
+    } catch (error) {
+      if (error instanceof APIError) throw classifyHttpError('LlamaParse', error);
+      throw classifyHttpError('LlamaParse', error as Error);
+    }
+  };
+  return {
+    settingsKey: createHash('sha256').update(JSON.stringify({ tier: config.tier, version })).digest('hex').slice(0, 16),
+    baseURL: config.baseURL ?? LLAMA_CLOUD_US,
+    upload: (request) =>
+      call(async () => {
+        const response = await client.parsing.create({
+          tier: config.tier,
+          version,
+          upload_file: await toFile(Buffer.from(request.bytes), request.fileName),
+          user_metadata: { tvdb_job_id: request.jobId, correlation_id: request.correlationId },
+          ...(request.webhook
+            ? {
+                webhook_configurations: [
+                  {
+                    webhook_url: request.webhook.url,
+                    webhook_events: ['parse.success', 'parse.error', 'parse.partial_success', 'parse.cancelled'],
+                    webhook_output_format: 'json',
+                    ...(request.webhook.signingSecret ? { webhook_signing_secret: request.webhook.signingSecret } : {}),
+                  },
+                ],
+              }
+            : {}),
+        });
+        return { id: response.id, status: response.status };
+      }),
+    get: (id) => call(() => client.parsing.get(id, { expand: ['markdown', 'usage'] })),
+    cancel: (id) =>
+      call(async () => {
+        await client.parsing.cancel(id);
+      }),
+  };
+}

@@ -1,0 +1,87 @@
+// The local parser: in-process, no network. Plain text, Markdown, HTML, PDF (text layer per page),
+// DOCX. Failures that no retry can fix (corrupt file, no text layer) are permanent.
+import { detectType, decodeText, type DocumentType } from '../../intake/detectType.ts';
+import { permanent } from '../../errors.ts';
+import type { ParseOutput } from '../types.ts';
+import { htmlToMarkdown, htmlCharset } from './htmlToMarkdown.ts';
+
+export const LOCAL_PARSER_KINDS = ['pdf', 'docx', 'html', 'markdown', 'text'] as const;
+
+export async function parseLocally(bytes: Uint8Array, type: DocumentType = detectType(bytes)): Promise<ParseOutput> {
+  switch (type.kind) {
+    case 'text':
+    case 'markdown':
+      return pagesFromText(decodeOrFail(bytes));
+    case 'html': {
+      const text = decodeText(bytes, { fallback: htmlCharset(bytes) ?? 'windows-1252' });
+      if (text === null) throw permanent('the HTML file contains binary data');
+      return single(htmlToMarkdown(text));
+    }
+    case 'pdf':
+      return parsePdf(bytes);
+    case 'docx':
+      return parseDocx(bytes);
+    default:
+      throw permanent(`the local parser cannot read ${describe(type)}; configure LlamaParse (LLAMA_CLOUD_API_KEY) for it`);
+  }
+}
+
+export function describe(type: DocumentType): string {
+  if (type.kind === 'unknown') return type.description;
+  const names: Record<string, string> = {
+    pptx: 'PowerPoint presentations', xlsx: 'Excel workbooks', image: `images (${type.mediaType})`,
+  };
+  return names[type.kind] ?? type.mediaType;
+}
+
+function decodeOrFail(bytes: Uint8Array): string {
+  const text = decodeText(bytes);
+  if (text === null) throw permanent('the file contains binary data, not text');
+  return text;
+}
+
+// Form feeds separate pages in plain text exports; without them a text file is one page.
+function pagesFromText(text: string): ParseOutput {
+  const parts = text.split('\f');
+  const pages = parts.map((markdown, i) => ({ page_number: i + 1, markdown })).filter((p) => p.markdown.trim() !== '');
+  if (!pages.length) throw permanent('the document contains no text');
+  return { pages, failedPages: [], pageCount: parts.length };
+}
+
+function single(markdown: string): ParseOutput {
+  if (!markdown.trim()) throw permanent('the document contains no text');
+  return { pages: [{ page_number: 1, markdown }], failedPages: [], pageCount: 1 };
+}
+
+async function parsePdf(bytes: Uint8Array): Promise<ParseOutput> {
+  const { extractText, getDocumentProxy } = await import('unpdf');
+  let text: string[];
+  let totalPages: number;
+  try {
+    // pdf.js takes ownership of (and may detach) the buffer it is given: hand it a copy.
+    const pdf = await getDocumentProxy(new Uint8Array(bytes), { verbosity: 0 });
+    ({ text, totalPages } = await extractText(pdf, { mergePages: false }));
+  } catch (error) {
+    const name = (error as Error).name;
+    if (name === 'PasswordException') throw permanent('the PDF is password-protected; remove the password and ingest it again', { cause: error });
+    throw permanent(`corrupt or unreadable PDF (${(error as Error).message}); repair it or parse it with LlamaParse`, { cause: error });
+  }
+  const pages = text
+    .map((t, i) => ({ page_number: i + 1, markdown: t.trim() }))
+    .filter((p) => p.markdown !== '');
+  if (!pages.length) {
+    throw permanent(`no text layer: scanned document (${totalPages} page(s) of images); parse it with LlamaParse, which does OCR`);
+  }
+  return { pages, failedPages: [], pageCount: totalPages };
+}
+
+async function parseDocx(bytes: Uint8Array): Promise<ParseOutput> {
+  const mammoth = (await import('mammoth')).default;
+  try {
+    const { value: html } = await mammoth.convertToHtml({ buffer: Buffer.from(bytes) });
+    return single(htmlToMarkdown(html));
+  } catch (error) {
+    if ((error as { errorClass?: string }).errorClass) throw error;
+    throw permanent(`corrupt or unreadable Word document (${(error as Error).message})`, { cause: error });
+  }
+}
