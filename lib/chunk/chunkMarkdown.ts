@@ -1,0 +1,151 @@
+// Pure: Markdown pages -> chunks of at most `targetTokens` tokens (counted with the embedding
+// model's tokenizer), each with its pages, heading path, ordinal and content hash. Blocks (lists,
+// tables, code) are kept whole when they fit; larger ones are split at sentences, then at words.
+// A single word longer than the limit cannot be split at a word boundary: it becomes its own chunk,
+// flagged `oversized`. Each chunk after the first starts with up to `overlapTokens` tokens from the
+// end of the previous one; `overlapChars` says where the new text begins, so the chunks' new text,
+// in order, is exactly the document's text (the property tests check this).
+import { createHash } from 'node:crypto';
+import { markdownBlocks } from './markdownBlocks.ts';
+
+export type ChunkingOptions = { targetTokens: number; overlapTokens: number; countTokens: (text: string) => number };
+
+export type Chunk = {
+  ordinal: number;
+  content: string;
+  contentSha256: Buffer;
+  tokenCount: number;
+  overlapChars: number;
+  pageStart: number;
+  pageEnd: number;
+  headingPath: string[];
+  oversized: boolean;
+};
+
+type Piece = { text: string; tokens: number; page: number; headingPath: string[]; oversized: boolean; startsSection: boolean; isHeading: boolean };
+
+export function chunkMarkdown(pages: ReadonlyArray<{ page_number: number; markdown: string }>, options: ChunkingOptions): Chunk[] {
+  if (options.targetTokens < 8) throw new RangeError('targetTokens must be at least 8');
+  if (options.overlapTokens >= options.targetTokens / 2) throw new RangeError('overlapTokens must be less than half of targetTokens');
+  const pieces = toPieces(pages, options);
+  const chunks: Chunk[] = [];
+  let current: Piece[] = [];
+  let currentTokens = 0;
+  const flush = () => {
+    if (!current.length) return;
+    const body = current.map((p) => p.text).join('\n\n');
+    const previous = chunks.at(-1);
+    const overlap = previous && options.overlapTokens > 0 && !current[0]!.oversized ? tail(previous.content.slice(previous.overlapChars), options) : '';
+    let content = overlap ? `${overlap}\n\n${body}` : body;
+    let tokens = options.countTokens(content);
+    let overlapChars = overlap ? overlap.length + 2 : 0;
+    if (overlap && tokens > options.targetTokens) {
+      content = body; // the overlap would push the chunk over the limit: drop it
+      tokens = options.countTokens(body);
+      overlapChars = 0;
+    }
+    chunks.push({
+      ordinal: chunks.length,
+      content,
+      contentSha256: createHash('sha256').update(content).digest(),
+      tokenCount: tokens,
+      overlapChars,
+      pageStart: Math.min(...current.map((p) => p.page)),
+      pageEnd: Math.max(...current.map((p) => p.page)),
+      headingPath: (current.find((p) => !p.isHeading) ?? current[0]!).headingPath,
+      oversized: current.some((p) => p.oversized),
+    });
+    current = [];
+    currentTokens = 0;
+  };
+  // Room for the overlap is kept free in every chunk, so adding it never overflows.
+  const budget = options.targetTokens - options.overlapTokens - 4;
+  for (const piece of pieces) {
+    const separatorTokens = current.length ? 1 : 0;
+    const wouldOverflow = currentTokens + separatorTokens + piece.tokens > budget;
+    // A new section starts a new chunk once the current one holds a fair amount.
+    const sectionBreak = piece.startsSection && currentTokens >= budget / 4;
+    if (current.length && (wouldOverflow || sectionBreak || piece.oversized)) {
+      // Headings at the end of a full chunk belong with the text that follows them.
+      const carried: Piece[] = [];
+      let carriedTokens = 0;
+      while (current.length && current.at(-1)!.isHeading && carriedTokens + current.at(-1)!.tokens + 1 + piece.tokens <= budget) {
+        carriedTokens += current.at(-1)!.tokens + 1;
+        carried.unshift(current.pop()!);
+      }
+      flush();
+      for (const p of carried) {
+        currentTokens += (current.length ? 1 : 0) + p.tokens;
+        current.push(p);
+      }
+    }
+    currentTokens += (current.length ? 1 : 0) + piece.tokens;
+    current.push(piece);
+    if (piece.oversized) flush();
+  }
+  flush();
+  return chunks;
+}
+
+function toPieces(pages: ReadonlyArray<{ page_number: number; markdown: string }>, options: ChunkingOptions): Piece[] {
+  const budget = options.targetTokens - options.overlapTokens - 4;
+  const pieces: Piece[] = [];
+  const headingPath: string[] = [];
+  for (const page of pages) {
+    for (const block of markdownBlocks(page.markdown)) {
+      let startsSection = false;
+      if (block.kind === 'heading') {
+        headingPath.length = Math.min(headingPath.length, block.level! - 1);
+        headingPath.push(block.text.replace(/^#+\s*/, ''));
+        startsSection = true;
+      }
+      const path = [...headingPath];
+      const tokens = options.countTokens(block.text);
+      if (tokens <= budget) {
+        pieces.push({ text: block.text, tokens, page: page.page_number, headingPath: path, oversized: false, startsSection, isHeading: block.kind === 'heading' });
+        continue;
+      }
+      // Parts leave a fifth of the room free for the headings that may precede them.
+      for (const part of split(block.text, Math.floor(budget * 0.8), options.countTokens)) {
+        pieces.push({ ...part, page: page.page_number, headingPath: path, startsSection: false, isHeading: false });
+      }
+    }
+  }
+  return pieces;
+}
+
+// Split text that is over budget: at sentence ends (or line breaks), then at spaces. Returns
+// consecutive parts whose concatenation with single separators is the text.
+function split(text: string, budget: number, count: (t: string) => number): Array<{ text: string; tokens: number; oversized: boolean }> {
+  const sentences = text.split(/(?<=[.!?])\s+|\n+/).filter((s) => s.length > 0);
+  const out: Array<{ text: string; tokens: number; oversized: boolean }> = [];
+  let buffer = '';
+  const push = (s: string, oversized = false) => out.push({ text: s, tokens: count(s), oversized });
+  const add = (unit: string, joiner: string) => {
+    const candidate = buffer ? `${buffer}${joiner}${unit}` : unit;
+    if (count(candidate) <= budget) {
+      buffer = candidate;
+      return;
+    }
+    if (buffer) push(buffer);
+    buffer = '';
+    if (count(unit) <= budget) buffer = unit;
+    else if (/\s/.test(unit.trim())) for (const word of unit.split(/\s+/).filter(Boolean)) add(word, ' ');
+    else push(unit, true); // one unsplittable run
+  };
+  for (const sentence of sentences) add(sentence, ' ');
+  if (buffer) push(buffer);
+  return out;
+}
+
+// The last whole words of `text` that fit in overlapTokens.
+function tail(text: string, options: ChunkingOptions): string {
+  const words = text.split(/\s+/).filter(Boolean);
+  let out = '';
+  for (let i = words.length - 1; i >= 0; i--) {
+    const candidate = out ? `${words[i]} ${out}` : words[i]!;
+    if (options.countTokens(candidate) > options.overlapTokens) break;
+    out = candidate;
+  }
+  return out;
+}

@@ -1,0 +1,27 @@
+// Enqueue a graphile-worker task with its SQL API, on the caller's connection: inside a
+// transaction the job exists only if the transaction commits (the NOTIFY fires at commit).
+import { sql, type CommonQueryMethods } from 'slonik';
+
+export type TaskName = 'job__parse' | 'job__parse_collect' | 'job__chunk' | 'job__embed';
+
+export type EnqueueOptions = {
+  runAt?: Date;
+  /** Coalesces: one pending graphile job per key. */
+  jobKey?: string;
+  jobKeyMode?: 'replace' | 'preserve_run_at' | 'unsafe_dedupe';
+  maxAttempts?: number;
+  priority?: number;
+};
+
+export async function enqueue(db: CommonQueryMethods, task: TaskName, payload: Record<string, unknown>, options: EnqueueOptions = {}) {
+  await db.query(sql.unsafe`
+    select graphile_worker.add_job(
+      ${task},
+      ${sql.json(payload as never)},
+      run_at => ${options.runAt ? options.runAt.toISOString() : null}::timestamptz,
+      max_attempts => ${options.maxAttempts ?? null}::int,
+      job_key => ${options.jobKey ?? null}::text,
+      job_key_mode => ${options.jobKeyMode ?? null}::text,
+      priority => ${options.priority ?? null}::int
+    )`);
+}
