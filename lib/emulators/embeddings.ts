@@ -1,0 +1,137 @@
+// An embeddings emulator: a real HTTP server speaking the OpenAI embeddings contract
+// (POST /v1/embeddings: `input` as a string or an array, float or base64 encoding, `dimensions`,
+// usage.prompt_tokens counted with cl100k_base), with latency, a requests-per-minute limit and
+// faults on demand. Vectors come from the hashing embedder, so they are deterministic.
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import polka from 'polka';
+import { z } from 'zod';
+import { hashingEmbedding } from '../embed/hashingEmbedder.ts';
+import { countTokens } from '../chunk/tokenizer.ts';
+import { bearer, readBody, sendJson, sleep } from './http.ts';
+
+export const EmbeddingFaults = z.object({
+  rateLimit: z.object({ count: z.number().int().min(0), retryAfterS: z.number().min(0).optional() }).optional(),
+  serverErrors: z.object({ count: z.number().int().min(0), status: z.number().int().min(500).max(599).default(503) }).optional(),
+  slowResponses: z.object({ count: z.number().int().min(0), delayMs: z.number().int().min(0) }).optional(),
+  unauthorized: z.boolean().optional(),
+});
+export type EmbeddingFaults = z.infer<typeof EmbeddingFaults>;
+
+export type EmbeddingEmulatorOptions = {
+  port?: number;
+  host?: string;
+  apiKeys?: string[];
+  latencyMs?: number;
+  /** Requests per minute before 429 (0: unlimited). */
+  requestsPerMinute?: number;
+  maxInputs?: number;
+  defaultDimensions?: number;
+  faults?: EmbeddingFaults;
+};
+
+const Request = z.object({
+  model: z.string().min(1),
+  input: z.union([z.string(), z.array(z.string()).min(1)]),
+  dimensions: z.number().int().positive().max(8192).optional(),
+  encoding_format: z.enum(['float', 'base64']).optional(),
+  user: z.string().optional(),
+});
+
+export type EmbeddingEmulatorStats = { requests: number; embeddedInputs: number; promptTokens: number; rejected: number };
+
+export class EmbeddingEmulator {
+  faults: EmbeddingFaults;
+  stats: EmbeddingEmulatorStats = { requests: 0, embeddedInputs: 0, promptTokens: 0, rejected: 0 };
+  private server?: Server;
+  private recent: number[] = [];
+  private readonly options: Required<Omit<EmbeddingEmulatorOptions, 'faults'>>;
+
+  constructor(options: EmbeddingEmulatorOptions = {}) {
+    this.faults = EmbeddingFaults.parse(options.faults ?? {});
+    this.options = {
+      port: options.port ?? 0, host: options.host ?? '127.0.0.1', apiKeys: options.apiKeys ?? ['sk-emulator'],
+      latencyMs: options.latencyMs ?? 0, requestsPerMinute: options.requestsPerMinute ?? 0, maxInputs: options.maxInputs ?? 2048,
+      defaultDimensions: options.defaultDimensions ?? 1536,
+    };
+  }
+
+  get url(): string {
+    const address = this.server?.address() as AddressInfo | null;
+    if (!address) throw new Error('emulator not started');
+    return `http://${this.options.host}:${address.port}/v1`;
+  }
+
+  async start(): Promise<string> {
+    const app = polka({ onError: (err, _req, res) => sendJson(res as never, 500, { error: { message: String((err as Error).message), type: 'server_error' } }) });
+    app.post('/v1/embeddings', async (req, res) => {
+      const body = await readBody(req);
+      this.stats.requests += 1;
+      const reject = (status: number, message: string, type: string, headers: Record<string, string> = {}) => {
+        this.stats.rejected += 1;
+        sendJson(res, status, { error: { message, type, param: null, code: null } }, headers);
+      };
+      if (this.faults.unauthorized || !this.options.apiKeys.includes(bearer(req) ?? '')) return reject(401, 'Incorrect API key provided', 'invalid_request_error');
+      if (this.take('slowResponses')) await sleep(this.faults.slowResponses!.delayMs);
+      if (this.take('serverErrors')) return reject(this.faults.serverErrors!.status, 'The server had an error', 'server_error');
+      if (this.take('rateLimit') || this.overRate()) {
+        const s = this.faults.rateLimit?.retryAfterS;
+        return reject(429, 'Rate limit reached for requests', 'requests', s !== undefined ? { 'retry-after': String(s) } : {});
+      }
+      let parsed: z.infer<typeof Request>;
+      try {
+        const result = Request.safeParse(JSON.parse(body.toString('utf8')));
+        if (!result.success) return reject(400, result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '), 'invalid_request_error');
+        parsed = result.data;
+      } catch {
+        return reject(400, 'We could not parse the JSON body of your request.', 'invalid_request_error');
+      }
+      const inputs = typeof parsed.input === 'string' ? [parsed.input] : parsed.input;
+      if (inputs.length > this.options.maxInputs) return reject(400, `'input' : maximum ${this.options.maxInputs} inputs`, 'invalid_request_error');
+      if (this.options.latencyMs) await sleep(this.options.latencyMs);
+      const dimensions = parsed.dimensions ?? this.options.defaultDimensions;
+      let tokens = 0;
+      const data = inputs.map((text, index) => {
+        tokens += countTokens(text);
+        const vector = hashingEmbedding(text, dimensions);
+        const embedding = parsed.encoding_format === 'base64' ? Buffer.from(new Float32Array(vector).buffer).toString('base64') : vector;
+        return { object: 'embedding', index, embedding };
+      });
+      this.stats.embeddedInputs += inputs.length;
+      this.stats.promptTokens += tokens;
+      sendJson(res, 200, { object: 'list', data, model: parsed.model, usage: { prompt_tokens: tokens, total_tokens: tokens } });
+    });
+    app.get('/_emulator/stats', (_req, res) => sendJson(res, 200, this.stats));
+    app.post('/_emulator/faults', async (req, res) => {
+      const parsed = EmbeddingFaults.safeParse(JSON.parse((await readBody(req)).toString() || '{}'));
+      if (!parsed.success) return sendJson(res, 400, { error: parsed.error.issues });
+      this.faults = parsed.data;
+      sendJson(res, 200, this.faults);
+    });
+    await new Promise<void>((resolve) => app.listen({ port: this.options.port, host: this.options.host }, resolve));
+    this.server = app.server as Server;
+    return this.url;
+  }
+
+  async stop(): Promise<void> {
+    if (!this.server) return;
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server!.close(() => resolve()));
+  }
+
+  private take(name: 'rateLimit' | 'serverErrors' | 'slowResponses'): boolean {
+    const fault = this.faults[name];
+    if (!fault || fault.count <= 0) return false;
+    fault.count -= 1;
+    return true;
+  }
+
+  private overRate(): boolean {
+    if (!this.options.requestsPerMinute) return false;
+    const now = Date.now();
+    this.recent = this.recent.filter((t) => now - t < 60_000);
+    if (this.recent.length >= this.options.requestsPerMinute) return true;
+    this.recent.push(now);
+    return false;
+  }
+}
