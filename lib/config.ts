@@ -12,7 +12,7 @@ export const ConfigSchema = z.object({
     .optional(),
   TVDB_DATA_DIR: z.string().min(1).default('.tvdb'),
   TVDB_EMBEDDED_PORT: z.coerce.number().int().min(1024).max(65535).default(54329),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
   TVDB_DB_POOL_SIZE: positiveInt(10),
   // parse stage
   LLAMA_CLOUD_API_KEY: z.string().min(1).optional(),
@@ -35,6 +35,8 @@ export const ConfigSchema = z.object({
   EMBEDDINGS_TIMEOUT_MS: positiveInt(60_000),
   // workers
   TVDB_WORKER_CONCURRENCY: positiveInt(4),
+  TVDB_MAX_ATTEMPTS: positiveInt(8),
+  TVDB_POLL_INTERVAL_MS: positiveInt(1000),
   // server
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   HOST: z.string().default('127.0.0.1'),

@@ -7,7 +7,11 @@ export class StageError extends Error {
   readonly errorClass: ErrorClass;
   readonly retryAfterMs: number | undefined;
   readonly status: number | undefined;
-  constructor(errorClass: ErrorClass, message: string, options: { cause?: unknown; retryAfterMs?: number; status?: number } = {}) {
+  constructor(
+    errorClass: ErrorClass,
+    message: string,
+    options: { cause?: unknown; retryAfterMs?: number; status?: number } = {},
+  ) {
     super(message, { cause: options.cause });
     this.name = `${errorClass[0]!.toUpperCase()}${errorClass.slice(1).replace(/_(\w)/g, (_, c: string) => c.toUpperCase())}Error`;
     this.errorClass = errorClass;

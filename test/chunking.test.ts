@@ -14,23 +14,39 @@ const sentence = fc.array(words, { minLength: 1, maxLength: 30 }).map((w) => `${
 const paragraph = fc.array(sentence, { minLength: 1, maxLength: 8 }).map((s) => s.join(' '));
 const block = fc.oneof(
   paragraph,
-  fc.tuple(fc.integer({ min: 1, max: 4 }), fc.array(words, { minLength: 1, maxLength: 5 })).map(([l, w]) => `${'#'.repeat(l)} ${w.join(' ')}`),
+  fc
+    .tuple(fc.integer({ min: 1, max: 4 }), fc.array(words, { minLength: 1, maxLength: 5 }))
+    .map(([l, w]) => `${'#'.repeat(l)} ${w.join(' ')}`),
   fc.array(sentence, { minLength: 1, maxLength: 6 }).map((items) => items.map((i) => `- ${i}`).join('\n')),
-  fc.array(fc.array(words, { minLength: 2, maxLength: 4 }), { minLength: 1, maxLength: 6 }).map((rows) => rows.map((r) => `| ${r.join(' | ')} |`).join('\n')),
+  fc
+    .array(fc.array(words, { minLength: 2, maxLength: 4 }), { minLength: 1, maxLength: 6 })
+    .map((rows) => rows.map((r) => `| ${r.join(' | ')} |`).join('\n')),
   fc.stringMatching(/^[a-z0-9]{200,400}$/), // one unsplittable run
 );
-const document = fc.array(fc.array(block, { minLength: 1, maxLength: 8 }).map((b) => b.join('\n\n')), { minLength: 1, maxLength: 4 })
+const document = fc
+  .array(
+    fc.array(block, { minLength: 1, maxLength: 8 }).map((b) => b.join('\n\n')),
+    { minLength: 1, maxLength: 4 },
+  )
   .map((pages) => pages.map((markdown, i) => ({ page_number: i + 1, markdown })));
-const settings = fc.record({ targetTokens: fc.integer({ min: 40, max: 300 }), overlapRatio: fc.double({ min: 0, max: 0.45, noNaN: true }) });
+const settings = fc.record({
+  targetTokens: fc.integer({ min: 40, max: 300 }),
+  overlapRatio: fc.double({ min: 0, max: 0.45, noNaN: true }),
+});
 
 test('property: chunks cover the whole text in order, and none exceeds the limit unless it is one unsplittable run', (t) => {
   fc.assert(
     fc.property(document, settings, (pages, s) => {
-      const options = { targetTokens: s.targetTokens, overlapTokens: Math.floor(s.targetTokens * s.overlapRatio), countTokens };
+      const options = {
+        targetTokens: s.targetTokens,
+        overlapTokens: Math.floor(s.targetTokens * s.overlapRatio),
+        countTokens,
+      };
       const chunks = chunkMarkdown(pages, options);
       if (norm(newText(chunks)) !== norm(pagesText(pages))) return false;
       for (const c of chunks) {
-        if (c.tokenCount > options.targetTokens && !(c.oversized && !/\s/.test(c.content.slice(c.overlapChars).trim()))) return false;
+        if (c.tokenCount > options.targetTokens && !(c.oversized && !/\s/.test(c.content.slice(c.overlapChars).trim())))
+          return false;
         if (c.tokenCount !== countTokens(c.content)) return false;
       }
       return chunks.every((c, i) => c.ordinal === i);
@@ -56,7 +72,10 @@ test('tables, lists and code blocks are kept whole when they fit', (t) => {
   const list = '- one\n- two\n\n- three';
   const code = '```\nline 1\n\nline 2\n```';
   const blocks = markdownBlocks(`# T\n\nintro text\n\n${table}\n\n${list}\n\n${code}`);
-  t.deepEqual(blocks.map((b) => b.kind), ['heading', 'paragraph', 'table', 'list', 'code']);
+  t.deepEqual(
+    blocks.map((b) => b.kind),
+    ['heading', 'paragraph', 'table', 'list', 'code'],
+  );
   t.is(blocks[2]!.text, table);
   t.is(blocks[3]!.text, list);
   t.is(blocks[4]!.text, code);
@@ -74,12 +93,19 @@ test('each chunk keeps its pages and heading path', (t) => {
   t.deepEqual(use.headingPath, ['Guide', 'Use']);
   t.is(use.pageStart, 2);
   t.true(chunks.every((c) => c.tokenCount <= 100));
-  t.true(chunks.slice(1).some((c) => c.overlapChars > 0), 'later chunks start with overlap');
+  t.true(
+    chunks.slice(1).some((c) => c.overlapChars > 0),
+    'later chunks start with overlap',
+  );
 });
 
 test('an unsplittable run longer than the limit is its own chunk, flagged oversized', (t) => {
   const run = 'x'.repeat(3000);
-  const chunks = chunkMarkdown([{ page_number: 1, markdown: `before text.\n\n${run}\n\nafter text.` }], { targetTokens: 50, overlapTokens: 5, countTokens });
+  const chunks = chunkMarkdown([{ page_number: 1, markdown: `before text.\n\n${run}\n\nafter text.` }], {
+    targetTokens: 50,
+    overlapTokens: 5,
+    countTokens,
+  });
   const big = chunks.filter((c) => c.oversized);
   t.is(big.length, 1);
   t.is(big[0]!.content, run);
@@ -88,7 +114,11 @@ test('an unsplittable run longer than the limit is its own chunk, flagged oversi
 
 (HAS_CORPUS ? test : test.skip)('a large real text chunks within the limit (War and Peace, 3.2 MB)', (t) => {
   const text = corpusFile('text/book-war-and-peace-1225p.txt').toString('utf8');
-  const chunks = chunkMarkdown([{ page_number: 1, markdown: text }], { targetTokens: 512, overlapTokens: 64, countTokens });
+  const chunks = chunkMarkdown([{ page_number: 1, markdown: text }], {
+    targetTokens: 512,
+    overlapTokens: 64,
+    countTokens,
+  });
   t.true(chunks.length > 1000);
   t.true(chunks.every((c) => c.tokenCount <= 512 || c.oversized));
   t.is(norm(newText(chunks)), norm(text));

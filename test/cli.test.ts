@@ -11,7 +11,7 @@ import { advanceJob } from '../lib/jobs/advanceJob.ts';
 
 const admin = process.env.TVDB_TEST_ADMIN_URL!;
 
-test('tvdb migrate applies our migrations and graphile-worker\'s schema; a second run changes nothing', async (t) => {
+test("tvdb migrate applies our migrations and graphile-worker's schema; a second run changes nothing", async (t) => {
   const name = `tvdb_test_${randomBytes(6).toString('hex')}`;
   await adminQuery(`create database ${name}`, admin);
   try {
@@ -50,7 +50,10 @@ test('tvdb status shows every state; --json is machine-readable; one job shows i
     t.regex(one.stdout, /uploaded -> parse_queued/);
     t.regex(one.stdout, /corr-cli/);
     const oneJson = JSON.parse((await runTvdb(['status', job.id, '--json'], env)).stdout);
-    t.deepEqual(oneJson.timeline.map((e: { state: string }) => e.state), ['uploaded', 'parse_queued']);
+    t.deepEqual(
+      oneJson.timeline.map((e: { state: string }) => e.state),
+      ['uploaded', 'parse_queued'],
+    );
     const missing = await runTvdb(['status', '00000000-0000-0000-0000-000000000000'], env);
     t.is(missing.code, 1);
     t.regex(missing.stderr, /no job/);
@@ -100,27 +103,37 @@ test('without DATABASE_URL an embedded PostgreSQL is created in TVDB_DATA_DIR an
 });
 
 const projectReachable = (() => {
-  for (let d = PROJECT_DIR; d !== path.dirname(d); d = path.dirname(d)) if ((statSync(d).mode & 0o005) !== 0o005) return false;
+  for (let d = PROJECT_DIR; d !== path.dirname(d); d = path.dirname(d))
+    if ((statSync(d).mode & 0o005) !== 0o005) return false;
   return true;
 })();
 
-(userInfo().uid === 0 && projectReachable ? test : test.skip)('the embedded default also works for a normal user', async (t) => {
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'tvdb-user-'));
-  chownSync(dataDir, 65534, 65534);
-  try {
-    const env = cleanEnv({ TVDB_DATA_DIR: path.join(dataDir, 'data'), TVDB_EMBEDDED_PORT: String(await freePort()), HOME: dataDir });
-    const result = await runTvdb(['migrate'], env, { uid: 65534, gid: 65534, cwd: dataDir });
-    t.is(result.code, 0, result.stderr);
-    t.regex(result.stdout, /applied 1 migration/);
-  } finally {
-    rmSync(dataDir, { recursive: true, force: true });
-  }
-});
+(userInfo().uid === 0 && projectReachable ? test : test.skip)(
+  'the embedded default also works for a normal user',
+  async (t) => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'tvdb-user-'));
+    chownSync(dataDir, 65534, 65534);
+    try {
+      const env = cleanEnv({
+        TVDB_DATA_DIR: path.join(dataDir, 'data'),
+        TVDB_EMBEDDED_PORT: String(await freePort()),
+        HOME: dataDir,
+      });
+      const result = await runTvdb(['migrate'], env, { uid: 65534, gid: 65534, cwd: dataDir });
+      t.is(result.code, 0, result.stderr);
+      t.regex(result.stdout, /applied 1 migration/);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  },
+);
 
 test('slonik reports our custom SQLSTATE intact', async (t) => {
   const db = await createTestDatabase();
   try {
-    const error = await t.throwsAsync(db.pool.query(sql.unsafe`select advance_job(gen_random_uuid(), 'uploaded', 'parse_queued')`));
+    const error = await t.throwsAsync(
+      db.pool.query(sql.unsafe`select advance_job(gen_random_uuid(), 'uploaded', 'parse_queued')`),
+    );
     t.regex(String(error?.message) + String((error?.cause as Error)?.message), /does not exist/);
   } finally {
     await db.drop();

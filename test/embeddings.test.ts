@@ -11,7 +11,12 @@ const dot = (a: number[], b: number[]) => a.reduce((s, x, i) => s + x * b[i]!, 0
 
 test('the local embedder is deterministic, L2-normalised, and lexical', async (t) => {
   const local = createLocalProvider(256);
-  const { vectors } = await local.embed(['The quick brown fox', 'The quick brown fox', 'a quick brown dog', 'quantum chromodynamics lattice']);
+  const { vectors } = await local.embed([
+    'The quick brown fox',
+    'The quick brown fox',
+    'a quick brown dog',
+    'quantum chromodynamics lattice',
+  ]);
   t.deepEqual(vectors[0], vectors[1]);
   t.true(Math.abs(dot(vectors[0]!, vectors[0]!) - 1) < 1e-9);
   t.true(dot(vectors[0]!, vectors[2]!) > dot(vectors[0]!, vectors[3]!));
@@ -36,7 +41,13 @@ test('our provider batches through the SDK and classifies failures', async (t) =
   const emulator = new EmbeddingEmulator();
   await emulator.start();
   t.teardown(() => emulator.stop());
-  const provider = createOpenAIProvider({ apiKey: 'sk-emulator', baseURL: emulator.url, model: 'text-embedding-3-small', dimensions: 32, timeoutMs: 2500 });
+  const provider = createOpenAIProvider({
+    apiKey: 'sk-emulator',
+    baseURL: emulator.url,
+    model: 'text-embedding-3-small',
+    dimensions: 32,
+    timeoutMs: 2500,
+  });
   const ok = await provider.embed(['a b c', 'd e f']);
   t.is(ok.vectors.length, 2);
   t.is(ok.promptTokens, countTokens('a b c') + countTokens('d e f'));
@@ -60,7 +71,12 @@ test('a dimension mismatch is a permanent configuration error', async (t) => {
   const emulator = new EmbeddingEmulator({ defaultDimensions: 16 });
   await emulator.start();
   t.teardown(() => emulator.stop());
-  const provider = createOpenAIProvider({ apiKey: 'sk-emulator', baseURL: emulator.url, model: 'text-embedding-3-small', timeoutMs: 2000 });
+  const provider = createOpenAIProvider({
+    apiKey: 'sk-emulator',
+    baseURL: emulator.url,
+    model: 'text-embedding-3-small',
+    timeoutMs: 2000,
+  });
   const error = (await t.throwsAsync(provider.embed(['x']))) as StageError;
   t.is(error.errorClass, 'permanent');
   t.regex(error.message, /EMBEDDINGS_DIMENSIONS/);

@@ -8,7 +8,11 @@ import { verifySignature } from '../lib/webhooks/signature.ts';
 import { HAS_CORPUS, CORPUS_MISSING, corpusFile } from './helpers/corpus.ts';
 
 const corpusTest = HAS_CORPUS ? test : test.skip;
-if (!HAS_CORPUS) test('corpus', (t) => t.log(CORPUS_MISSING) || t.pass());
+if (!HAS_CORPUS)
+  test('corpus', (t) => {
+    t.log(CORPUS_MISSING);
+    t.pass();
+  });
 
 async function emulator(options: ConstructorParameters<typeof LlamaParseEmulator>[0] = {}) {
   const e = new LlamaParseEmulator({ startDelayMs: 5, perPageDelayMs: 1, webhookRetryDelaysMs: [50, 100], ...options });
@@ -16,26 +20,34 @@ async function emulator(options: ConstructorParameters<typeof LlamaParseEmulator
   return e;
 }
 
-corpusTest('the official SDK parses corpus PDFs end to end against the emulator, one markdown page per PDF page', async (t) => {
-  const e = await emulator();
-  t.teardown(() => e.stop());
-  const client = new LlamaCloud({ apiKey: 'llx-emulator', baseURL: e.url, maxRetries: 0 });
-  for (const [file, pages, phrase] of [
-    ['pdf/fake-memo.pdf', 1, 'To Whom it May Concern'],
-    ['pdf/layout-parser-paper-fast.pdf', 2, 'LayoutParser'],
-    ['pdf/list-item-example.pdf', 2, 'Module One'],
-  ] as const) {
-    const result = await client.parsing.parse(
-      { tier: 'fast', version: 'latest', upload_file: await toFile(corpusFile(file), file.split('/')[1]), expand: ['markdown', 'text'] },
-      { pollingInterval: 0.02, maxInterval: 0.05 },
-    );
-    t.is(result.job.status, 'COMPLETED', file);
-    t.is(result.markdown?.pages.length, pages, file);
-    t.is(result.text?.pages.length, pages, file);
-    const first = result.markdown!.pages[0]!;
-    t.true(first.success && 'markdown' in first && first.markdown.includes(phrase), file);
-  }
-});
+corpusTest(
+  'the official SDK parses corpus PDFs end to end against the emulator, one markdown page per PDF page',
+  async (t) => {
+    const e = await emulator();
+    t.teardown(() => e.stop());
+    const client = new LlamaCloud({ apiKey: 'llx-emulator', baseURL: e.url, maxRetries: 0 });
+    for (const [file, pages, phrase] of [
+      ['pdf/fake-memo.pdf', 1, 'To Whom it May Concern'],
+      ['pdf/layout-parser-paper-fast.pdf', 2, 'LayoutParser'],
+      ['pdf/list-item-example.pdf', 2, 'Module One'],
+    ] as const) {
+      const result = await client.parsing.parse(
+        {
+          tier: 'fast',
+          version: 'latest',
+          upload_file: await toFile(corpusFile(file), file.split('/')[1]),
+          expand: ['markdown', 'text'],
+        },
+        { pollingInterval: 0.02, maxInterval: 0.05 },
+      );
+      t.is(result.job.status, 'COMPLETED', file);
+      t.is(result.markdown?.pages.length, pages, file);
+      t.is(result.text?.pages.length, pages, file);
+      const first = result.markdown!.pages[0]!;
+      t.true(first.success && 'markdown' in first && first.markdown.includes(phrase), file);
+    }
+  },
+);
 
 test('auth: a missing or wrong key answers 401; an unknown job 404 with the documented shape', async (t) => {
   const e = await emulator();
@@ -53,7 +65,11 @@ test('validation errors answer 422 in FastAPI shape', async (t) => {
   const form = new FormData();
   form.set('file', new Blob(['hello']), 'a.txt');
   form.set('configuration', JSON.stringify({ tier: 'turbo', version: 'latest' }));
-  const res = await fetch(`${e.url}/api/v2/parse/upload`, { method: 'POST', body: form, headers: { authorization: 'Bearer llx-emulator' } });
+  const res = await fetch(`${e.url}/api/v2/parse/upload`, {
+    method: 'POST',
+    body: form,
+    headers: { authorization: 'Bearer llx-emulator' },
+  });
   t.is(res.status, 422);
   const body = (await res.json()) as { detail: Array<{ loc: string[]; msg: string; type: string }> };
   t.deepEqual(body.detail[0]!.loc, ['body', 'configuration', 'tier']);
@@ -63,8 +79,9 @@ test('our client classifies faults: 429 with Retry-After, 402, 401, 5xx, timeout
   const e = await emulator();
   t.teardown(() => e.stop());
   const client = createLlamaParseClient({ apiKey: 'llx-emulator', baseURL: e.url, tier: 'fast', timeoutMs: 300 });
-  const upload = () => client.upload({ bytes: Buffer.from('hello world'), fileName: 'a.txt', jobId: 'j', correlationId: 'c' });
-  const expectError = async (cls: string, check?: (e: StageError) => void) => {
+  const upload = () =>
+    client.upload({ bytes: Buffer.from('hello world'), fileName: 'a.txt', jobId: 'j', correlationId: 'c' });
+  const expectError = async (cls: StageError['errorClass'], check?: (e: StageError) => void) => {
     const error = (await t.throwsAsync(upload())) as StageError;
     t.true(error instanceof StageError, String(error));
     t.is(error.errorClass, cls, error.message);
@@ -110,7 +127,11 @@ function webhookReceiver() {
   return new Promise<{ url: string; received: typeof received; close: () => Promise<void> }>((resolve) =>
     server.listen(0, '127.0.0.1', () => {
       const { port } = server.address() as { port: number };
-      resolve({ url: `http://127.0.0.1:${port}/hook`, received, close: () => new Promise((r) => server.close(() => r())) });
+      resolve({
+        url: `http://127.0.0.1:${port}/hook`,
+        received,
+        close: () => new Promise((r) => server.close(() => r())),
+      });
     }),
   );
 }
@@ -123,13 +144,26 @@ const until = async (predicate: () => boolean, ms = 5000) => {
 test('webhooks: signed envelope in both output formats, documented headers, duplicates on demand', async (t) => {
   const e = await emulator({ faults: { webhooks: { duplicates: 1 } } });
   const hook = await webhookReceiver();
-  t.teardown(async () => { await e.stop(); await hook.close(); });
+  t.teardown(async () => {
+    await e.stop();
+    await hook.close();
+  });
   const client = new LlamaCloud({ apiKey: 'llx-emulator', baseURL: e.url, maxRetries: 0 });
   for (const format of ['string', 'json'] as const) {
     hook.received.length = 0;
     const job = await client.parsing.create({
-      tier: 'fast', version: 'latest', upload_file: await toFile(Buffer.from('# Title\n\nhello'), 'a.md'),
-      webhook_configurations: [{ webhook_url: hook.url, webhook_events: ['parse.success'], webhook_output_format: format, webhook_signing_secret: 's3cret', webhook_headers: { 'x-extra': 'yes' } }],
+      tier: 'fast',
+      version: 'latest',
+      upload_file: await toFile(Buffer.from('# Title\n\nhello'), 'a.md'),
+      webhook_configurations: [
+        {
+          webhook_url: hook.url,
+          webhook_events: ['parse.success'],
+          webhook_output_format: format,
+          webhook_signing_secret: 's3cret',
+          webhook_headers: { 'x-extra': 'yes' },
+        },
+      ],
     });
     await until(() => hook.received.length >= 2);
     t.is(hook.received.length, 2, 'delivered twice (duplicate fault)');
@@ -152,21 +186,32 @@ test('webhooks are retried 3 times, then given up', async (t) => {
   const e = await emulator({ webhookRetryDelaysMs: [20, 40] });
   t.teardown(() => e.stop());
   let attempts = 0;
-  const server = createServer((_req, res) => { attempts++; res.writeHead(500).end(); });
+  const server = createServer((_req, res) => {
+    attempts++;
+    res.writeHead(500).end();
+  });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   t.teardown(() => new Promise((r) => server.close(() => r(undefined))));
   const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/`;
   const client = new LlamaCloud({ apiKey: 'llx-emulator', baseURL: e.url, maxRetries: 0 });
-  await client.parsing.create({ tier: 'fast', version: 'latest', upload_file: await toFile(Buffer.from('x y z'), 'a.txt'), webhook_configurations: [{ webhook_url: url, webhook_events: ['parse.success'] }] });
+  await client.parsing.create({
+    tier: 'fast',
+    version: 'latest',
+    upload_file: await toFile(Buffer.from('x y z'), 'a.txt'),
+    webhook_configurations: [{ webhook_url: url, webhook_events: ['parse.success'] }],
+  });
   await until(() => e.stats.webhookFailures === 1);
   t.is(attempts, 3);
 });
 
 test('faults: stuck PENDING, FAILED jobs, failed pages, cancel', async (t) => {
-  const e = await emulator({ faults: { stuckPending: { count: 1 }, failJobs: { count: 1, message: 'ERROR_DURING_PROCESSING: boom' } } });
+  const e = await emulator({
+    faults: { stuckPending: { count: 1 }, failJobs: { count: 1, message: 'ERROR_DURING_PROCESSING: boom' } },
+  });
   t.teardown(() => e.stop());
   const client = createLlamaParseClient({ apiKey: 'llx-emulator', baseURL: e.url, tier: 'fast', timeoutMs: 5000 });
-  const up = () => client.upload({ bytes: Buffer.from('one\fTwo\fthree'), fileName: 'a.txt', jobId: 'j', correlationId: 'c' });
+  const up = () =>
+    client.upload({ bytes: Buffer.from('one\fTwo\fthree'), fileName: 'a.txt', jobId: 'j', correlationId: 'c' });
   const stuck = await up();
   const failed = await up();
   e.faults.failPages = [2];
@@ -177,7 +222,10 @@ test('faults: stuck PENDING, FAILED jobs, failed pages, cancel', async (t) => {
   t.is(failedJob.job.status, 'FAILED');
   t.is(failedJob.job.error_message, 'ERROR_DURING_PROCESSING: boom');
   const partialJob = await client.get(partial.id);
-  t.deepEqual(partialJob.markdown!.pages.map((p) => p.success), [true, false, true]);
+  t.deepEqual(
+    partialJob.markdown!.pages.map((p) => p.success),
+    [true, false, true],
+  );
   t.is(partialJob.job.usage?.credits, 2, 'failed pages are not billed');
   await client.cancel(stuck.id);
   t.is((await client.get(stuck.id)).job.status, 'CANCELLED');

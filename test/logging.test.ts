@@ -19,7 +19,8 @@ test('secrets are redacted by configuration, wherever they appear in a log objec
   log.info({ request: { headers: { authorization: 'Bearer llx-secret-2' } } }, 'call');
   log.info({ client: { apiKey: 'sk-secret-3' }, webhook: { secret: 'whsec-4' } }, 'clients');
   const text = JSON.stringify(lines);
-  for (const secret of ['llx-secret-1', 'pw@h', 'llx-secret-2', 'sk-secret-3', 'whsec-4']) t.false(text.includes(secret), secret);
+  for (const secret of ['llx-secret-1', 'pw@h', 'llx-secret-2', 'sk-secret-3', 'whsec-4'])
+    t.false(text.includes(secret), secret);
   t.is(lines.length, 3);
 });
 

@@ -11,14 +11,17 @@ const dumpMajor = pgDumpMajor();
 // the committed dump is PostgreSQL 15's (the version CI's second pass runs on).
 const comparable = dumpMajor !== null && Math.floor(serverMajor) === 15 && dumpMajor >= 15;
 
-(comparable ? test : test.skip)('sql/schema.sql matches what the migrations build (run npm run schema:dump)', async (t) => {
-  const db = await createTestDatabase();
-  try {
-    t.is(await dumpSchema(db.url), committed);
-  } finally {
-    await db.drop();
-  }
-});
+(comparable ? test : test.skip)(
+  'sql/schema.sql matches what the migrations build (run npm run schema:dump)',
+  async (t) => {
+    const db = await createTestDatabase();
+    try {
+      t.is(await dumpSchema(db.url), committed);
+    } finally {
+      await db.drop();
+    }
+  },
+);
 
 if (!comparable) {
   test('schema dump comparison needs PostgreSQL 15 and pg_dump >= 15', (t) => {

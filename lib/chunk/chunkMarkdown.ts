@@ -22,11 +22,23 @@ export type Chunk = {
   oversized: boolean;
 };
 
-type Piece = { text: string; tokens: number; page: number; headingPath: string[]; oversized: boolean; startsSection: boolean; isHeading: boolean };
+type Piece = {
+  text: string;
+  tokens: number;
+  page: number;
+  headingPath: string[];
+  oversized: boolean;
+  startsSection: boolean;
+  isHeading: boolean;
+};
 
-export function chunkMarkdown(pages: ReadonlyArray<{ page_number: number; markdown: string }>, options: ChunkingOptions): Chunk[] {
+export function chunkMarkdown(
+  pages: ReadonlyArray<{ page_number: number; markdown: string }>,
+  options: ChunkingOptions,
+): Chunk[] {
   if (options.targetTokens < 8) throw new RangeError('targetTokens must be at least 8');
-  if (options.overlapTokens >= options.targetTokens / 2) throw new RangeError('overlapTokens must be less than half of targetTokens');
+  if (options.overlapTokens >= options.targetTokens / 2)
+    throw new RangeError('overlapTokens must be less than half of targetTokens');
   const pieces = toPieces(pages, options);
   const chunks: Chunk[] = [];
   let current: Piece[] = [];
@@ -35,7 +47,10 @@ export function chunkMarkdown(pages: ReadonlyArray<{ page_number: number; markdo
     if (!current.length) return;
     const body = current.map((p) => p.text).join('\n\n');
     const previous = chunks.at(-1);
-    const overlap = previous && options.overlapTokens > 0 && !current[0]!.oversized ? tail(previous.content.slice(previous.overlapChars), options) : '';
+    const overlap =
+      previous && options.overlapTokens > 0 && !current[0]!.oversized
+        ? tail(previous.content.slice(previous.overlapChars), options)
+        : '';
     let content = overlap ? `${overlap}\n\n${body}` : body;
     let tokens = options.countTokens(content);
     let overlapChars = overlap ? overlap.length + 2 : 0;
@@ -69,7 +84,11 @@ export function chunkMarkdown(pages: ReadonlyArray<{ page_number: number; markdo
       // Headings at the end of a full chunk belong with the text that follows them.
       const carried: Piece[] = [];
       let carriedTokens = 0;
-      while (current.length && current.at(-1)!.isHeading && carriedTokens + current.at(-1)!.tokens + 1 + piece.tokens <= budget) {
+      while (
+        current.length &&
+        current.at(-1)!.isHeading &&
+        carriedTokens + current.at(-1)!.tokens + 1 + piece.tokens <= budget
+      ) {
         carriedTokens += current.at(-1)!.tokens + 1;
         carried.unshift(current.pop()!);
       }
@@ -102,7 +121,15 @@ function toPieces(pages: ReadonlyArray<{ page_number: number; markdown: string }
       const path = [...headingPath];
       const tokens = options.countTokens(block.text);
       if (tokens <= budget) {
-        pieces.push({ text: block.text, tokens, page: page.page_number, headingPath: path, oversized: false, startsSection, isHeading: block.kind === 'heading' });
+        pieces.push({
+          text: block.text,
+          tokens,
+          page: page.page_number,
+          headingPath: path,
+          oversized: false,
+          startsSection,
+          isHeading: block.kind === 'heading',
+        });
         continue;
       }
       // Parts leave a fifth of the room free for the headings that may precede them.
@@ -116,7 +143,11 @@ function toPieces(pages: ReadonlyArray<{ page_number: number; markdown: string }
 
 // Split text that is over budget: at sentence ends (or line breaks), then at spaces. Returns
 // consecutive parts whose concatenation with single separators is the text.
-function split(text: string, budget: number, count: (t: string) => number): Array<{ text: string; tokens: number; oversized: boolean }> {
+function split(
+  text: string,
+  budget: number,
+  count: (t: string) => number,
+): Array<{ text: string; tokens: number; oversized: boolean }> {
   const sentences = text.split(/(?<=[.!?])\s+|\n+/).filter((s) => s.length > 0);
   const out: Array<{ text: string; tokens: number; oversized: boolean }> = [];
   let buffer = '';

@@ -1,5 +1,4 @@
 export type Command = {
-  summary: string;
   usage: string;
   run(argv: string[]): Promise<number>;
 };

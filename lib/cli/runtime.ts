@@ -19,11 +19,12 @@ export type Runtime = {
 };
 
 export async function withRuntime<T>(
-  options: { migrate?: boolean; poolSize?: number },
+  options: { migrate?: boolean; poolSize?: number; /** when LOG_LEVEL is unset */ logLevel?: string },
   body: (rt: Runtime) => Promise<T>,
 ): Promise<T> {
   const config = loadConfig();
-  const log = createLogger(config.LOG_LEVEL);
+  // Interactive commands default to warnings only, so logs do not drown their output.
+  const log = createLogger(config.LOG_LEVEL ?? options.logLevel ?? 'warn');
   const steps: Array<() => Promise<void>> = [];
   let signalled = 0;
   let resolveStopping!: (signal: string) => void;

@@ -50,7 +50,10 @@ export async function pendingMigrations(client: pg.ClientBase): Promise<string[]
 export function graphileLogger(log: Logger): GraphileLogger {
   return new GraphileLogger(() => (level, message, meta) => {
     const fields = meta ?? {};
-    if (level === 'error') log.error(fields, message);
+    // Task failures are logged by our stage wrapper with the job's context; graphile's own line
+    // (with the whole job row) would repeat it.
+    if (level === 'error' && (fields as { failure?: boolean }).failure) log.debug(fields, message);
+    else if (level === 'error') log.error(fields, message);
     else if (level === 'warning') log.warn(fields, message);
     else if (level === 'info')
       log.debug(fields, message); // its info lines are chatty: keep at debug

@@ -26,8 +26,14 @@ export const DEFAULT_DIMENSIONS: Record<string, number> = {
 
 export function createOpenAIProvider(config: OpenAIEmbeddingConfig): EmbeddingProvider {
   const dimensions = config.dimensions ?? DEFAULT_DIMENSIONS[config.model];
-  if (!dimensions) throw new Error(`set EMBEDDINGS_DIMENSIONS: the output size of model "${config.model}" is not known`);
-  const client = new OpenAI({ apiKey: config.apiKey, baseURL: config.baseURL, timeout: config.timeoutMs, maxRetries: 0 });
+  if (!dimensions)
+    throw new Error(`set EMBEDDINGS_DIMENSIONS: the output size of model "${config.model}" is not known`);
+  const client = new OpenAI({
+    apiKey: config.apiKey,
+    baseURL: config.baseURL,
+    timeout: config.timeoutMs,
+    maxRetries: 0,
+  });
   return {
     name: 'openai',
     model: config.model,
@@ -42,9 +48,12 @@ export function createOpenAIProvider(config: OpenAIEmbeddingConfig): EmbeddingPr
           ...(config.dimensions ? { dimensions: config.dimensions } : {}),
         });
         const vectors = [...response.data].sort((a, b) => a.index - b.index).map((d) => d.embedding);
-        if (vectors.length !== texts.length) throw permanent(`asked for ${texts.length} embeddings, got ${vectors.length}`);
+        if (vectors.length !== texts.length)
+          throw permanent(`asked for ${texts.length} embeddings, got ${vectors.length}`);
         if (vectors.some((v) => v.length !== dimensions))
-          throw permanent(`the model returned vectors of ${vectors[0]?.length} dimensions, not ${dimensions}: check EMBEDDINGS_DIMENSIONS`);
+          throw permanent(
+            `the model returned vectors of ${vectors[0]?.length} dimensions, not ${dimensions}: check EMBEDDINGS_DIMENSIONS`,
+          );
         return { vectors, promptTokens: response.usage?.prompt_tokens ?? null };
       } catch (error) {
         if (error instanceof OpenAI.APIError) throw classifyHttpError('embeddings', error);

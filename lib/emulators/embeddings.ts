@@ -12,7 +12,9 @@ import { bearer, readBody, sendJson, sleep } from './http.ts';
 
 export const EmbeddingFaults = z.object({
   rateLimit: z.object({ count: z.number().int().min(0), retryAfterS: z.number().min(0).optional() }).optional(),
-  serverErrors: z.object({ count: z.number().int().min(0), status: z.number().int().min(500).max(599).default(503) }).optional(),
+  serverErrors: z
+    .object({ count: z.number().int().min(0), status: z.number().int().min(500).max(599).default(503) })
+    .optional(),
   slowResponses: z.object({ count: z.number().int().min(0), delayMs: z.number().int().min(0) }).optional(),
   unauthorized: z.boolean().optional(),
 });
@@ -38,7 +40,12 @@ const Request = z.object({
   user: z.string().optional(),
 });
 
-export type EmbeddingEmulatorStats = { requests: number; embeddedInputs: number; promptTokens: number; rejected: number };
+export type EmbeddingEmulatorStats = {
+  requests: number;
+  embeddedInputs: number;
+  promptTokens: number;
+  rejected: number;
+};
 
 export class EmbeddingEmulator {
   faults: EmbeddingFaults;
@@ -50,8 +57,12 @@ export class EmbeddingEmulator {
   constructor(options: EmbeddingEmulatorOptions = {}) {
     this.faults = EmbeddingFaults.parse(options.faults ?? {});
     this.options = {
-      port: options.port ?? 0, host: options.host ?? '127.0.0.1', apiKeys: options.apiKeys ?? ['sk-emulator'],
-      latencyMs: options.latencyMs ?? 0, requestsPerMinute: options.requestsPerMinute ?? 0, maxInputs: options.maxInputs ?? 2048,
+      port: options.port ?? 0,
+      host: options.host ?? '127.0.0.1',
+      apiKeys: options.apiKeys ?? ['sk-emulator'],
+      latencyMs: options.latencyMs ?? 0,
+      requestsPerMinute: options.requestsPerMinute ?? 0,
+      maxInputs: options.maxInputs ?? 2048,
       defaultDimensions: options.defaultDimensions ?? 1536,
     };
   }
@@ -63,7 +74,10 @@ export class EmbeddingEmulator {
   }
 
   async start(): Promise<string> {
-    const app = polka({ onError: (err, _req, res) => sendJson(res as never, 500, { error: { message: String((err as Error).message), type: 'server_error' } }) });
+    const app = polka({
+      onError: (err, _req, res) =>
+        sendJson(res as never, 500, { error: { message: String((err as Error).message), type: 'server_error' } }),
+    });
     app.post('/v1/embeddings', async (req, res) => {
       const body = await readBody(req);
       this.stats.requests += 1;
@@ -71,35 +85,56 @@ export class EmbeddingEmulator {
         this.stats.rejected += 1;
         sendJson(res, status, { error: { message, type, param: null, code: null } }, headers);
       };
-      if (this.faults.unauthorized || !this.options.apiKeys.includes(bearer(req) ?? '')) return reject(401, 'Incorrect API key provided', 'invalid_request_error');
+      if (this.faults.unauthorized || !this.options.apiKeys.includes(bearer(req) ?? ''))
+        return reject(401, 'Incorrect API key provided', 'invalid_request_error');
       if (this.take('slowResponses')) await sleep(this.faults.slowResponses!.delayMs);
-      if (this.take('serverErrors')) return reject(this.faults.serverErrors!.status, 'The server had an error', 'server_error');
+      if (this.take('serverErrors'))
+        return reject(this.faults.serverErrors!.status, 'The server had an error', 'server_error');
       if (this.take('rateLimit') || this.overRate()) {
         const s = this.faults.rateLimit?.retryAfterS;
-        return reject(429, 'Rate limit reached for requests', 'requests', s !== undefined ? { 'retry-after': String(s) } : {});
+        return reject(
+          429,
+          'Rate limit reached for requests',
+          'requests',
+          s !== undefined ? { 'retry-after': String(s) } : {},
+        );
       }
       let parsed: z.infer<typeof Request>;
       try {
         const result = Request.safeParse(JSON.parse(body.toString('utf8')));
-        if (!result.success) return reject(400, result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '), 'invalid_request_error');
+        if (!result.success)
+          return reject(
+            400,
+            result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
+            'invalid_request_error',
+          );
         parsed = result.data;
       } catch {
         return reject(400, 'We could not parse the JSON body of your request.', 'invalid_request_error');
       }
       const inputs = typeof parsed.input === 'string' ? [parsed.input] : parsed.input;
-      if (inputs.length > this.options.maxInputs) return reject(400, `'input' : maximum ${this.options.maxInputs} inputs`, 'invalid_request_error');
+      if (inputs.length > this.options.maxInputs)
+        return reject(400, `'input' : maximum ${this.options.maxInputs} inputs`, 'invalid_request_error');
       if (this.options.latencyMs) await sleep(this.options.latencyMs);
       const dimensions = parsed.dimensions ?? this.options.defaultDimensions;
       let tokens = 0;
       const data = inputs.map((text, index) => {
         tokens += countTokens(text);
         const vector = hashingEmbedding(text, dimensions);
-        const embedding = parsed.encoding_format === 'base64' ? Buffer.from(new Float32Array(vector).buffer).toString('base64') : vector;
+        const embedding =
+          parsed.encoding_format === 'base64'
+            ? Buffer.from(new Float32Array(vector).buffer).toString('base64')
+            : vector;
         return { object: 'embedding', index, embedding };
       });
       this.stats.embeddedInputs += inputs.length;
       this.stats.promptTokens += tokens;
-      sendJson(res, 200, { object: 'list', data, model: parsed.model, usage: { prompt_tokens: tokens, total_tokens: tokens } });
+      sendJson(res, 200, {
+        object: 'list',
+        data,
+        model: parsed.model,
+        usage: { prompt_tokens: tokens, total_tokens: tokens },
+      });
     });
     app.get('/_emulator/stats', (_req, res) => sendJson(res, 200, this.stats));
     app.post('/_emulator/faults', async (req, res) => {

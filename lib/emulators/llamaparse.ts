@@ -32,13 +32,29 @@ export type LlamaParseEmulatorOptions = {
 };
 
 type Status = 'PENDING' | 'RUNNING' | 'COMPLETED' | 'FAILED' | 'CANCELLED';
-type Webhook = { webhook_url: string; webhook_events?: string[] | null; webhook_headers?: Record<string, unknown> | null; webhook_output_format?: 'json' | 'string' | null; webhook_signing_secret?: string | null };
+type Webhook = {
+  webhook_url: string;
+  webhook_events?: string[] | null;
+  webhook_headers?: Record<string, unknown> | null;
+  webhook_output_format?: 'json' | 'string' | null;
+  webhook_signing_secret?: string | null;
+};
 type EmulatedJob = {
-  id: string; project_id: string; status: Status; name: string; tier: string;
-  created_at: string; updated_at: string; error_message: string | null;
-  user_metadata: Record<string, string>; credits: number | null;
-  result?: ParseOutput; failedPages: Array<{ page_number: number; error: string }>;
-  webhook?: Webhook; stuck: boolean; failWith?: string;
+  id: string;
+  project_id: string;
+  status: Status;
+  name: string;
+  tier: string;
+  created_at: string;
+  updated_at: string;
+  error_message: string | null;
+  user_metadata: Record<string, string>;
+  credits: number | null;
+  result?: ParseOutput;
+  failedPages: Array<{ page_number: number; error: string }>;
+  webhook?: Webhook;
+  stuck: boolean;
+  failWith?: string;
 };
 
 export type EmulatorStats = {
@@ -51,18 +67,24 @@ export type EmulatorStats = {
   webhookFailures: number;
 };
 
-const Configuration = z.object({
-  tier: z.enum(['fast', 'cost_effective', 'agentic', 'agentic_plus']),
-  version: z.string().min(1),
-  user_metadata: z.record(z.string(), z.string()).optional(),
-  webhook_configurations: z
-    .array(z.object({
-      webhook_url: z.string().url().nullish(), webhook_events: z.array(z.string()).nullish(),
-      webhook_headers: z.record(z.string(), z.unknown()).nullish(), webhook_output_format: z.enum(['json', 'string']).nullish(),
-      webhook_signing_secret: z.string().nullish(),
-    }))
-    .optional(),
-}).passthrough();
+const Configuration = z
+  .object({
+    tier: z.enum(['fast', 'cost_effective', 'agentic', 'agentic_plus']),
+    version: z.string().min(1),
+    user_metadata: z.record(z.string(), z.string()).optional(),
+    webhook_configurations: z
+      .array(
+        z.object({
+          webhook_url: z.string().url().nullish(),
+          webhook_events: z.array(z.string()).nullish(),
+          webhook_headers: z.record(z.string(), z.unknown()).nullish(),
+          webhook_output_format: z.enum(['json', 'string']).nullish(),
+          webhook_signing_secret: z.string().nullish(),
+        }),
+      )
+      .optional(),
+  })
+  .passthrough();
 
 const fastApiError = (issues: z.core.$ZodIssue[]) => ({
   detail: issues.map((i) => ({ loc: ['body', 'configuration', ...i.path.map(String)], msg: i.message, type: i.code })),
@@ -74,14 +96,21 @@ export class LlamaParseEmulator {
   stats: EmulatorStats = freshStats();
   private server?: Server;
   private readonly timers = new Set<NodeJS.Timeout>();
-  private readonly options: Required<Omit<LlamaParseEmulatorOptions, 'faults' | 'port' | 'host'>> & { port: number; host: string };
+  private readonly options: Required<Omit<LlamaParseEmulatorOptions, 'faults' | 'port' | 'host'>> & {
+    port: number;
+    host: string;
+  };
 
   constructor(options: LlamaParseEmulatorOptions = {}) {
     this.faults = LlamaParseFaults.parse(options.faults ?? {});
     this.options = {
-      port: options.port ?? 0, host: options.host ?? '127.0.0.1', apiKeys: options.apiKeys ?? ['llx-emulator'],
-      startDelayMs: options.startDelayMs ?? 50, perPageDelayMs: options.perPageDelayMs ?? 10,
-      webhookRetryDelaysMs: options.webhookRetryDelaysMs ?? [1000, 2000, 4000], webhookTimeoutMs: options.webhookTimeoutMs ?? 30_000,
+      port: options.port ?? 0,
+      host: options.host ?? '127.0.0.1',
+      apiKeys: options.apiKeys ?? ['llx-emulator'],
+      startDelayMs: options.startDelayMs ?? 50,
+      perPageDelayMs: options.perPageDelayMs ?? 10,
+      webhookRetryDelaysMs: options.webhookRetryDelaysMs ?? [1000, 2000, 4000],
+      webhookTimeoutMs: options.webhookTimeoutMs ?? 30_000,
       log: options.log ?? (() => {}),
     };
   }
@@ -93,7 +122,10 @@ export class LlamaParseEmulator {
   }
 
   async start(): Promise<string> {
-    const app = polka({ onError: (err, _req, res) => sendJson(res as never, (err as { status?: number }).status ?? 500, { detail: String((err as Error).message) }) });
+    const app = polka({
+      onError: (err, _req, res) =>
+        sendJson(res as never, (err as { status?: number }).status ?? 500, { detail: String((err as Error).message) }),
+    });
     app.use(async (req, res, next) => {
       const key = `${req.method} ${req.path.replace(/\/parse\/[^/]+/, '/parse/{id}')}`;
       if (req.path.startsWith('/_emulator')) return next();
@@ -102,33 +134,61 @@ export class LlamaParseEmulator {
       if (this.faults.unauthorized || !this.options.apiKeys.includes(bearer(req) ?? '')) {
         return sendJson(res, 401, { detail: 'Invalid authentication credentials' });
       }
-      if (this.take('serverErrors')) return sendJson(res, this.faults.serverErrors!.status, { detail: 'Service Unavailable' });
+      if (this.take('serverErrors'))
+        return sendJson(res, this.faults.serverErrors!.status, { detail: 'Service Unavailable' });
       next();
     });
     app.post('/api/v2/parse/upload', (req, res) => this.upload(req, res));
     app.post('/api/v2/parse', async (req, res) => {
       await readBody(req);
-      sendJson(res, 422, { detail: [{ loc: ['body', 'file_id'], msg: 'the emulator accepts uploads only (POST /api/v2/parse/upload)', type: 'value_error' }] });
+      sendJson(res, 422, {
+        detail: [
+          {
+            loc: ['body', 'file_id'],
+            msg: 'the emulator accepts uploads only (POST /api/v2/parse/upload)',
+            type: 'value_error',
+          },
+        ],
+      });
     });
-    app.get('/api/v2/parse', (_req, res) => sendJson(res, 200, { items: [...this.jobs.values()].map((j) => this.jobView(j, false)), next_page_token: null }));
+    app.get('/api/v2/parse', (_req, res) =>
+      sendJson(res, 200, { items: [...this.jobs.values()].map((j) => this.jobView(j, false)), next_page_token: null }),
+    );
     app.get('/api/v2/parse/:id', (req, res) => {
       const job = this.jobs.get(req.params.id!);
       if (!job) return sendJson(res, 404, { detail: 'Job not found' });
       const url = new URL(req.url, 'http://x');
-      const expand = new Set(url.searchParams.getAll('expand').flatMap((e) => e.split(',')).concat(url.searchParams.getAll('expand[]')));
+      const expand = new Set(
+        url.searchParams
+          .getAll('expand')
+          .flatMap((e) => e.split(','))
+          .concat(url.searchParams.getAll('expand[]')),
+      );
       const body: Record<string, unknown> = { job: this.jobView(job, expand.has('usage')) };
       if (job.status === 'COMPLETED' && job.result) {
         const pages = this.resultPages(job);
-        if (expand.has('markdown')) body.markdown = { pages: pages.map((p) => ('error' in p ? p : { page_number: p.page_number, markdown: p.text, success: true })) };
-        if (expand.has('text')) body.text = { pages: pages.filter((p) => !('error' in p)).map((p) => ({ page_number: p.page_number, text: (p as { text: string }).text })) };
-        if (expand.has('job_metadata')) body.job_metadata = { job_pages: job.result.pageCount, job_is_cache_hit: false };
+        if (expand.has('markdown'))
+          body.markdown = {
+            pages: pages.map((p) =>
+              'error' in p ? p : { page_number: p.page_number, markdown: p.text, success: true },
+            ),
+          };
+        if (expand.has('text'))
+          body.text = {
+            pages: pages
+              .filter((p) => !('error' in p))
+              .map((p) => ({ page_number: p.page_number, text: (p as { text: string }).text })),
+          };
+        if (expand.has('job_metadata'))
+          body.job_metadata = { job_pages: job.result.pageCount, job_is_cache_hit: false };
       }
       sendJson(res, 200, body);
     });
     app.post('/api/v2/parse/:id/cancel', (req, res) => {
       const job = this.jobs.get(req.params.id!);
       if (!job) return sendJson(res, 404, { detail: 'Job not found' });
-      if (job.status !== 'PENDING' && job.status !== 'RUNNING') return sendJson(res, 400, { detail: `Job is already ${job.status} and cannot be cancelled` });
+      if (job.status !== 'PENDING' && job.status !== 'RUNNING')
+        return sendJson(res, 400, { detail: `Job is already ${job.status} and cannot be cancelled` });
       this.finish(job, 'CANCELLED');
       sendJson(res, 200, this.jobView(job, false));
     });
@@ -168,7 +228,8 @@ export class LlamaParseEmulator {
 
   private async upload(req: import('polka').Request, res: import('node:http').ServerResponse) {
     const { file, fileName, configuration } = await readMultipart(req);
-    if (this.faults.outOfCredits) return sendJson(res, 402, { detail: 'You have run out of credits. Upgrade your plan or add credits.' });
+    if (this.faults.outOfCredits)
+      return sendJson(res, 402, { detail: 'You have run out of credits. Upgrade your plan or add credits.' });
     if (this.take('rateLimit')) {
       const { retryAfterS, retryAfterMs } = this.faults.rateLimit!;
       const headers: Record<string, string> = {};
@@ -176,23 +237,35 @@ export class LlamaParseEmulator {
       if (retryAfterMs !== undefined) headers['retry-after-ms'] = String(retryAfterMs);
       return sendJson(res, 429, { detail: 'Rate limit exceeded' }, headers);
     }
-    if (!file) return sendJson(res, 422, { detail: [{ loc: ['body', 'file'], msg: 'Field required', type: 'missing' }] });
+    if (!file)
+      return sendJson(res, 422, { detail: [{ loc: ['body', 'file'], msg: 'Field required', type: 'missing' }] });
     let config: z.infer<typeof Configuration>;
     try {
       const parsed = Configuration.safeParse(JSON.parse(configuration ?? 'null'));
       if (!parsed.success) return sendJson(res, 422, fastApiError(parsed.error.issues));
       config = parsed.data;
     } catch {
-      return sendJson(res, 422, { detail: [{ loc: ['body', 'configuration'], msg: 'Invalid JSON', type: 'json_invalid' }] });
+      return sendJson(res, 422, {
+        detail: [{ loc: ['body', 'configuration'], msg: 'Invalid JSON', type: 'json_invalid' }],
+      });
     }
     const now = new Date().toISOString();
     const webhook = config.webhook_configurations?.[0]; // "only the first entry is used"
     const stuck = this.take('stuckPending');
     const failWith = !stuck && this.take('failJobs') ? this.faults.failJobs!.message : undefined;
     const job: EmulatedJob = {
-      id: randomUUID(), project_id: 'emulator-project', status: 'PENDING', name: fileName ?? 'upload', tier: config.tier,
-      created_at: now, updated_at: now, error_message: null, user_metadata: config.user_metadata ?? {}, credits: null,
-      failedPages: [], stuck,
+      id: randomUUID(),
+      project_id: 'emulator-project',
+      status: 'PENDING',
+      name: fileName ?? 'upload',
+      tier: config.tier,
+      created_at: now,
+      updated_at: now,
+      error_message: null,
+      user_metadata: config.user_metadata ?? {},
+      credits: null,
+      failedPages: [],
+      stuck,
       ...(webhook?.webhook_url ? { webhook: webhook as Webhook } : {}),
       ...(failWith ? { failWith } : {}),
     };
@@ -217,7 +290,9 @@ export class LlamaParseEmulator {
         result = await parseLocally(file, detectType(file));
       } catch (e) {
         const message = (e as Error).message;
-        error = /no text layer|no text/.test(message) ? `NO_DATA_FOUND_IN_FILE: ${message}` : `ERROR_DURING_PROCESSING: ${message}`;
+        error = /no text layer|no text/.test(message)
+          ? `NO_DATA_FOUND_IN_FILE: ${message}`
+          : `ERROR_DURING_PROCESSING: ${message}`;
       }
     }
     const pages = result?.pageCount ?? 1;
@@ -249,27 +324,48 @@ export class LlamaParseEmulator {
   private finish(job: EmulatedJob, status: Status) {
     job.status = status;
     job.updated_at = new Date().toISOString();
-    const event = status === 'COMPLETED' ? (job.failedPages.length ? 'parse.partial_success' : 'parse.success') : status === 'FAILED' ? 'parse.error' : 'parse.cancelled';
+    const event =
+      status === 'COMPLETED'
+        ? job.failedPages.length
+          ? 'parse.partial_success'
+          : 'parse.success'
+        : status === 'FAILED'
+          ? 'parse.error'
+          : 'parse.cancelled';
     this.emit(job, event);
-    if (this.faults.webhooks?.outOfOrder && status === 'COMPLETED') this.later(20, () => this.emit(job, 'parse.running', true));
+    if (this.faults.webhooks?.outOfOrder && status === 'COMPLETED')
+      this.later(20, () => this.emit(job, 'parse.running', true));
   }
 
   private resultPages(job: EmulatedJob) {
     const failed = new Map(job.failedPages.map((p) => [p.page_number, p]));
-    const pages: Array<{ page_number: number; text: string } | { page_number: number; error: string; success: false }> = [];
+    const pages: Array<{ page_number: number; text: string } | { page_number: number; error: string; success: false }> =
+      [];
     for (const p of job.result!.pages) {
       const f = failed.get(p.page_number);
-      pages.push(f ? { page_number: p.page_number, error: f.error, success: false } : { page_number: p.page_number, text: p.markdown });
+      pages.push(
+        f
+          ? { page_number: p.page_number, error: f.error, success: false }
+          : { page_number: p.page_number, text: p.markdown },
+      );
     }
     return pages;
   }
 
   private jobView(job: EmulatedJob, withUsage: boolean) {
     return {
-      id: job.id, project_id: job.project_id, status: job.status, name: job.name, tier: job.tier,
-      created_at: job.created_at, updated_at: job.updated_at, error_message: job.error_message,
+      id: job.id,
+      project_id: job.project_id,
+      status: job.status,
+      name: job.name,
+      tier: job.tier,
+      created_at: job.created_at,
+      updated_at: job.updated_at,
+      error_message: job.error_message,
       user_metadata: job.user_metadata,
-      ...(withUsage ? { usage: job.status === 'COMPLETED' || job.status === 'FAILED' ? { credits: job.credits } : null } : {}),
+      ...(withUsage
+        ? { usage: job.status === 'COMPLETED' || job.status === 'FAILED' ? { credits: job.credits } : null }
+        : {}),
     };
   }
 
@@ -277,13 +373,20 @@ export class LlamaParseEmulator {
     const hook = job.webhook;
     if (!hook || this.faults.webhooks?.drop) return;
     if (!force && hook.webhook_events?.length && !hook.webhook_events.includes(eventType)) return;
-    const envelope = { event_id: randomUUID(), event_type: eventType, timestamp: Date.now() / 1000, data: { id: job.id, job_id: job.id } };
+    const envelope = {
+      event_id: randomUUID(),
+      event_type: eventType,
+      timestamp: Date.now() / 1000,
+      data: { id: job.id, job_id: job.id },
+    };
     const json = JSON.stringify(envelope);
     let body = hook.webhook_output_format === 'json' ? json : JSON.stringify(json);
     if (this.faults.webhooks?.malformed) body = body.slice(0, Math.floor(body.length / 2));
     const headers: Record<string, string> = {
-      'content-type': 'application/json', 'user-agent': 'llamaindex-webhook-service/1.0',
-      'x-webhook-event-id': envelope.event_id, 'x-webhook-event-type': eventType,
+      'content-type': 'application/json',
+      'user-agent': 'llamaindex-webhook-service/1.0',
+      'x-webhook-event-id': envelope.event_id,
+      'x-webhook-event-type': eventType,
       ...Object.fromEntries(Object.entries(hook.webhook_headers ?? {}).map(([k, v]) => [k, String(v)])),
     };
     if (hook.webhook_signing_secret) headers['lc-signature'] = signBody(body, hook.webhook_signing_secret);
@@ -296,7 +399,12 @@ export class LlamaParseEmulator {
     for (const delay of delays) {
       if (delay) await sleep(delay);
       try {
-        const response = await fetch(url, { method: 'POST', body, headers, signal: AbortSignal.timeout(this.options.webhookTimeoutMs) });
+        const response = await fetch(url, {
+          method: 'POST',
+          body,
+          headers,
+          signal: AbortSignal.timeout(this.options.webhookTimeoutMs),
+        });
         await response.arrayBuffer().catch(() => undefined);
         if (response.ok) {
           this.stats.webhookDeliveries += 1;
@@ -322,7 +430,9 @@ function freshStats(): EmulatorStats {
   return { calls: {}, uploads: 0, jobs: 0, billedPages: 0, billedCredits: 0, webhookDeliveries: 0, webhookFailures: 0 };
 }
 
-function readMultipart(req: import('node:http').IncomingMessage): Promise<{ file?: Buffer; fileName?: string; configuration?: string }> {
+function readMultipart(
+  req: import('node:http').IncomingMessage,
+): Promise<{ file?: Buffer; fileName?: string; configuration?: string }> {
   return new Promise((resolve, reject) => {
     const out: { file?: Buffer; fileName?: string; configuration?: string } = {};
     let parser: busboy.Busboy;

@@ -4,19 +4,29 @@ import { z } from 'zod';
 
 export const LlamaParseFaults = z.object({
   /** The next N uploads answer 429; with retryAfterS, a Retry-After header. */
-  rateLimit: z.object({ count: z.number().int().min(0), retryAfterS: z.number().min(0).optional(), retryAfterMs: z.number().min(0).optional() }).optional(),
+  rateLimit: z
+    .object({
+      count: z.number().int().min(0),
+      retryAfterS: z.number().min(0).optional(),
+      retryAfterMs: z.number().min(0).optional(),
+    })
+    .optional(),
   /** Every upload answers 402 (out of credits) while set. */
   outOfCredits: z.boolean().optional(),
   /** Every call answers 401 while set. */
   unauthorized: z.boolean().optional(),
   /** The next N calls (any endpoint) answer this 5xx status. */
-  serverErrors: z.object({ count: z.number().int().min(0), status: z.number().int().min(500).max(599).default(503) }).optional(),
+  serverErrors: z
+    .object({ count: z.number().int().min(0), status: z.number().int().min(500).max(599).default(503) })
+    .optional(),
   /** The next N responses are delayed (to exceed a client timeout). */
   slowResponses: z.object({ count: z.number().int().min(0), delayMs: z.number().int().min(0) }).optional(),
   /** The next N jobs never leave PENDING. */
   stuckPending: z.object({ count: z.number().int().min(0) }).optional(),
   /** The next N jobs end FAILED with this message. */
-  failJobs: z.object({ count: z.number().int().min(0), message: z.string().default('ERROR_DURING_PROCESSING') }).optional(),
+  failJobs: z
+    .object({ count: z.number().int().min(0), message: z.string().default('ERROR_DURING_PROCESSING') })
+    .optional(),
   /** These 1-based pages are reported failed in every job ('all': every page). */
   failPages: z.union([z.array(z.number().int().positive()), z.literal('all')]).optional(),
   webhooks: z

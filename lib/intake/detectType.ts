@@ -26,9 +26,18 @@ export function detectType(bytes: Uint8Array): DocumentType {
   if (head.subarray(0, 4).toString('latin1') === 'RIFF' && head.subarray(8, 12).toString('latin1') === 'WEBP')
     return { kind: 'image', mediaType: 'image/webp' };
   if (startsWith(head, [0xd0, 0xcf, 0x11, 0xe0]))
-    return { kind: 'unknown', mediaType: 'application/octet-stream', description: 'a legacy Microsoft Office (OLE) file' };
+    return {
+      kind: 'unknown',
+      mediaType: 'application/octet-stream',
+      description: 'a legacy Microsoft Office (OLE) file',
+    };
   const text = decodeText(head, { sample: true });
-  if (text === null) return { kind: 'unknown', mediaType: 'application/octet-stream', description: 'binary content of an unrecognised type' };
+  if (text === null)
+    return {
+      kind: 'unknown',
+      mediaType: 'application/octet-stream',
+      description: 'binary content of an unrecognised type',
+    };
   return classifyText(text);
 }
 
@@ -40,14 +49,22 @@ function detectZip(bytes: Buffer): DocumentType {
     return { kind: 'pptx', mediaType: 'application/vnd.openxmlformats-officedocument.presentationml.presentation' };
   if (bytes.includes('xl/'))
     return { kind: 'xlsx', mediaType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet' };
-  return { kind: 'unknown', mediaType: 'application/octet-stream', description: 'a ZIP archive that is not a Word document' };
+  return {
+    kind: 'unknown',
+    mediaType: 'application/octet-stream',
+    description: 'a ZIP archive that is not a Word document',
+  };
 }
 
 const MARKDOWN_TABLE_RULE = /^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)+\|?\s*$/m;
 
 function classifyText(text: string): DocumentType {
   const start = text.slice(0, 4096).replace(/^\s+/, '').toLowerCase();
-  if (/^(<\?xml[^>]*>\s*)?(<!--[\s\S]*?-->\s*)*<!doctype html/.test(start) || /<html[\s>]/.test(start) || /<(head|body)[\s>]/.test(start))
+  if (
+    /^(<\?xml[^>]*>\s*)?(<!--[\s\S]*?-->\s*)*<!doctype html/.test(start) ||
+    /<html[\s>]/.test(start) ||
+    /<(head|body)[\s>]/.test(start)
+  )
     return { kind: 'html', mediaType: 'text/html' };
   if (/^<(h[1-6]|p|div|table|span|section|article|meta|title|ul|ol)[\s>]/.test(start))
     return { kind: 'html', mediaType: 'text/html' };

@@ -13,7 +13,12 @@ export type EnqueueOptions = {
   priority?: number;
 };
 
-export async function enqueue(db: CommonQueryMethods, task: TaskName, payload: Record<string, unknown>, options: EnqueueOptions = {}) {
+export async function enqueue(
+  db: CommonQueryMethods,
+  task: TaskName,
+  payload: Record<string, unknown>,
+  options: EnqueueOptions = {},
+) {
   await db.query(sql.unsafe`
     select graphile_worker.add_job(
       ${task},

@@ -6,7 +6,11 @@ export function signBody(body: Uint8Array | string, secret: string): string {
   return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 }
 
-export function verifySignature(body: Uint8Array, header: string | undefined | null, secrets: readonly string[]): boolean {
+export function verifySignature(
+  body: Uint8Array,
+  header: string | undefined | null,
+  secrets: readonly string[],
+): boolean {
   if (!header) return false;
   const match = /^sha256=([0-9a-f]{64})$/i.exec(header.trim());
   if (!match) return false;

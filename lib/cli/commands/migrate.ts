@@ -5,7 +5,6 @@ import { migrate } from '../../db/migrate.ts';
 import { redactUrl } from '../../log.ts';
 
 const command: Command = {
-  summary: "apply database migrations (ours and graphile-worker's); safe to run again",
   usage: `Usage: tvdb migrate [--json]
 
 Applies sql/migrations/*.sql and graphile-worker's schema to the database named by DATABASE_URL,

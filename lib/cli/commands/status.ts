@@ -8,7 +8,6 @@ import { getJobWithTimeline } from '../../status/jobTimeline.ts';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const command: Command = {
-  summary: "pipeline health (jobs per state, oldest age, throughput), or one job's timeline",
   usage: `Usage: tvdb status [job-id] [--json]
 
 Without a job id: one line per state with the number of jobs in it, the age of the oldest,

@@ -25,13 +25,23 @@ export function classifyHttpError(
   const detail = error.message.replace(/\s+/g, ' ').slice(0, 300);
   if (status === undefined) {
     const timedOut = /timeout|timed out/i.test(`${error.name} ${error.message}`);
-    return new StageError('transient', `${service}: ${timedOut ? 'request timed out' : 'network error'} (${detail})`, { cause: error });
+    return new StageError('transient', `${service}: ${timedOut ? 'request timed out' : 'network error'} (${detail})`, {
+      cause: error,
+    });
   }
   if (status === 402) {
-    return new StageError('out_of_credits', `${service}: out of credits (402); add credits or raise the plan, then retry`, { cause: error, status });
+    return new StageError(
+      'out_of_credits',
+      `${service}: out of credits (402); add credits or raise the plan, then retry`,
+      { cause: error, status },
+    );
   }
   if (TRANSIENT_STATUS.has(status) || status >= 500) {
-    return new StageError('transient', `${service}: HTTP ${status} (${detail})`, { cause: error, status, retryAfterMs: retryAfterMs(error.headers) });
+    return new StageError('transient', `${service}: HTTP ${status} (${detail})`, {
+      cause: error,
+      status,
+      retryAfterMs: retryAfterMs(error.headers),
+    });
   }
   const hint: Record<number, string> = {
     401: 'the API key is missing or wrong: check the key variable',
@@ -41,5 +51,8 @@ export function classifyHttpError(
     415: 'the provider does not accept this file type',
     422: 'the provider rejected the request',
   };
-  return new StageError('permanent', `${service}: HTTP ${status}: ${hint[status] ?? 'request refused'} (${detail})`, { cause: error, status });
+  return new StageError('permanent', `${service}: HTTP ${status}: ${hint[status] ?? 'request refused'} (${detail})`, {
+    cause: error,
+    status,
+  });
 }

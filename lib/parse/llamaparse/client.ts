@@ -58,7 +58,10 @@ export function createLlamaParseClient(config: LlamaParseConfig): LlamaParseClie
     }
   };
   return {
-    settingsKey: createHash('sha256').update(JSON.stringify({ tier: config.tier, version })).digest('hex').slice(0, 16),
+    settingsKey: createHash('sha256')
+      .update(JSON.stringify({ tier: config.tier, version }))
+      .digest('hex')
+      .slice(0, 16),
     baseURL: config.baseURL ?? LLAMA_CLOUD_US,
     upload: (request) =>
       call(async () => {

@@ -4,10 +4,16 @@ import { detectType, decodeText, type DocumentType } from '../../intake/detectTy
 import { permanent } from '../../errors.ts';
 import type { ParseOutput } from '../types.ts';
 import { htmlToMarkdown, htmlCharset } from './htmlToMarkdown.ts';
+import { cleanText } from '../cleanText.ts';
 
 export const LOCAL_PARSER_KINDS = ['pdf', 'docx', 'html', 'markdown', 'text'] as const;
 
 export async function parseLocally(bytes: Uint8Array, type: DocumentType = detectType(bytes)): Promise<ParseOutput> {
+  const output = await parseByKind(bytes, type);
+  return { ...output, pages: output.pages.map((p) => ({ ...p, markdown: cleanText(p.markdown) })) };
+}
+
+async function parseByKind(bytes: Uint8Array, type: DocumentType): Promise<ParseOutput> {
   switch (type.kind) {
     case 'text':
     case 'markdown':
@@ -22,14 +28,18 @@ export async function parseLocally(bytes: Uint8Array, type: DocumentType = detec
     case 'docx':
       return parseDocx(bytes);
     default:
-      throw permanent(`the local parser cannot read ${describe(type)}; configure LlamaParse (LLAMA_CLOUD_API_KEY) for it`);
+      throw permanent(
+        `the local parser cannot read ${describe(type)}; configure LlamaParse (LLAMA_CLOUD_API_KEY) for it`,
+      );
   }
 }
 
 export function describe(type: DocumentType): string {
   if (type.kind === 'unknown') return type.description;
   const names: Record<string, string> = {
-    pptx: 'PowerPoint presentations', xlsx: 'Excel workbooks', image: `images (${type.mediaType})`,
+    pptx: 'PowerPoint presentations',
+    xlsx: 'Excel workbooks',
+    image: `images (${type.mediaType})`,
   };
   return names[type.kind] ?? type.mediaType;
 }
@@ -63,14 +73,17 @@ async function parsePdf(bytes: Uint8Array): Promise<ParseOutput> {
     ({ text, totalPages } = await extractText(pdf, { mergePages: false }));
   } catch (error) {
     const name = (error as Error).name;
-    if (name === 'PasswordException') throw permanent('the PDF is password-protected; remove the password and ingest it again', { cause: error });
-    throw permanent(`corrupt or unreadable PDF (${(error as Error).message}); repair it or parse it with LlamaParse`, { cause: error });
+    if (name === 'PasswordException')
+      throw permanent('the PDF is password-protected; remove the password and ingest it again', { cause: error });
+    throw permanent(`corrupt or unreadable PDF (${(error as Error).message}); repair it or parse it with LlamaParse`, {
+      cause: error,
+    });
   }
-  const pages = text
-    .map((t, i) => ({ page_number: i + 1, markdown: t.trim() }))
-    .filter((p) => p.markdown !== '');
+  const pages = text.map((t, i) => ({ page_number: i + 1, markdown: t.trim() })).filter((p) => p.markdown !== '');
   if (!pages.length) {
-    throw permanent(`no text layer: scanned document (${totalPages} page(s) of images); parse it with LlamaParse, which does OCR`);
+    throw permanent(
+      `no text layer: scanned document (${totalPages} page(s) of images); parse it with LlamaParse, which does OCR`,
+    );
   }
   return { pages, failedPages: [], pageCount: totalPages };
 }

@@ -1,0 +1,88 @@
+// Shared by `tvdb ingest` and `tvdb demo`: take files in, run workers in this process, follow the
+// jobs to the end and report.
+import { readFileSync } from 'node:fs';
+import type { Runtime } from './runtime.ts';
+import { expandPaths } from './files.ts';
+import { followJobs, type JobOutcome } from './followJobs.ts';
+import { table } from './format.ts';
+import { buildDeps, intakePolicy, type PipelineDeps } from '../worker/deps.ts';
+import { ingestDocument, type IntakeResult } from '../intake/ingestDocument.ts';
+import { startWorkers } from '../worker/startWorkers.ts';
+
+export type IngestFlowOptions = { wait: boolean; correlationId?: string | undefined; json: boolean };
+export type IngestFlowResult = {
+  deps: PipelineDeps;
+  results: IntakeResult[];
+  jobs: JobOutcome[];
+  interrupted: boolean;
+  seconds: number;
+};
+
+export async function ingestFlow(rt: Runtime, paths: string[], options: IngestFlowOptions): Promise<IngestFlowResult> {
+  const deps = buildDeps(rt.config, rt.pool, rt.log);
+  const policy = intakePolicy(deps);
+  const { files, missing } = expandPaths(paths);
+  const results: IntakeResult[] = missing.map((p) => ({ ok: false, fileName: p, reason: 'no such file or folder' }));
+  const say = (text: string) => !options.json && process.stdout.write(text);
+  for (const file of files) {
+    // Refuse an oversized file before reading it.
+    const result: IntakeResult =
+      file.size > policy.maxBytes
+        ? {
+            ok: false,
+            fileName: file.path,
+            reason: `the file is ${file.size} bytes, over the limit of ${policy.maxBytes} (TVDB_MAX_FILE_BYTES)`,
+          }
+        : await ingestDocument(
+            rt.pool,
+            { bytes: readFileSync(file.path), fileName: file.path, correlationId: options.correlationId },
+            policy,
+          );
+    results.push(result);
+    say(
+      result.ok
+        ? `queued   ${result.fileName}  job ${result.jobId}\n`
+        : `refused  ${result.fileName}: ${result.reason}\n`,
+    );
+  }
+  const accepted = results.filter((r) => r.ok);
+  if (!options.wait || !accepted.length) return { deps, results, jobs: [], interrupted: false, seconds: 0 };
+  const runner = await startWorkers(deps, rt.db.url);
+  rt.onShutdown(() => runner.stop());
+  say(
+    `\nprocessing ${accepted.length} document(s) with the ${deps.parser.parser} parser and the ${deps.embedder.model} embedder\n`,
+  );
+  const started = Date.now();
+  const { jobs, interrupted } = await followJobs(
+    rt.pool,
+    accepted.map((r) => r.jobId),
+    {
+      stopping: rt.stopping,
+      out: options.json ? (process.stderr as NodeJS.WriteStream) : process.stdout,
+    },
+  );
+  const seconds = (Date.now() - started) / 1000;
+  const failed = jobs.filter((j) => j.state.startsWith('failed'));
+  if (failed.length)
+    say(
+      `\nfailed:\n${table(
+        ['file', 'state', 'reason'],
+        failed.map((j) => [j.file_name, j.state, j.last_error]),
+      )}`,
+    );
+  const refused = results.length - accepted.length;
+  say(
+    `\n${jobs.filter((j) => j.state === 'complete').length} complete, ` +
+      `${failed.length} failed, ${refused} refused in ${seconds.toFixed(1)}s` +
+      (interrupted ? '\ninterrupted: unfinished jobs stay queued; "tvdb worker" or another ingest resumes them' : '') +
+      (failed.length ? '\nretry failed jobs with: npx tvdb retry --failed' : '') +
+      '\n',
+  );
+  return { deps, results, jobs, interrupted, seconds };
+}
+
+export function exitCodeOf(flow: IngestFlowResult): number {
+  const refused = flow.results.some((r) => !r.ok);
+  const failed = flow.jobs.some((j) => j.state !== 'complete');
+  return refused || failed || flow.interrupted ? 1 : 0;
+}

@@ -1,0 +1,42 @@
+// Parse results are per (document, parser, settings), so identical bytes parsed with the same
+// settings are parsed (and paid for) once.
+import { sql, type CommonQueryMethods } from 'slonik';
+import { z } from 'zod';
+import type { ParseOutput } from '../parse/types.ts';
+
+export type ParserIdentity = { parser: 'local' | 'llamaparse'; settingsKey: string };
+
+export async function findParseResult(
+  db: CommonQueryMethods,
+  documentId: number,
+  who: ParserIdentity,
+): Promise<number | null> {
+  return db.maybeOneFirst(sql.type(z.object({ id: z.number() }))`
+    select id::int from parse_results where document_id = ${documentId} and parser = ${who.parser} and settings_key = ${who.settingsKey}`);
+}
+
+export async function storeParseResult(
+  tx: CommonQueryMethods,
+  documentId: number,
+  who: ParserIdentity,
+  output: ParseOutput,
+  extra: { credits: number | null; llamaparseJobId: string | null },
+): Promise<number> {
+  const inserted = await tx.maybeOneFirst(sql.type(z.object({ id: z.number() }))`
+    insert into parse_results (document_id, parser, settings_key, page_count, pages_parsed, failed_pages, credits, llamaparse_job_id)
+    values (${documentId}, ${who.parser}, ${who.settingsKey}, ${output.pageCount}, ${output.pages.length},
+            ${sql.jsonb(output.failedPages as never)}, ${extra.credits}, ${extra.llamaparseJobId})
+    on conflict (document_id, parser, settings_key) do nothing
+    returning id::int`);
+  if (inserted === null) return (await findParseResult(tx, documentId, who))!;
+  await tx.query(sql.unsafe`
+    insert into parsed_pages (parse_result_id, page_number, markdown)
+    select ${inserted}, p.page_number, p.markdown
+    from jsonb_to_recordset(${sql.jsonb(output.pages as never)}) as p(page_number int, markdown text)`);
+  return inserted;
+}
+
+export async function loadParsedPages(db: CommonQueryMethods, parseResultId: number) {
+  return db.any(sql.type(z.object({ page_number: z.number(), markdown: z.string() }))`
+    select page_number, markdown from parsed_pages where parse_result_id = ${parseResultId} order by page_number`);
+}

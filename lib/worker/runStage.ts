@@ -1,0 +1,90 @@
+// What every stage task does around its work: validate the payload (old jobs may not match
+// today's type), log with correlation_id/job_id/stage on every line, and turn failures into the
+// right next step. Permanent: the job moves to its failed state now, with the reason. Transient:
+// a note on the job (attempt, class, message, next run) and a rethrow, so graphile-worker retries
+// with its backoff; after the last attempt the job moves to its failed state with the last error.
+import type { JobHelpers } from 'graphile-worker';
+import { sql } from 'slonik';
+import { z } from 'zod';
+import { classify } from '../errors.ts';
+import { jobLogger, type Logger } from '../log.ts';
+import { addJobNote } from '../pipeline/jobRecord.ts';
+import { sqlState, SQLSTATE } from '../jobs/advanceJob.ts';
+import type { Stage } from '../jobs/states.ts';
+import type { PipelineDeps } from './deps.ts';
+
+export const StagePayload = z.object({ jobId: z.uuid(), correlationId: z.string().min(1) }).passthrough();
+
+export type StageContext = {
+  jobId: string;
+  correlationId: string;
+  payload: z.infer<typeof StagePayload>;
+  log: Logger;
+  attempt: number;
+  maxAttempts: number;
+};
+
+export const FAILED_STATE = { parse: 'failed_parse', chunk: 'failed_chunking', embed: 'failed_embedding' } as const;
+
+export async function runStage(
+  stage: Stage,
+  rawPayload: unknown,
+  helpers: JobHelpers,
+  deps: PipelineDeps,
+  work: (ctx: StageContext) => Promise<void>,
+) {
+  const parsed = StagePayload.safeParse(rawPayload);
+  if (!parsed.success) {
+    // Nothing to retry: the payload will not change. Log loudly; graphile-worker drops the job.
+    deps.log.error(
+      { task: helpers.job.task_identifier, payload: rawPayload, issues: parsed.error.issues },
+      'invalid task payload: dropped',
+    );
+    return;
+  }
+  const { jobId, correlationId } = parsed.data;
+  const attempt = helpers.job.attempts;
+  const maxAttempts = helpers.job.max_attempts;
+  const log = jobLogger(deps.log, { correlation_id: correlationId, job_id: jobId, stage }).child({ attempt });
+  const started = performance.now();
+  try {
+    await work({ jobId, correlationId, payload: parsed.data, log, attempt, maxAttempts });
+    log.debug({ ms: Math.round(performance.now() - started) }, `${stage} task done`);
+  } catch (error) {
+    const errorClass = classify(error);
+    const message = (error as Error).message ?? String(error);
+    const lastAttempt = attempt >= maxAttempts;
+    if (errorClass === 'permanent' || lastAttempt) {
+      const reason = errorClass === 'permanent' ? message : `gave up after ${attempt} attempts: ${message}`;
+      log.warn({ err: error, error_class: errorClass }, `${stage} failed: ${reason}`);
+      await failJob(deps, jobId, stage, { error: reason, error_class: errorClass, attempt });
+      return;
+    }
+    const nextRunAt = new Date(Date.now() + Math.exp(Math.min(attempt, 10)) * 1000);
+    log.warn(
+      { err: error, error_class: errorClass, next_run_at: nextRunAt },
+      `${stage} attempt ${attempt}/${maxAttempts} failed; will retry`,
+    );
+    await addJobNote(deps.pool, jobId, {
+      event: 'attempt_failed',
+      stage,
+      attempt,
+      max_attempts: maxAttempts,
+      error_class: errorClass,
+      error: message,
+      next_run_at: nextRunAt.toISOString(),
+    }).catch((noteError) => log.error({ err: noteError }, 'could not record the failed attempt'));
+    throw error;
+  }
+}
+
+async function failJob(deps: PipelineDeps, jobId: string, stage: Stage, detail: Record<string, unknown>) {
+  try {
+    await deps.pool.query(
+      sql.unsafe`select fail_job(${jobId}::uuid, ${FAILED_STATE[stage]}::job_state, ${sql.jsonb({ ...detail, who: 'worker' } as never)})`,
+    );
+  } catch (error) {
+    // The job already left this stage (a stale duplicate task): there is nothing to fail.
+    if (sqlState(error) !== SQLSTATE.illegalTransition) throw error;
+  }
+}
