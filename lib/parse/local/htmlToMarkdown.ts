@@ -12,6 +12,12 @@ converter.addRule('hidden', {
   replacement: () => '',
 });
 
+// Paragraphs inside table cells (Word tables have them) would break a Markdown row across lines.
+converter.addRule('cellParagraph', {
+  filter: (node) => node.nodeName === 'P' && /^(TD|TH)$/.test(node.parentNode?.nodeName ?? ''),
+  replacement: (content, node) => `${content.trim()}${node.nextSibling ? ' ' : ''}`,
+});
+
 export function htmlToMarkdown(html: string): string {
   return converter
     .turndown(html.replace(/<\?xml[^>]*\?>/g, ''))

@@ -88,11 +88,21 @@ async function parsePdf(bytes: Uint8Array): Promise<ParseOutput> {
   return { pages, failedPages: [], pageCount: totalPages };
 }
 
+// Word tables have no header cells in mammoth's HTML, and Markdown tables need a header row:
+// promote each table's first row.
+function headerRows(html: string): string {
+  return html.replace(
+    /(<table>(?:<thead>|<tbody>)?<tr>)(.*?)(<\/tr>)/g,
+    (_m, open: string, row: string, close: string) =>
+      `${open}${row.replace(/<td(\s[^>]*)?>/g, '<th$1>').replace(/<\/td>/g, '</th>')}${close}`,
+  );
+}
+
 async function parseDocx(bytes: Uint8Array): Promise<ParseOutput> {
   const mammoth = (await import('mammoth')).default;
   try {
     const { value: html } = await mammoth.convertToHtml({ buffer: Buffer.from(bytes) });
-    return single(htmlToMarkdown(html));
+    return single(htmlToMarkdown(headerRows(html)));
   } catch (error) {
     if ((error as { errorClass?: string }).errorClass) throw error;
     throw permanent(`corrupt or unreadable Word document (${(error as Error).message})`, { cause: error });

@@ -1,0 +1,103 @@
+// In-process pipeline for tests: real workers (graphile-worker) on a test database, with the
+// configuration a test chooses, and logs captured for assertions.
+import { Writable } from 'node:stream';
+import type { Runner } from 'graphile-worker';
+import { sql, type DatabasePool } from 'slonik';
+import { z } from 'zod';
+import { loadConfig } from '../../lib/config.ts';
+import { createLogger } from '../../lib/log.ts';
+import { buildDeps, intakePolicy, type PipelineDeps } from '../../lib/worker/deps.ts';
+import { startWorkers } from '../../lib/worker/startWorkers.ts';
+import { ingestDocument, type IntakeResult } from '../../lib/intake/ingestDocument.ts';
+import { TERMINAL_STATES } from '../../lib/jobs/states.ts';
+import type { TestDatabase } from './database.ts';
+
+export type TestPipeline = {
+  deps: PipelineDeps;
+  logs: Array<Record<string, unknown>>;
+  runner?: Runner;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+};
+
+export function testPipeline(db: TestDatabase, env: Record<string, string> = {}): TestPipeline {
+  const logs: Array<Record<string, unknown>> = [];
+  const stream = new Writable({
+    write(chunk, _e, done) {
+      for (const line of String(chunk).split('\n').filter(Boolean)) logs.push(JSON.parse(line));
+      done();
+    },
+  });
+  const config = loadConfig({ DATABASE_URL: db.url, TVDB_POLL_INTERVAL_MS: '200', ...env });
+  const deps = buildDeps(config, db.pool, createLogger('debug', stream));
+  const pipeline: TestPipeline = {
+    deps,
+    logs,
+    async start() {
+      pipeline.runner = await startWorkers(deps, db.url, { concurrency: 2 });
+    },
+    async stop() {
+      await pipeline.runner?.stop();
+    },
+  };
+  return pipeline;
+}
+
+export async function ingest(
+  deps: PipelineDeps,
+  files: Array<{ name: string; bytes: Uint8Array }>,
+  correlationId?: string,
+) {
+  const results: IntakeResult[] = [];
+  for (const f of files)
+    results.push(
+      await ingestDocument(deps.pool, { bytes: f.bytes, fileName: f.name, correlationId }, intakePolicy(deps)),
+    );
+  return results;
+}
+
+const StateRow = z.object({
+  id: z.string(),
+  state: z.string(),
+  last_error: z.string().nullable(),
+  file_name: z.string(),
+});
+
+export async function waitForTerminal(pool: DatabasePool, ids: string[], timeoutMs = 60_000) {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const rows = await pool.any(
+      sql.type(
+        StateRow,
+      )`select id::text, state::text, last_error, file_name from jobs where id = any(${sql.array(ids, 'uuid')})`,
+    );
+    if (rows.every((r) => TERMINAL_STATES.includes(r.state as never)))
+      return Object.fromEntries(rows.map((r) => [r.id, r]));
+    if (Date.now() > end)
+      throw new Error(
+        `jobs not terminal after ${timeoutMs} ms: ${rows
+          .filter((r) => !TERMINAL_STATES.includes(r.state as never))
+          .map((r) => `${r.file_name}=${r.state}`)
+          .join(', ')}`,
+      );
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export async function waitForState(pool: DatabasePool, id: string, state: string, timeoutMs = 30_000) {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const row = await pool.one(
+      sql.type(StateRow)`select id::text, state::text, last_error, file_name from jobs where id = ${id}::uuid`,
+    );
+    if (row.state === state) return row;
+    if (Date.now() > end)
+      throw new Error(`job ${id} is ${row.state}, not ${state}, after ${timeoutMs} ms (${row.last_error ?? ''})`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export async function eventTrail(pool: DatabasePool, id: string) {
+  return pool.anyFirst(sql.type(z.object({ s: z.string() }))`
+    select to_state::text as s from job_events where job_id = ${id}::uuid and kind <> 'note' order by id`);
+}
