@@ -40,6 +40,10 @@ export const ConfigSchema = z.object({
   // server
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   HOST: z.string().default('127.0.0.1'),
+  TVDB_API_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
+  WEBHOOK_ALLOWED_CIDRS: z.string().optional(),
+  WEBHOOK_MAX_BODY_BYTES: positiveInt(64 * 1024),
+  WEBHOOK_TIMESTAMP_TOLERANCE_S: positiveInt(300),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

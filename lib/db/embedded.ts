@@ -24,6 +24,8 @@ export type EmbeddedServer = {
   urlFor(database: string): string;
   /** Stop the server unless another process still uses it. */
   release(): Promise<void>;
+  /** Stop the server now, whoever uses it (tests of database outages). */
+  stop(): Promise<void>;
 };
 
 export type EmbeddedOptions = {
@@ -53,7 +55,12 @@ export async function startEmbeddedPostgres({
   const server = running;
   const urlFor = (database: string) => `postgres://${USER}:${PASSWORD}@127.0.0.1:${server.port}/${database}`;
   await waitUntilReady(urlFor('postgres'), server.pid, path.join(root, 'postgres.log'));
-  return { port: server.port, urlFor, release: () => stopIfUnused(urlFor('postgres'), server.pid, log) };
+  return {
+    port: server.port,
+    urlFor,
+    release: () => stopIfUnused(urlFor('postgres'), server.pid, log),
+    stop: () => stopServer(server.pid, log),
+  };
 }
 
 async function initialiseIfNeeded(root: string, pgdata: string, log: Logger) {
@@ -205,6 +212,10 @@ async function stopIfUnused(url: string, pid: number, log: Logger) {
   } catch {
     await client.end().catch(() => undefined);
   }
+  await stopServer(pid, log);
+}
+
+async function stopServer(pid: number, log: Logger) {
   try {
     process.kill(pid, 'SIGINT'); // fast shutdown
   } catch {

@@ -4,7 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { readdirSync } from 'node:fs';
 import { runner } from 'node-pg-migrate';
 import { runMigrations, Logger as GraphileLogger } from 'graphile-worker';
-import pg from 'pg';
+import { sql, type CommonQueryMethods } from 'slonik';
+import { z } from 'zod';
 import type { Logger } from '../log.ts';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../sql/migrations', import.meta.url));
@@ -35,14 +36,17 @@ export async function migrate(databaseUrl: string, log: Logger): Promise<Migrate
 }
 
 /** Migration names on disk that the database has not applied (empty when current). */
-export async function pendingMigrations(client: pg.ClientBase): Promise<string[]> {
+export async function pendingMigrations(db: CommonQueryMethods): Promise<string[]> {
   const onDisk = readdirSync(MIGRATIONS_DIR)
     .filter((f) => f.endsWith('.sql'))
     .map((f) => f.replace(/\.sql$/, ''));
-  const exists = await client.query(`select to_regclass($1) as t`, [MIGRATIONS_TABLE]);
-  if (!exists.rows[0].t) return onDisk;
-  const { rows } = await client.query<{ name: string }>(`select name from ${MIGRATIONS_TABLE}`);
-  const done = new Set(rows.map((r) => r.name));
+  const exists = await db.oneFirst(
+    sql.type(z.object({ t: z.boolean() }))`select to_regclass(${MIGRATIONS_TABLE}) is not null as t`,
+  );
+  if (!exists) return onDisk;
+  const done = new Set(
+    await db.anyFirst(sql.type(z.object({ name: z.string() }))`select name from ${sql.identifier([MIGRATIONS_TABLE])}`),
+  );
   return onDisk.filter((name) => !done.has(name));
 }
 

@@ -1,0 +1,51 @@
+// Pure: LlamaParse's webhook envelope, in either output format ("json": the object; "string": a
+// JSON string literal whose content is the object).
+import { z } from 'zod';
+
+export const Envelope = z.object({
+  event_id: z.string().min(1).max(200),
+  event_type: z.string().min(1).max(100),
+  timestamp: z.number().finite(),
+  data: z.object({ id: z.string().optional(), job_id: z.string().optional() }).passthrough(),
+});
+export type Envelope = z.infer<typeof Envelope>;
+
+/** Events that mean "the job's status may have changed: read it". Others are recorded only. */
+export const KNOWN_EVENTS = new Set([
+  'parse.pending',
+  'parse.running',
+  'parse.success',
+  'parse.error',
+  'parse.partial_success',
+  'parse.cancelled',
+  'parse.failure',
+  'parse.partial',
+  'parse.done', // older names
+]);
+
+export type EnvelopeResult = { ok: true; envelope: Envelope; llamaparseJobId: string } | { ok: false; reason: string };
+
+export function parseEnvelope(body: Buffer): EnvelopeResult {
+  let value: unknown;
+  try {
+    value = JSON.parse(body.toString('utf8'));
+    if (typeof value === 'string') value = JSON.parse(value);
+  } catch {
+    return { ok: false, reason: 'the body is not JSON' };
+  }
+  const parsed = Envelope.safeParse(value);
+  if (!parsed.success)
+    return {
+      ok: false,
+      reason: `not a LlamaParse webhook envelope: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`,
+    };
+  const llamaparseJobId = parsed.data.data.job_id ?? parsed.data.data.id;
+  if (!llamaparseJobId) return { ok: false, reason: 'the envelope names no job (data.job_id)' };
+  return { ok: true, envelope: parsed.data, llamaparseJobId };
+}
+
+/** Seconds between the envelope's timestamp and now, if beyond the tolerance (either way). */
+export function timestampSkew(timestampS: number, nowMs: number, toleranceS: number): number | null {
+  const skew = nowMs / 1000 - timestampS;
+  return Math.abs(skew) > toleranceS ? skew : null;
+}

@@ -1,0 +1,21 @@
+// What the server's routes need, built once at start-up.
+import type { BlockList } from 'node:net';
+import type { DatabasePool } from 'slonik';
+import type { Logger } from '../lib/log.ts';
+import type { IntakePolicy } from '../lib/intake/ingestDocument.ts';
+
+export type ServerContext = {
+  pool: DatabasePool;
+  log: Logger;
+  intake: IntakePolicy;
+  apiToken: string | undefined;
+  webhook: {
+    secrets: string[];
+    allowlist: BlockList | undefined;
+    maxBodyBytes: number;
+    toleranceS: number;
+  };
+  maxAttempts: number;
+  /** Override of the clock, for tests of stale timestamps. */
+  now?: () => number;
+};

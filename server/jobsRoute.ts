@@ -1,0 +1,50 @@
+// GET /v1/jobs/:id (state, timeline, error) and GET /v1/jobs?state=...&limit=... (newest first).
+import type { Request, Response } from 'polka';
+import { sql } from 'slonik';
+import { z } from 'zod';
+import { getJobWithTimeline } from '../lib/status/jobTimeline.ts';
+import { JOB_STATES } from '../lib/jobs/states.ts';
+import type { ServerContext } from './context.ts';
+import { fail, json } from './http.ts';
+
+const ListQuery = z.object({
+  state: z.enum(JOB_STATES).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+const JobListRow = z.object({
+  id: z.string(),
+  state: z.string(),
+  file_name: z.string(),
+  correlation_id: z.string(),
+  last_error: z.string().nullable(),
+  created_at: z.number(),
+  updated_at: z.number(),
+});
+
+export function jobRoute(ctx: ServerContext) {
+  return async (req: Request, res: Response) => {
+    const id = z.uuid().safeParse(req.params.id);
+    if (!id.success) return fail(res, 400, 'bad_request', 'the job id must be a UUID');
+    const job = await getJobWithTimeline(ctx.pool, id.data);
+    if (!job) return fail(res, 404, 'not_found', `no job ${id.data}`);
+    json(res, 200, job);
+  };
+}
+
+export function jobListRoute(ctx: ServerContext) {
+  return async (req: Request, res: Response) => {
+    const query = ListQuery.safeParse(req.query);
+    if (!query.success)
+      return fail(
+        res,
+        400,
+        'bad_request',
+        query.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
+      );
+    const jobs = await ctx.pool.any(sql.type(JobListRow)`
+      select id::text, state::text, file_name, correlation_id, last_error, created_at, updated_at from jobs
+      where ${query.data.state ?? null}::job_state is null or state = ${query.data.state ?? null}::job_state
+      order by created_at desc limit ${query.data.limit}`);
+    json(res, 200, { jobs });
+  };
+}

@@ -1,0 +1,67 @@
+// Listen, and close gracefully: stop accepting, let in-flight requests finish, then release.
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { isIP } from 'node:net';
+import type { Config } from '../lib/config.ts';
+import { ConfigError } from '../lib/config.ts';
+import type { Logger } from '../lib/log.ts';
+import type { DatabasePool } from 'slonik';
+import type { IntakePolicy } from '../lib/intake/ingestDocument.ts';
+import { parseCidrList } from '../lib/webhooks/cidr.ts';
+import { createApp } from './app.ts';
+import type { ServerContext } from './context.ts';
+
+export type RunningServer = { url: string; close(): Promise<void> };
+
+const isLoopback = (host: string) =>
+  host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
+
+export function serverContext(config: Config, pool: DatabasePool, log: Logger, intake: IntakePolicy): ServerContext {
+  if (!config.TVDB_API_TOKEN && !isLoopback(config.HOST)) {
+    throw new ConfigError(
+      `TVDB_API_TOKEN is required to listen on ${config.HOST}: without it the document API is open to anyone who can reach it`,
+    );
+  }
+  let allowlist;
+  try {
+    allowlist = config.WEBHOOK_ALLOWED_CIDRS ? parseCidrList(config.WEBHOOK_ALLOWED_CIDRS) : undefined;
+  } catch (error) {
+    throw new ConfigError(`WEBHOOK_ALLOWED_CIDRS: ${(error as Error).message}`);
+  }
+  return {
+    pool,
+    log,
+    intake,
+    apiToken: config.TVDB_API_TOKEN,
+    webhook: {
+      secrets: (config.LLAMAPARSE_WEBHOOK_SECRET ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+      allowlist,
+      maxBodyBytes: config.WEBHOOK_MAX_BODY_BYTES,
+      toleranceS: config.WEBHOOK_TIMESTAMP_TOLERANCE_S,
+    },
+    maxAttempts: config.TVDB_MAX_ATTEMPTS,
+  };
+}
+
+export async function startServer(ctx: ServerContext, host: string, port: number): Promise<RunningServer> {
+  const app = createApp(ctx);
+  await new Promise<void>((resolve, reject) => {
+    app.listen({ host, port }, () => resolve());
+    app.server.once('error', reject);
+  });
+  const server = app.server as Server;
+  server.keepAliveTimeout = 5000;
+  const { port: actual } = server.address() as AddressInfo;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${actual}`;
+  return {
+    url,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve()); // stops accepting; resolves when in-flight requests are done
+        server.closeIdleConnections();
+      }),
+  };
+}

@@ -1,0 +1,78 @@
+// POST /webhooks/llamaparse/:token. Authenticate, write one row (and enqueue collection), answer.
+// Order of checks: source address, size (before reading), signature over the exact bytes (before
+// parsing), shape, the token's job, the timestamp. Every refusal is recorded and answered fast.
+import type { Request, Response } from 'polka';
+import { verifySignature } from '../lib/webhooks/signature.ts';
+import { parseEnvelope, timestampSkew } from '../lib/webhooks/envelope.ts';
+import { addressAllowed } from '../lib/webhooks/cidr.ts';
+import { recordDelivery, recordRefusal, type RefusalReason } from '../lib/webhooks/recordDelivery.ts';
+import type { ServerContext } from './context.ts';
+import { BodyTooLarge, fail, isDatabaseUnavailable, json, readLimitedBody } from './http.ts';
+
+export function webhookRoute(ctx: ServerContext) {
+  return async (req: Request, res: Response) => {
+    const address = req.socket.remoteAddress;
+    const refuse = async (reason: RefusalReason, status: number, message: string, detail?: string) => {
+      ctx.log.warn({ reason, status, address, detail }, `webhook refused: ${message}`);
+      if (status === 413) res.setHeader('connection', 'close'); // do not read the rest
+      fail(res, status, reason, message);
+      await recordRefusal(ctx.pool, { reason, status, address, detail: detail ?? message }).catch((error) =>
+        ctx.log.error({ err: error }, 'could not record a webhook refusal'),
+      );
+    };
+    if (ctx.webhook.allowlist && !addressAllowed(ctx.webhook.allowlist, address)) {
+      return refuse('forbidden_source', 403, 'source address not in WEBHOOK_ALLOWED_CIDRS');
+    }
+    let body: Buffer;
+    try {
+      body = await readLimitedBody(req, ctx.webhook.maxBodyBytes);
+    } catch (error) {
+      if (error instanceof BodyTooLarge)
+        return refuse('too_large', 413, `body larger than ${ctx.webhook.maxBodyBytes} bytes`, error.message);
+      throw error;
+    }
+    if (ctx.webhook.secrets.length) {
+      const signature = req.headers['lc-signature'];
+      if (!signature) return refuse('missing_signature', 401, 'LC-Signature header missing');
+      if (!verifySignature(body, String(signature), ctx.webhook.secrets))
+        return refuse('bad_signature', 401, 'LC-Signature does not match the body');
+    }
+    const parsed = parseEnvelope(body);
+    if (!parsed.ok) return refuse('malformed', 400, parsed.reason);
+    const skew = timestampSkew(parsed.envelope.timestamp, (ctx.now ?? Date.now)(), ctx.webhook.toleranceS);
+    if (skew !== null) {
+      return refuse(
+        'stale_timestamp',
+        401,
+        `timestamp is ${Math.round(Math.abs(skew))} s ${skew > 0 ? 'old' : 'in the future'} (tolerance ${ctx.webhook.toleranceS} s)`,
+      );
+    }
+    try {
+      const result = await recordDelivery(ctx.pool, {
+        token: req.params.token!,
+        envelope: parsed.envelope,
+        llamaparseJobId: parsed.llamaparseJobId,
+        maxAttempts: ctx.maxAttempts,
+      });
+      if (result.outcome === 'unknown_token') return refuse('unknown_token', 404, 'no job has this webhook token');
+      if (result.outcome === 'job_mismatch') return refuse('job_mismatch', result.retryable ? 409 : 400, result.detail);
+      ctx.log.info(
+        {
+          job_id: result.jobId,
+          event_id: parsed.envelope.event_id,
+          event_type: parsed.envelope.event_type,
+          outcome: result.outcome,
+          stage: 'parse',
+        },
+        'webhook accepted',
+      );
+      json(res, 200, { ok: true, duplicate: result.outcome === 'duplicate' });
+    } catch (error) {
+      if (isDatabaseUnavailable(error)) {
+        ctx.log.error({ err: error }, 'webhook: database unavailable; answering 503 so LlamaParse retries');
+        return fail(res, 503, 'unavailable', 'database unavailable; retry later');
+      }
+      throw error;
+    }
+  };
+}
