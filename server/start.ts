@@ -16,18 +16,27 @@ export type RunningServer = { url: string; close(): Promise<void> };
 const isLoopback = (host: string) =>
   host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
 
-export function serverContext(config: Config, pool: DatabasePool, log: Logger, intake: IntakePolicy): ServerContext {
+/** Configuration the server refuses to start with (checked before anything else happens). */
+export function checkServerConfig(config: Config) {
   if (!config.TVDB_API_TOKEN && !isLoopback(config.HOST)) {
     throw new ConfigError(
       `TVDB_API_TOKEN is required to listen on ${config.HOST}: without it the document API is open to anyone who can reach it`,
     );
   }
-  let allowlist;
+  serverAllowlist(config);
+}
+
+function serverAllowlist(config: Config) {
   try {
-    allowlist = config.WEBHOOK_ALLOWED_CIDRS ? parseCidrList(config.WEBHOOK_ALLOWED_CIDRS) : undefined;
+    return config.WEBHOOK_ALLOWED_CIDRS ? parseCidrList(config.WEBHOOK_ALLOWED_CIDRS) : undefined;
   } catch (error) {
     throw new ConfigError(`WEBHOOK_ALLOWED_CIDRS: ${(error as Error).message}`);
   }
+}
+
+export function serverContext(config: Config, pool: DatabasePool, log: Logger, intake: IntakePolicy): ServerContext {
+  checkServerConfig(config);
+  const allowlist = serverAllowlist(config);
   return {
     pool,
     log,

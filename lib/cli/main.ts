@@ -19,6 +19,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ default:
     load: () => import('./commands/search.ts'),
   },
   retry: { summary: "send failed jobs back to their stage's queue", load: () => import('./commands/retry.ts') },
+  serve: {
+    summary: 'the HTTP server (webhooks, document API, health) plus workers',
+    load: () => import('./commands/serve.ts'),
+  },
   worker: {
     summary: 'pipeline workers only, for this or any host that reaches the database',
     load: () => import('./commands/worker.ts'),

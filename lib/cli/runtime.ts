@@ -19,10 +19,16 @@ export type Runtime = {
 };
 
 export async function withRuntime<T>(
-  options: { migrate?: boolean; poolSize?: number; /** when LOG_LEVEL is unset */ logLevel?: string },
+  options: {
+    migrate?: boolean;
+    poolSize?: number;
+    /** when LOG_LEVEL is unset */ logLevel?: string;
+    /** checks of the configuration to make before touching any database */ validate?: (config: Config) => void;
+  },
   body: (rt: Runtime) => Promise<T>,
 ): Promise<T> {
   const config = loadConfig();
+  options.validate?.(config);
   // Interactive commands default to warnings only, so logs do not drown their output.
   const log = createLogger(config.LOG_LEVEL ?? options.logLevel ?? 'warn');
   const steps: Array<() => Promise<void>> = [];

@@ -71,6 +71,10 @@ export async function deliver(
   };
   if (options.signature) headers['lc-signature'] = options.signature;
   else if (options.secret !== null) headers['lc-signature'] = signBody(body, options.secret ?? 'whsec-current');
-  const response = await fetch(`${url}/webhooks/llamaparse/${token}`, { method: 'POST', body, headers });
+  const response = await fetch(`${url}/webhooks/llamaparse/${token}`, {
+    method: 'POST',
+    body: typeof body === 'string' ? body : new Uint8Array(body),
+    headers,
+  });
   return { status: response.status, body: (await response.json().catch(() => null)) as Record<string, unknown> | null };
 }

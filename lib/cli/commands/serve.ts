@@ -3,7 +3,7 @@ import { parseCommandArgs } from '../command.ts';
 import { withRuntime } from '../runtime.ts';
 import { buildDeps, intakePolicy } from '../../worker/deps.ts';
 import { startWorkers } from '../../worker/startWorkers.ts';
-import { serverContext, startServer } from '../../../server/start.ts';
+import { checkServerConfig, serverContext, startServer } from '../../../server/start.ts';
 
 const command: Command = {
   usage: `Usage: tvdb serve [--no-workers]
@@ -18,28 +18,31 @@ Without TVDB_API_TOKEN the server only listens on a loopback address.
 SIGTERM or Ctrl-C: stop accepting, finish requests and jobs in hand, exit.`,
   async run(argv) {
     const { values } = parseCommandArgs(argv, { options: { 'no-workers': { type: 'boolean' } } });
-    return withRuntime({ logLevel: 'info' }, async ({ config, log, pool, db, onShutdown, stopping }) => {
-      const deps = buildDeps(config, pool, log);
-      const ctx = serverContext(config, pool, log, intakePolicy(deps));
-      if (!values['no-workers']) {
-        const runner = await startWorkers(deps, db.url);
-        onShutdown(() => runner.stop());
-      }
-      const server = await startServer(ctx, config.HOST, config.PORT);
-      onShutdown(() => server.close()); // registered last: runs first
-      log.info(
-        {
-          url: server.url,
-          workers: !values['no-workers'],
-          parser: deps.parser.parser,
-          webhooks: deps.parser.parser === 'llamaparse' && Boolean(config.PUBLIC_BASE_URL),
-        },
-        'serving',
-      );
-      process.stdout.write(`listening on ${server.url}\n`);
-      await stopping;
-      return 0;
-    });
+    return withRuntime(
+      { logLevel: 'info', validate: checkServerConfig },
+      async ({ config, log, pool, db, onShutdown, stopping }) => {
+        const deps = buildDeps(config, pool, log);
+        const ctx = serverContext(config, pool, log, intakePolicy(deps));
+        if (!values['no-workers']) {
+          const runner = await startWorkers(deps, db.url);
+          onShutdown(() => runner.stop());
+        }
+        const server = await startServer(ctx, config.HOST, config.PORT);
+        onShutdown(() => server.close()); // registered last: runs first
+        log.info(
+          {
+            url: server.url,
+            workers: !values['no-workers'],
+            parser: deps.parser.parser,
+            webhooks: deps.parser.parser === 'llamaparse' && Boolean(config.PUBLIC_BASE_URL),
+          },
+          'serving',
+        );
+        process.stdout.write(`listening on ${server.url}\n`);
+        await stopping;
+        return 0;
+      },
+    );
   },
 };
 export default command;
