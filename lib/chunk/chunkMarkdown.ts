@@ -119,7 +119,9 @@ function toPieces(pages: ReadonlyArray<{ page_number: number; markdown: string }
         startsSection = true;
       }
       const path = [...headingPath];
-      const tokens = options.countTokens(block.text);
+      // js-tiktoken counts ~300k tokens/s: do not count a block that is certainly too long for one
+      // piece (over 8 characters per token of budget); it gets split and its parts counted anyway.
+      const tokens = block.text.length > budget * 8 ? Number.POSITIVE_INFINITY : options.countTokens(block.text);
       if (tokens <= budget) {
         pieces.push({
           text: block.text,
@@ -151,17 +153,25 @@ function split(
   const sentences = text.split(/(?<=[.!?])\s+|\n+/).filter((s) => s.length > 0);
   const out: Array<{ text: string; tokens: number; oversized: boolean }> = [];
   let buffer = '';
+  // cl100k pre-tokenises so that " word" starts a new token: the tokens of "a b" are those of "a"
+  // plus those of " b". Counting each unit once keeps this linear (flush() recounts exactly).
+  let bufferTokens = 0;
   const push = (s: string, oversized = false) => out.push({ text: s, tokens: count(s), oversized });
   const add = (unit: string, joiner: string) => {
-    const candidate = buffer ? `${buffer}${joiner}${unit}` : unit;
-    if (count(candidate) <= budget) {
-      buffer = candidate;
+    const unitTokens = count(buffer ? `${joiner}${unit}` : unit);
+    if (bufferTokens + unitTokens <= budget) {
+      buffer = buffer ? `${buffer}${joiner}${unit}` : unit;
+      bufferTokens += unitTokens;
       return;
     }
     if (buffer) push(buffer);
     buffer = '';
-    if (count(unit) <= budget) buffer = unit;
-    else if (/\s/.test(unit.trim())) for (const word of unit.split(/\s+/).filter(Boolean)) add(word, ' ');
+    bufferTokens = 0;
+    const alone = count(unit);
+    if (alone <= budget) {
+      buffer = unit;
+      bufferTokens = alone;
+    } else if (/\s/.test(unit.trim())) for (const word of unit.split(/\s+/).filter(Boolean)) add(word, ' ');
     else push(unit, true); // one unsplittable run
   };
   for (const sentence of sentences) add(sentence, ' ');
@@ -169,14 +179,19 @@ function split(
   return out;
 }
 
-// The last whole words of `text` that fit in overlapTokens.
+// The last whole words of `text` that fit in overlapTokens (counted per word, as in split()).
 function tail(text: string, options: ChunkingOptions): string {
-  const words = text.split(/\s+/).filter(Boolean);
-  let out = '';
+  const words = text
+    .slice(-options.overlapTokens * 16)
+    .split(/\s+/)
+    .filter(Boolean);
+  let tokens = 0;
+  let start = words.length;
   for (let i = words.length - 1; i >= 0; i--) {
-    const candidate = out ? `${words[i]} ${out}` : words[i]!;
-    if (options.countTokens(candidate) > options.overlapTokens) break;
-    out = candidate;
+    const wordTokens = options.countTokens(i === start - 1 && start === words.length ? words[i]! : ` ${words[i]}`);
+    if (tokens + wordTokens > options.overlapTokens) break;
+    tokens += wordTokens;
+    start = i;
   }
-  return out;
+  return words.slice(start).join(' ');
 }

@@ -24,6 +24,7 @@ export async function ingestFlow(rt: Runtime, paths: string[], options: IngestFl
   const { files, missing } = expandPaths(paths);
   const results: IntakeResult[] = missing.map((p) => ({ ok: false, fileName: p, reason: 'no such file or folder' }));
   const say = (text: string) => !options.json && process.stdout.write(text);
+  for (const r of results) if (!r.ok) say(`refused  ${r.fileName}: ${r.reason}\n`);
   for (const file of files) {
     // Refuse an oversized file before reading it.
     const result: IntakeResult =

@@ -41,7 +41,8 @@ export async function withRuntime<T>(
       log.warn({ signal }, 'second signal: exiting now');
       process.exit(130);
     }
-    log.info({ signal }, 'shutting down (press Ctrl-C again to force)');
+    log.info({ signal }, 'shutting down');
+    process.stderr.write(`\n${signal}: stopping; tasks in hand finish first (Ctrl-C again to exit at once)\n`);
     resolveStopping(signal);
   };
   process.on('SIGINT', onSignal);

