@@ -23,6 +23,17 @@ export const KNOWN_EVENTS = new Set([
   'parse.done', // older names
 ]);
 
+/** Events after which the job may be finished: worth reading its status now. */
+export const FINAL_EVENTS = new Set([
+  'parse.success',
+  'parse.error',
+  'parse.partial_success',
+  'parse.cancelled',
+  'parse.failure',
+  'parse.partial',
+  'parse.done',
+]);
+
 export type EnvelopeResult = { ok: true; envelope: Envelope; llamaparseJobId: string } | { ok: false; reason: string };
 
 export function parseEnvelope(body: Buffer): EnvelopeResult {

@@ -4,7 +4,7 @@
 import { sql, type DatabasePool } from 'slonik';
 import { z } from 'zod';
 import { enqueue } from '../jobs/enqueue.ts';
-import { KNOWN_EVENTS, type Envelope } from './envelope.ts';
+import { FINAL_EVENTS, KNOWN_EVENTS, type Envelope } from './envelope.ts';
 
 export type DeliveryOutcome =
   | { outcome: 'accepted' | 'duplicate'; jobId: string; acted: boolean }
@@ -44,7 +44,8 @@ export async function recordDelivery(
       on conflict (event_id) do nothing
       returning event_id`);
     if (inserted === null) return { outcome: 'duplicate', jobId: job.id, acted: false };
-    const act = known && job.state === 'parse_queued';
+    // Pending/running say nothing new: polling or the reconciliation check covers them.
+    const act = FINAL_EVENTS.has(input.envelope.event_type) && job.state === 'parse_queued';
     if (act) {
       await enqueue(
         tx,

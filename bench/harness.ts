@@ -1,0 +1,42 @@
+// Shared by the benchmarks: a migrated scratch database (embedded PostgreSQL unless
+// BENCH_DATABASE_URL names a server), dropped at the end; and latency statistics.
+import { mkdtempSync, rmSync, chmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { createLogger } from '../lib/log.ts';
+import { startEmbeddedPostgres } from '../lib/db/embedded.ts';
+import { migrate } from '../lib/db/migrate.ts';
+import { adminQuery, databaseUrl } from '../test/helpers/database.ts';
+import { freePort } from '../test/helpers/cli.ts';
+
+export async function scratchDatabase() {
+  const log = createLogger('warn');
+  let admin = process.env.BENCH_DATABASE_URL;
+  let stop = async () => {};
+  let dir: string | undefined;
+  if (!admin) {
+    dir = mkdtempSync(path.join(tmpdir(), 'tvdb-bench-'));
+    chmodSync(dir, 0o755);
+    const server = await startEmbeddedPostgres({ dataDir: dir, port: await freePort(), log, durable: false });
+    admin = server.urlFor('postgres');
+    stop = server.stop;
+  }
+  const name = `tvdb_bench_${randomBytes(4).toString('hex')}`;
+  await adminQuery(`create database ${name}`, admin);
+  const url = databaseUrl(admin, name);
+  await migrate(url, log);
+  return {
+    url,
+    async drop() {
+      await adminQuery(`drop database ${name} with (force)`, admin).catch(() => {});
+      await stop();
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function percentile(sorted: number[], p: number): number {
+  if (!sorted.length) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
