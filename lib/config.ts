@@ -36,6 +36,12 @@ export const ConfigSchema = z.object({
   // workers
   TVDB_WORKER_CONCURRENCY: positiveInt(4),
   TVDB_MAX_ATTEMPTS: positiveInt(8),
+  // cost controls
+  TVDB_BUDGET_RECHECK_S: positiveInt(30),
+  TVDB_BUDGET_SLOWDOWN_SHARE: z.coerce.number().gt(0).max(1).default(0.8),
+  TVDB_RESERVATION_TTL_S: positiveInt(3600),
+  ALERT_WEBHOOK_URL: optionalUrl,
+  ALERT_WEBHOOK_SECRET: z.string().min(1).optional(),
   TVDB_POLL_INTERVAL_MS: positiveInt(1000),
   // server
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),

@@ -45,6 +45,12 @@ begin
   return 'moved';
 end $$;
 
+CREATE FUNCTION public.budget_period_start(p_period text, p_created_at timestamp with time zone, p_at timestamp with time zone DEFAULT now()) RETURNS timestamp with time zone
+    LANGUAGE sql STABLE
+    AS $$
+  select case p_period when 'day' then date_trunc('day', p_at) when 'month' then date_trunc('month', p_at) else p_created_at end;
+$$;
+
 CREATE FUNCTION public.dot_product(a real[], b real[]) RETURNS double precision
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
     AS $$
@@ -64,12 +70,96 @@ begin
   return advance_job(p_job_id, v_state, p_failed_state, p_detail);
 end $$;
 
+CREATE FUNCTION public.price_at(p_service text, p_sku text, p_unit text, p_at timestamp with time zone DEFAULT now()) RETURNS bigint
+    LANGUAGE sql STABLE
+    AS $$
+  select amount from price_catalog
+  where service = p_service and sku = p_sku and unit = p_unit and effective_from <= p_at
+  order by effective_from desc limit 1;
+$$;
+
+CREATE FUNCTION public.raise_alert(p_kind text, p_key text, p_severity text, p_message text, p_detail jsonb DEFAULT '{}'::jsonb) RETURNS bigint
+    LANGUAGE plpgsql
+    AS $$
+declare
+  v_id bigint;
+begin
+  insert into alerts (kind, dedupe_key, severity, message, detail)
+  values (p_kind, p_key, p_severity, p_message, coalesce(p_detail, '{}'))
+  on conflict (dedupe_key) do nothing
+  returning id into v_id;
+  if v_id is not null then
+    perform graphile_worker.add_job('alert__deliver', json_build_object('alertId', v_id), max_attempts => 10);
+  end if;
+  return v_id;
+end $$;
+
+CREATE FUNCTION public.reserve_budget(p_job_id uuid, p_stage text, p_service text, p_amount bigint, p_ttl interval DEFAULT '01:00:00'::interval) RETURNS TABLE(reservation_id bigint, refused_by text, reused boolean)
+    LANGUAGE plpgsql
+    AS $$
+declare
+  v_existing bigint;
+  v_budget record;
+begin
+  select id into v_existing from budget_reservations
+  where job_id = p_job_id and stage = p_stage and status = 'held' and expires_at > now();
+  if found then
+    return query select v_existing, null::text, true;
+    return;
+  end if;
+  -- An expired hold for this (job, stage) is closed before a new one is taken.
+  update budget_reservations set status = 'expired' where job_id = p_job_id and stage = p_stage and status = 'held';
+  perform 1 from budgets where scope in (p_service, 'all') order by id for update;
+  for v_budget in
+    select s.* from budget_status s where s.scope in (p_service, 'all') order by s.budget_id
+  loop
+    if v_budget.remaining_micro_usd < p_amount then
+      return query select null::bigint, format('%s %s budget: %s of %s micro-USD spent or reserved, %s needed',
+        v_budget.scope, v_budget.period, v_budget.spent_micro_usd + v_budget.reserved_micro_usd, v_budget.limit_micro_usd, p_amount), false;
+      return;
+    end if;
+  end loop;
+  return query
+    insert into budget_reservations (job_id, stage, service, amount_micro_usd, expires_at)
+    values (p_job_id, p_stage, p_service, p_amount, now() + p_ttl)
+    returning id, null::text, false;
+end $$;
+
+CREATE FUNCTION public.settle_reservation(p_reservation_id bigint) RETURNS void
+    LANGUAGE sql
+    AS $$
+  update budget_reservations set status = 'settled', settled_at = now() where id = p_reservation_id and status = 'held';
+$$;
+
 CREATE FUNCTION public.tg_append_only() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
 begin
   raise exception '% is append-only: % refused', tg_table_name, tg_op
     using errcode = 'TV003';
+end $$;
+
+CREATE FUNCTION public.tg_cost_ledger__budget_alerts() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+declare
+  v record;
+begin
+  for v in
+    select s.*, t.share as threshold
+    from budget_status s join budget_alert_thresholds t
+      on s.limit_micro_usd > 0 and s.spent_micro_usd::numeric / s.limit_micro_usd >= t.share
+  loop
+    perform raise_alert(
+      'budget_threshold',
+      format('budget:%s:%s:%s', v.budget_id, v.threshold, v.period_start),
+      case when v.threshold >= 1 then 'critical' else 'warning' end,
+      format('%s %s budget at %s%% (%s of %s micro-USD spent; threshold %s%%)', v.scope, v.period,
+             round(100 * v.spent_micro_usd::numeric / v.limit_micro_usd), v.spent_micro_usd, v.limit_micro_usd, round(100 * v.threshold)),
+      jsonb_build_object('budget_id', v.budget_id, 'scope', v.scope, 'period', v.period, 'threshold', v.threshold,
+                         'spent_micro_usd', v.spent_micro_usd, 'limit_micro_usd', v.limit_micro_usd, 'period_start', v.period_start));
+  end loop;
+  return null;
 end $$;
 
 CREATE FUNCTION public.tg_jobs__check_transition() RETURNS trigger
@@ -116,6 +206,139 @@ begin
   return null;
 end $$;
 
+CREATE TABLE public.alerts (
+    id bigint NOT NULL,
+    kind text NOT NULL,
+    dedupe_key text NOT NULL,
+    severity text NOT NULL,
+    message text NOT NULL,
+    detail jsonb DEFAULT '{}'::jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    delivered_at timestamp with time zone,
+    delivery_error text,
+    CONSTRAINT alerts_severity_check CHECK ((severity = ANY (ARRAY['info'::text, 'warning'::text, 'critical'::text])))
+);
+
+ALTER TABLE public.alerts ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.alerts_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+CREATE TABLE public.budget_alert_thresholds (
+    share numeric NOT NULL,
+    CONSTRAINT budget_alert_thresholds_share_check CHECK ((share > (0)::numeric))
+);
+
+CREATE TABLE public.budget_reservations (
+    id bigint NOT NULL,
+    job_id uuid NOT NULL,
+    stage text NOT NULL,
+    service text NOT NULL,
+    amount_micro_usd bigint NOT NULL,
+    status text DEFAULT 'held'::text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    settled_at timestamp with time zone,
+    CONSTRAINT budget_reservations_amount_micro_usd_check CHECK ((amount_micro_usd >= 0)),
+    CONSTRAINT budget_reservations_service_check CHECK ((service = ANY (ARRAY['llamaparse'::text, 'embeddings'::text]))),
+    CONSTRAINT budget_reservations_stage_check CHECK ((stage = ANY (ARRAY['parse'::text, 'embed'::text]))),
+    CONSTRAINT budget_reservations_status_check CHECK ((status = ANY (ARRAY['held'::text, 'settled'::text, 'expired'::text])))
+);
+
+ALTER TABLE public.budget_reservations ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.budget_reservations_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+CREATE TABLE public.budgets (
+    id bigint NOT NULL,
+    scope text NOT NULL,
+    period text NOT NULL,
+    limit_micro_usd bigint NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT budgets_limit_micro_usd_check CHECK ((limit_micro_usd >= 0)),
+    CONSTRAINT budgets_period_check CHECK ((period = ANY (ARRAY['day'::text, 'month'::text, 'total'::text]))),
+    CONSTRAINT budgets_scope_check CHECK ((scope = ANY (ARRAY['llamaparse'::text, 'embeddings'::text, 'all'::text])))
+);
+
+CREATE TABLE public.cost_ledger (
+    id bigint NOT NULL,
+    at timestamp with time zone DEFAULT now() NOT NULL,
+    service text NOT NULL,
+    operation text NOT NULL,
+    units bigint NOT NULL,
+    unit text NOT NULL,
+    cost_micro_usd bigint NOT NULL,
+    estimated boolean DEFAULT false NOT NULL,
+    job_id uuid,
+    correlation_id text,
+    external_id text,
+    reservation_id bigint,
+    CONSTRAINT cost_ledger_cost_micro_usd_check CHECK ((cost_micro_usd >= 0)),
+    CONSTRAINT cost_ledger_service_check CHECK ((service = ANY (ARRAY['llamaparse'::text, 'embeddings'::text]))),
+    CONSTRAINT cost_ledger_units_check CHECK ((units >= 0))
+);
+
+CREATE VIEW public.budget_status AS
+ WITH b AS (
+         SELECT b_1.id,
+            b_1.scope,
+            b_1.period,
+            b_1.limit_micro_usd,
+            b_1.created_at,
+            b_1.updated_at,
+            public.budget_period_start(b_1.period, b_1.created_at) AS period_start
+           FROM public.budgets b_1
+        ), spent AS (
+         SELECT b_1.id,
+            (COALESCE(sum(l.cost_micro_usd), (0)::numeric))::bigint AS spent
+           FROM (b b_1
+             LEFT JOIN public.cost_ledger l ON (((l.at >= b_1.period_start) AND ((b_1.scope = 'all'::text) OR (l.service = b_1.scope)))))
+          GROUP BY b_1.id
+        ), reserved AS (
+         SELECT b_1.id,
+            (COALESCE(sum(GREATEST((0)::numeric, ((r_1.amount_micro_usd)::numeric - COALESCE(c.charged, (0)::numeric)))), (0)::numeric))::bigint AS reserved
+           FROM ((b b_1
+             LEFT JOIN public.budget_reservations r_1 ON (((r_1.status = 'held'::text) AND (r_1.expires_at > now()) AND ((b_1.scope = 'all'::text) OR (r_1.service = b_1.scope)))))
+             LEFT JOIN LATERAL ( SELECT sum(cost_ledger.cost_micro_usd) AS charged
+                   FROM public.cost_ledger
+                  WHERE (cost_ledger.reservation_id = r_1.id)) c ON (true))
+          GROUP BY b_1.id
+        )
+ SELECT b.id AS budget_id,
+    b.scope,
+    b.period,
+    b.period_start,
+    b.limit_micro_usd,
+    s.spent AS spent_micro_usd,
+    r.reserved AS reserved_micro_usd,
+    ((b.limit_micro_usd - s.spent) - r.reserved) AS remaining_micro_usd,
+        CASE
+            WHEN (b.limit_micro_usd = 0) THEN 1.0
+            ELSE round((((s.spent + r.reserved))::numeric / (b.limit_micro_usd)::numeric), 4)
+        END AS share_used
+   FROM ((b
+     JOIN spent s ON ((s.id = b.id)))
+     JOIN reserved r ON ((r.id = b.id)));
+
+ALTER TABLE public.budgets ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.budgets_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
 CREATE TABLE public.chunks (
     job_id uuid NOT NULL,
     ordinal integer NOT NULL,
@@ -133,6 +356,44 @@ CREATE TABLE public.chunks (
     CONSTRAINT chunks_overlap_chars_check CHECK ((overlap_chars >= 0)),
     CONSTRAINT chunks_token_count_check CHECK ((token_count > 0))
 );
+
+CREATE VIEW public.cost_by_job AS
+SELECT
+    NULL::uuid AS job_id,
+    NULL::text AS file_name,
+    NULL::text AS correlation_id,
+    NULL::public.job_state AS state,
+    NULL::bigint AS cost_micro_usd,
+    NULL::integer AS paid_calls;
+
+CREATE VIEW public.cost_daily AS
+ SELECT (date_trunc('day'::text, cost_ledger.at))::date AS day,
+    cost_ledger.service,
+    (sum(cost_ledger.cost_micro_usd))::bigint AS cost_micro_usd,
+    (count(*))::integer AS calls
+   FROM public.cost_ledger
+  GROUP BY ((date_trunc('day'::text, cost_ledger.at))::date), cost_ledger.service
+  ORDER BY ((date_trunc('day'::text, cost_ledger.at))::date), cost_ledger.service;
+
+ALTER TABLE public.cost_ledger ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.cost_ledger_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+CREATE VIEW public.cost_summary AS
+ SELECT cost_ledger.service,
+    cost_ledger.operation,
+    (date_trunc('day'::text, cost_ledger.at))::date AS day,
+    (count(*))::integer AS calls,
+    (sum(cost_ledger.units))::bigint AS units,
+    (sum(cost_ledger.cost_micro_usd))::bigint AS cost_micro_usd,
+    bool_or(cost_ledger.estimated) AS includes_estimates
+   FROM public.cost_ledger
+  GROUP BY cost_ledger.service, cost_ledger.operation, ((date_trunc('day'::text, cost_ledger.at))::date);
 
 CREATE TABLE public.documents (
     id bigint NOT NULL,
@@ -301,6 +562,28 @@ CREATE VIEW public.pipeline_health AS
           GROUP BY job_events.to_state) t ON ((t.to_state = s.state)))
   ORDER BY s.ord;
 
+CREATE TABLE public.price_catalog (
+    id bigint NOT NULL,
+    service text NOT NULL,
+    sku text NOT NULL,
+    unit text NOT NULL,
+    amount bigint NOT NULL,
+    effective_from timestamp with time zone NOT NULL,
+    source text NOT NULL,
+    CONSTRAINT price_catalog_amount_check CHECK ((amount >= 0)),
+    CONSTRAINT price_catalog_service_check CHECK ((service = ANY (ARRAY['llamaparse'::text, 'embeddings'::text, 'local'::text]))),
+    CONSTRAINT price_catalog_unit_check CHECK ((unit = ANY (ARRAY['micro_usd_per_credit'::text, 'credits_per_page'::text, 'micro_usd_per_1m_tokens'::text, 'micro_usd_per_page'::text])))
+);
+
+ALTER TABLE public.price_catalog ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.price_catalog_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
 CREATE TABLE public.webhook_deliveries (
     event_id text NOT NULL,
     event_type text NOT NULL,
@@ -343,8 +626,29 @@ CREATE VIEW public.webhook_refusals AS
 
 ALTER TABLE ONLY public.pgmigrations ALTER COLUMN id SET DEFAULT nextval('public.pgmigrations_id_seq'::regclass);
 
+ALTER TABLE ONLY public.alerts
+    ADD CONSTRAINT alerts_dedupe_key_key UNIQUE (dedupe_key);
+
+ALTER TABLE ONLY public.alerts
+    ADD CONSTRAINT alerts_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.budget_alert_thresholds
+    ADD CONSTRAINT budget_alert_thresholds_pkey PRIMARY KEY (share);
+
+ALTER TABLE ONLY public.budget_reservations
+    ADD CONSTRAINT budget_reservations_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.budgets
+    ADD CONSTRAINT budgets_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.budgets
+    ADD CONSTRAINT budgets_scope_period_key UNIQUE (scope, period);
+
 ALTER TABLE ONLY public.chunks
     ADD CONSTRAINT chunks_pkey PRIMARY KEY (job_id, ordinal);
+
+ALTER TABLE ONLY public.cost_ledger
+    ADD CONSTRAINT cost_ledger_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY public.documents
     ADD CONSTRAINT documents_pkey PRIMARY KEY (id);
@@ -382,13 +686,31 @@ ALTER TABLE ONLY public.parsed_pages
 ALTER TABLE ONLY public.pgmigrations
     ADD CONSTRAINT pgmigrations_pkey PRIMARY KEY (id);
 
+ALTER TABLE ONLY public.price_catalog
+    ADD CONSTRAINT price_catalog_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.price_catalog
+    ADD CONSTRAINT price_catalog_service_sku_unit_effective_from_key UNIQUE (service, sku, unit, effective_from);
+
 ALTER TABLE ONLY public.webhook_deliveries
     ADD CONSTRAINT webhook_deliveries_pkey PRIMARY KEY (event_id);
 
 ALTER TABLE ONLY public.webhook_refusal_log
     ADD CONSTRAINT webhook_refusal_log_pkey PRIMARY KEY (id);
 
+CREATE INDEX alerts_created_idx ON public.alerts USING btree (created_at);
+
+CREATE INDEX budget_reservations_held_idx ON public.budget_reservations USING btree (service) WHERE (status = 'held'::text);
+
+CREATE UNIQUE INDEX budget_reservations_one_held ON public.budget_reservations USING btree (job_id, stage) WHERE (status = 'held'::text);
+
 CREATE INDEX chunks_content_sha256_idx ON public.chunks USING btree (content_sha256);
+
+CREATE INDEX cost_ledger_at_idx ON public.cost_ledger USING btree (at);
+
+CREATE INDEX cost_ledger_job_idx ON public.cost_ledger USING btree (job_id);
+
+CREATE INDEX cost_ledger_reservation_idx ON public.cost_ledger USING btree (reservation_id);
 
 CREATE INDEX job_events_job_idx ON public.job_events USING btree (job_id, id);
 
@@ -404,16 +726,42 @@ CREATE INDEX webhook_deliveries_job_idx ON public.webhook_deliveries USING btree
 
 CREATE INDEX webhook_refusal_log_at_idx ON public.webhook_refusal_log USING btree (at);
 
+CREATE OR REPLACE VIEW public.cost_by_job AS
+ SELECT j.id AS job_id,
+    j.file_name,
+    j.correlation_id,
+    j.state,
+    (COALESCE(sum(l.cost_micro_usd), (0)::numeric))::bigint AS cost_micro_usd,
+    (count(l.id))::integer AS paid_calls
+   FROM (public.jobs j
+     LEFT JOIN public.cost_ledger l ON ((l.job_id = j.id)))
+  GROUP BY j.id;
+
+CREATE TRIGGER _100_append_only BEFORE DELETE OR UPDATE ON public.cost_ledger FOR EACH ROW EXECUTE FUNCTION public.tg_append_only();
+
 CREATE TRIGGER _100_append_only BEFORE DELETE OR UPDATE ON public.job_events FOR EACH ROW EXECUTE FUNCTION public.tg_append_only();
 
 CREATE TRIGGER _100_check_transition BEFORE INSERT OR UPDATE ON public.jobs FOR EACH ROW EXECUTE FUNCTION public.tg_jobs__check_transition();
 
+CREATE TRIGGER _101_append_only_truncate BEFORE TRUNCATE ON public.cost_ledger FOR EACH STATEMENT EXECUTE FUNCTION public.tg_append_only();
+
 CREATE TRIGGER _101_append_only_truncate BEFORE TRUNCATE ON public.job_events FOR EACH STATEMENT EXECUTE FUNCTION public.tg_append_only();
+
+CREATE TRIGGER _200_budget_alerts AFTER INSERT ON public.cost_ledger FOR EACH STATEMENT EXECUTE FUNCTION public.tg_cost_ledger__budget_alerts();
 
 CREATE TRIGGER _200_record_event AFTER INSERT OR UPDATE OF state ON public.jobs FOR EACH ROW EXECUTE FUNCTION public.tg_jobs__record_event();
 
+ALTER TABLE ONLY public.budget_reservations
+    ADD CONSTRAINT budget_reservations_job_id_fkey FOREIGN KEY (job_id) REFERENCES public.jobs(id) ON DELETE RESTRICT;
+
 ALTER TABLE ONLY public.chunks
     ADD CONSTRAINT chunks_job_id_fkey FOREIGN KEY (job_id) REFERENCES public.jobs(id) ON DELETE RESTRICT;
+
+ALTER TABLE ONLY public.cost_ledger
+    ADD CONSTRAINT cost_ledger_job_id_fkey FOREIGN KEY (job_id) REFERENCES public.jobs(id) ON DELETE RESTRICT;
+
+ALTER TABLE ONLY public.cost_ledger
+    ADD CONSTRAINT cost_ledger_reservation_id_fkey FOREIGN KEY (reservation_id) REFERENCES public.budget_reservations(id) ON DELETE RESTRICT;
 
 ALTER TABLE ONLY public.job_events
     ADD CONSTRAINT job_events_job_id_fkey FOREIGN KEY (job_id) REFERENCES public.jobs(id) ON DELETE RESTRICT;

@@ -5,6 +5,7 @@ import { job__parse } from './job__parse.ts';
 import { job__parse_collect } from './job__parse_collect.ts';
 import { job__chunk } from './job__chunk.ts';
 import { job__embed } from './job__embed.ts';
+import { alert__deliver } from './alert__deliver.ts';
 
 export function buildTaskList(deps: PipelineDeps): TaskList {
   return {
@@ -12,5 +13,6 @@ export function buildTaskList(deps: PipelineDeps): TaskList {
     job__parse_collect: job__parse_collect(deps),
     job__chunk: job__chunk(deps),
     job__embed: job__embed(deps),
+    alert__deliver: alert__deliver(deps),
   };
 }

@@ -10,10 +10,14 @@ import { findParseResult } from '../lib/pipeline/parseResults.ts';
 import { completeParse } from '../lib/pipeline/completeParse.ts';
 import { parseLocally } from '../lib/parse/local/parseLocally.ts';
 import { enqueue } from '../lib/jobs/enqueue.ts';
+import { guardSpend } from '../lib/costs/guardSpend.ts';
+import { estimatePages } from '../lib/costs/estimatePages.ts';
+import { llamaparsePrices } from '../lib/costs/llamaparsePrices.ts';
+import { llamaparseCostMicroUsd, llamaparseCredits } from '../lib/costs/pricing.ts';
 
 export function job__parse(deps: PipelineDeps): Task {
   return (payload, helpers) =>
-    runStage('parse', payload, helpers, deps, async ({ jobId, correlationId, log }) => {
+    runStage('parse', payload, helpers, deps, async ({ jobId, correlationId, payload: p, log }) => {
       const job = await loadJob(deps.pool, jobId);
       if (job.state !== 'parse_queued')
         return log.info({ state: job.state }, 'parse: job is not waiting for a parse; nothing to do');
@@ -43,6 +47,23 @@ export function job__parse(deps: PipelineDeps): Task {
         return log.info({ llamaparse_job_id: job.llamaparse_job_id }, 'parse: already submitted; collecting');
       }
       const bytes = await loadDocumentBytes(deps.pool, job.document_id);
+      // Reserve the estimated cost before the paid call; without room, wait (no attempt used).
+      const prices = await llamaparsePrices(deps.pool, deps.config.LLAMAPARSE_TIER);
+      const pages = await estimatePages(bytes);
+      const estimate = llamaparseCostMicroUsd(
+        llamaparseCredits(pages, prices.creditsPerPage),
+        prices.microUsdPerCredit,
+      );
+      const spend = await guardSpend(deps, {
+        jobId,
+        stage: 'parse',
+        service: 'llamaparse',
+        amountMicroUsd: estimate,
+        task: 'job__parse',
+        payload: p,
+        log,
+      });
+      if (!spend.ok) return;
       const webhook =
         parser.webhook && job.webhook_token
           ? {
@@ -63,6 +84,8 @@ export function job__parse(deps: PipelineDeps): Task {
           event: 'submitted_to_llamaparse',
           llamaparse_job_id: id,
           mode: webhook ? 'webhook' : 'polling',
+          estimated_pages: pages,
+          estimate_micro_usd: estimate,
         });
         await enqueue(
           tx,

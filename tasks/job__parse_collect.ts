@@ -6,7 +6,11 @@ import { sql } from 'slonik';
 import { z } from 'zod';
 import type { PipelineDeps } from '../lib/worker/deps.ts';
 import { runStage } from '../lib/worker/runStage.ts';
-import { loadJob, addJobNote } from '../lib/pipeline/jobRecord.ts';
+import { loadJob, lockJob, addJobNote } from '../lib/pipeline/jobRecord.ts';
+import { heldReservation, recordCost, settleReservation, type LedgerEntry } from '../lib/costs/budget.ts';
+import { llamaparsePrices } from '../lib/costs/llamaparsePrices.ts';
+import { llamaparseCostMicroUsd, llamaparseCredits } from '../lib/costs/pricing.ts';
+import type { CommonQueryMethods } from 'slonik';
 import { completeParse } from '../lib/pipeline/completeParse.ts';
 import { enqueue } from '../lib/jobs/enqueue.ts';
 import { permanent } from '../lib/errors.ts';
@@ -37,28 +41,51 @@ export function job__parse_collect(deps: PipelineDeps): Task {
       const result = await parser.client.get(job.llamaparse_job_id);
       const status = result.job.status;
       const who = { parser: 'llamaparse' as const, settingsKey: parser.settingsKey };
-      if (status === 'COMPLETED') {
-        const output = toParseOutput(result);
-        if (!output.pages.length)
+      if (status === 'COMPLETED' || status === 'FAILED' || status === 'CANCELLED') {
+        // What LlamaParse bills: its usage.credits; when it reports none, our page count, marked estimated.
+        const reportedCredits = result.job.usage?.credits ?? null;
+        const reservationId = await heldReservation(deps.pool, jobId, 'parse');
+        const prices = await llamaparsePrices(deps.pool, deps.config.LLAMAPARSE_TIER);
+        const output = status === 'COMPLETED' ? toParseOutput(result) : null;
+        const credits = reportedCredits ?? (output ? llamaparseCredits(output.pageCount, prices.creditsPerPage) : 0);
+        const bill: LedgerEntry = {
+          service: 'llamaparse',
+          operation: 'parse',
+          units: credits,
+          unit: 'credits',
+          costMicroUsd: llamaparseCostMicroUsd(credits, prices.microUsdPerCredit),
+          estimated: reportedCredits === null,
+          jobId,
+          correlationId,
+          externalId: job.llamaparse_job_id,
+          reservationId,
+        };
+        if (!output || !output.pages.length) {
+          await deps.pool.transaction(async (tx) => {
+            const locked = await lockJob(tx, jobId);
+            if (locked.state !== 'parse_queued' || locked.llamaparse_job_id !== job.llamaparse_job_id) return;
+            if (!(await alreadyBilled(tx, job.llamaparse_job_id!))) await recordCost(tx, bill);
+            if (reservationId !== null) await settleReservation(tx, reservationId);
+          });
+          if (output)
+            throw permanent(
+              `LlamaParse: all ${output.failedPages.length} page(s) failed to parse (${output.failedPages[0]?.error ?? 'no detail'})`,
+            );
           throw permanent(
-            `LlamaParse: all ${output.failedPages.length} page(s) failed to parse (${output.failedPages[0]?.error ?? 'no detail'})`,
+            `LlamaParse job ${job.llamaparse_job_id} ended ${status}: ${result.job.error_message ?? 'no message'}`,
           );
-        const credits = result.job.usage?.credits ?? null;
+        }
         await completeParse(
           deps.pool,
           jobId,
           who,
-          { output, credits, llamaparseJobId: job.llamaparse_job_id },
+          { output, credits: reportedCredits, llamaparseJobId: job.llamaparse_job_id },
           deps.maxAttempts,
+          bill,
         );
         return log.info(
           { pages: output.pages.length, failed_pages: output.failedPages.length, credits },
           'collect: parsed by LlamaParse',
-        );
-      }
-      if (status === 'FAILED' || status === 'CANCELLED') {
-        throw permanent(
-          `LlamaParse job ${job.llamaparse_job_id} ended ${status}: ${result.job.error_message ?? 'no message'}`,
         );
       }
       const waitedS = job.parse_submitted_at ? (Date.now() - job.parse_submitted_at) / 1000 : 0;
@@ -109,6 +136,12 @@ export function job__parse_collect(deps: PipelineDeps): Task {
       );
       log.debug({ status, polls, next_in_ms: delayMs }, 'collect: not finished yet');
     });
+}
+
+async function alreadyBilled(db: CommonQueryMethods, llamaparseJobId: string): Promise<boolean> {
+  const row = await db.maybeOneFirst(sql.type(z.object({ id: z.number() }))`
+    select id::int from cost_ledger where service = 'llamaparse' and external_id = ${llamaparseJobId} limit 1`);
+  return row !== null;
 }
 
 function toParseOutput(result: LlamaParseJob): ParseOutput {

@@ -19,6 +19,14 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ default:
     load: () => import('./commands/search.ts'),
   },
   retry: { summary: "send failed jobs back to their stage's queue", load: () => import('./commands/retry.ts') },
+  costs: {
+    summary: 'what paid calls cost (by service, operation, day or job) and the budgets',
+    load: () => import('./commands/costs.ts'),
+  },
+  budget: {
+    summary: 'set and list spending limits per service and period',
+    load: () => import('./commands/budget.ts'),
+  },
   serve: {
     summary: 'the HTTP server (webhooks, document API, health) plus workers',
     load: () => import('./commands/serve.ts'),

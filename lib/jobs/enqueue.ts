@@ -2,7 +2,7 @@
 // transaction the job exists only if the transaction commits (the NOTIFY fires at commit).
 import { sql, type CommonQueryMethods } from 'slonik';
 
-export type TaskName = 'job__parse' | 'job__parse_collect' | 'job__chunk' | 'job__embed';
+export type TaskName = 'job__parse' | 'job__parse_collect' | 'job__chunk' | 'job__embed' | 'alert__deliver';
 
 export type EnqueueOptions = {
   runAt?: Date;

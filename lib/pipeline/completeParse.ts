@@ -8,6 +8,7 @@ import { advanceJob } from '../jobs/advanceJob.ts';
 import { enqueue } from '../jobs/enqueue.ts';
 import { lockJob } from './jobRecord.ts';
 import { storeParseResult, type ParserIdentity } from './parseResults.ts';
+import { recordCost, settleReservation, type LedgerEntry } from '../costs/budget.ts';
 
 export type ParseOutcome =
   { reuse: number } | { output: ParseOutput; credits: number | null; llamaparseJobId: string | null };
@@ -18,10 +19,16 @@ export async function completeParse(
   who: ParserIdentity,
   outcome: ParseOutcome,
   maxAttempts: number,
+  bill?: LedgerEntry,
 ): Promise<'moved' | 'already_there'> {
   return pool.transaction(async (tx) => {
     const job = await lockJob(tx, jobId);
     if (job.state !== 'parse_queued') return 'already_there';
+    // The paid call's ledger row and the settlement of its reservation, with the result.
+    if (bill) {
+      await recordCost(tx, bill);
+      if (bill.reservationId !== null) await settleReservation(tx, bill.reservationId);
+    }
     const resultId =
       'reuse' in outcome ? outcome.reuse : await storeParseResult(tx, job.document_id, who, outcome.output, outcome);
     await tx.query(sql.unsafe`update jobs set parse_result_id = ${resultId} where id = ${jobId}::uuid`);

@@ -18,7 +18,10 @@ const TimelineRow = z.object({
   time_in_state_s: z.number().nullable(),
   detail: z.record(z.string(), z.unknown()),
 });
-export type JobSummary = z.infer<typeof JobRow> & { timeline: Array<z.infer<typeof TimelineRow>> };
+export type JobSummary = z.infer<typeof JobRow> & {
+  cost_micro_usd: number;
+  timeline: Array<z.infer<typeof TimelineRow>>;
+};
 
 export async function getJobWithTimeline(db: CommonQueryMethods, jobId: string): Promise<JobSummary | null> {
   const job = await db.maybeOne(sql.type(JobRow)`
@@ -29,5 +32,7 @@ export async function getJobWithTimeline(db: CommonQueryMethods, jobId: string):
     select kind, from_state::text, state::text, entered_at,
            round(extract(epoch from time_in_state)::numeric, 3)::float8 as time_in_state_s, detail
     from job_timeline where job_id = ${jobId}::uuid order by event_id`);
-  return { ...job, timeline: [...timeline] };
+  const cost = await db.oneFirst(sql.type(z.object({ c: z.number() }))`
+    select coalesce(sum(cost_micro_usd), 0)::float8 as c from cost_ledger where job_id = ${jobId}::uuid`);
+  return { ...job, cost_micro_usd: cost, timeline: [...timeline] };
 }

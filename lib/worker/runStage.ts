@@ -10,6 +10,8 @@ import { classify } from '../errors.ts';
 import { jobLogger, type Logger } from '../log.ts';
 import { addJobNote } from '../pipeline/jobRecord.ts';
 import { sqlState, SQLSTATE } from '../jobs/advanceJob.ts';
+import { defer } from '../costs/guardSpend.ts';
+import type { TaskName } from '../jobs/enqueue.ts';
 import type { Stage } from '../jobs/states.ts';
 import type { PipelineDeps } from './deps.ts';
 
@@ -53,6 +55,24 @@ export async function runStage(
   } catch (error) {
     const errorClass = classify(error);
     const message = (error as Error).message ?? String(error);
+    if (errorClass === 'out_of_credits' && stage !== 'chunk') {
+      // The provider's own account is empty: pause like a budget refusal (no attempt used), alert.
+      log.error({ err: error }, `${stage}: ${message}; pausing`);
+      await deps.pool.query(sql.unsafe`
+        select raise_alert('provider_out_of_credits', ${`out_of_credits:${stage}:${new Date().toISOString().slice(0, 13)}`}, 'critical',
+          ${`${message}: ${stage} work is paused and retried every ${deps.config.TVDB_BUDGET_RECHECK_S * 10} s`}, ${sql.jsonb({ stage })})`);
+      await defer(
+        deps,
+        { jobId, stage, task: helpers.job.task_identifier as TaskName },
+        parsed.data,
+        deps.config.TVDB_BUDGET_RECHECK_S * 10,
+        {
+          event: 'waiting_for_credits',
+          error: message,
+        },
+      );
+      return;
+    }
     const lastAttempt = attempt >= maxAttempts;
     if (errorClass === 'permanent' || lastAttempt) {
       const reason = errorClass === 'permanent' ? message : `gave up after ${attempt} attempts: ${message}`;

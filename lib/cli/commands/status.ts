@@ -4,6 +4,7 @@ import { withRuntime } from '../runtime.ts';
 import { table, duration } from '../format.ts';
 import { getPipelineHealth } from '../../status/pipelineHealth.ts';
 import { getJobWithTimeline } from '../../status/jobTimeline.ts';
+import { formatUsd } from '../../costs/pricing.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -44,7 +45,7 @@ With a job id: that job's state, error and timeline (the job_timeline view).`,
         return 0;
       }
       process.stdout.write(
-        `job ${job.id}  ${job.file_name}\nstate ${job.state}   correlation ${job.correlation_id}\n` +
+        `job ${job.id}  ${job.file_name}\nstate ${job.state}   correlation ${job.correlation_id}   cost ${formatUsd(job.cost_micro_usd)}\n` +
           (job.last_error ? `error ${job.last_error}\n` : '') +
           '\n' +
           table(

@@ -1,0 +1,54 @@
+import { parseCommandArgs, UsageError, type Command } from '../command.ts';
+import { withRuntime } from '../runtime.ts';
+import { table } from '../format.ts';
+import { costBreakdown, listBudgets } from '../../costs/reports.ts';
+import { formatUsd } from '../../costs/pricing.ts';
+
+const BY = ['service', 'operation', 'day', 'job'] as const;
+
+const command: Command = {
+  usage: `Usage: tvdb costs [--by service|operation|day|job] [--json]
+
+What the paid calls cost, from the ledger (integer micro-dollars; shown in dollars), and the
+budgets with what is spent, reserved and left. Rows marked * include estimates (the provider
+reported no usage).`,
+  async run(argv) {
+    const { values } = parseCommandArgs(argv, { options: { by: { type: 'string' }, json: { type: 'boolean' } } });
+    const by = (values.by ?? 'service') as (typeof BY)[number];
+    if (!BY.includes(by)) throw new UsageError(`--by takes ${BY.join(', ')}`);
+    return withRuntime({ poolSize: 2 }, async ({ pool }) => {
+      const rows = await costBreakdown(pool, by);
+      const budgets = await listBudgets(pool);
+      if (values.json) {
+        process.stdout.write(
+          JSON.stringify({ by, rows, budgets }, (_k, v) => (typeof v === 'bigint' ? Number(v) : v)) + '\n',
+        );
+        return 0;
+      }
+      const total = rows.reduce((n, r) => n + r.cost_micro_usd, 0n);
+      process.stdout.write(
+        table(
+          [by, 'calls', 'units', 'cost'],
+          rows.map((r) => [r.key, r.calls, String(r.units), `${formatUsd(r.cost_micro_usd)}${r.estimated ? '*' : ''}`]),
+        ) + `total ${formatUsd(total)}\n`,
+      );
+      if (budgets.length) {
+        process.stdout.write(
+          `\n${table(
+            ['budget', 'limit', 'spent', 'reserved', 'left', 'used'],
+            budgets.map((b) => [
+              `${b.scope}/${b.period}`,
+              formatUsd(b.limit_micro_usd),
+              formatUsd(b.spent_micro_usd),
+              formatUsd(b.reserved_micro_usd),
+              formatUsd(b.remaining_micro_usd),
+              `${(b.share_used * 100).toFixed(1)}%`,
+            ]),
+          )}`,
+        );
+      } else process.stdout.write('\nno budgets: spending is not limited (tvdb budget set ...)\n');
+      return 0;
+    });
+  },
+};
+export default command;

@@ -1,0 +1,73 @@
+// Budget reservations and the ledger, through the SQL functions that enforce them.
+import { sql, type CommonQueryMethods } from 'slonik';
+import { z } from 'zod';
+
+export type Service = 'llamaparse' | 'embeddings';
+
+export type Reservation = { ok: true; reservationId: number; reused: boolean } | { ok: false; refusedBy: string };
+
+export async function reserveBudget(
+  db: CommonQueryMethods,
+  input: { jobId: string; stage: 'parse' | 'embed'; service: Service; amountMicroUsd: number; ttlS: number },
+): Promise<Reservation> {
+  const row = await db.one(sql.type(
+    z.object({ reservation_id: z.number().nullable(), refused_by: z.string().nullable(), reused: z.boolean() }),
+  )`
+    select reservation_id::int, refused_by, reused
+    from reserve_budget(${input.jobId}::uuid, ${input.stage}, ${input.service}, ${input.amountMicroUsd}::bigint, make_interval(secs => ${input.ttlS}))`);
+  return row.reservation_id === null
+    ? { ok: false, refusedBy: row.refused_by ?? 'a budget' }
+    : { ok: true, reservationId: row.reservation_id, reused: row.reused };
+}
+
+export type LedgerEntry = {
+  service: Service;
+  operation: string;
+  units: number;
+  unit: string;
+  costMicroUsd: number;
+  estimated: boolean;
+  jobId: string | null;
+  correlationId: string | null;
+  externalId: string | null;
+  reservationId: number | null;
+};
+
+export async function recordCost(tx: CommonQueryMethods, entry: LedgerEntry) {
+  await tx.query(sql.unsafe`
+    insert into cost_ledger (service, operation, units, unit, cost_micro_usd, estimated, job_id, correlation_id, external_id, reservation_id)
+    values (${entry.service}, ${entry.operation}, ${entry.units}, ${entry.unit}, ${entry.costMicroUsd}, ${entry.estimated},
+            ${entry.jobId}::uuid, ${entry.correlationId}, ${entry.externalId}, ${entry.reservationId})`);
+}
+
+export async function settleReservation(tx: CommonQueryMethods, reservationId: number) {
+  await tx.query(sql.unsafe`select settle_reservation(${reservationId})`);
+}
+
+export async function heldReservation(
+  db: CommonQueryMethods,
+  jobId: string,
+  stage: 'parse' | 'embed',
+): Promise<number | null> {
+  return db.maybeOneFirst(sql.type(z.object({ id: z.number() }))`
+    select id::int from budget_reservations where job_id = ${jobId}::uuid and stage = ${stage} and status = 'held' order by id desc limit 1`);
+}
+
+/** The highest share of a budget covering the service (0 when there is none). */
+export async function budgetShare(db: CommonQueryMethods, service: Service): Promise<number> {
+  const share = await db.maybeOneFirst(sql.type(z.object({ s: z.number().nullable() }))`
+    select max(share_used)::float8 as s from budget_status where scope in (${service}, 'all')`);
+  return share ?? 0;
+}
+
+export async function priceAt(
+  db: CommonQueryMethods,
+  service: string,
+  sku: string,
+  unit: string,
+): Promise<number | null> {
+  const price = await db.oneFirst(
+    sql.type(z.object({ p: z.bigint().nullable() }))`select price_at(${service}, ${sku}, ${unit}) as p`,
+  );
+  return price === null ? null : Number(price);
+}

@@ -1,0 +1,63 @@
+// Cost and budget reads for the CLI and the API.
+import { sql, type CommonQueryMethods } from 'slonik';
+import { z } from 'zod';
+
+const BudgetRow = z.object({
+  budget_id: z.number(),
+  scope: z.string(),
+  period: z.string(),
+  period_start: z.number(),
+  limit_micro_usd: z.bigint(),
+  spent_micro_usd: z.bigint(),
+  reserved_micro_usd: z.bigint(),
+  remaining_micro_usd: z.bigint(),
+  share_used: z.number(),
+});
+export type BudgetRow = z.infer<typeof BudgetRow>;
+
+export async function listBudgets(db: CommonQueryMethods) {
+  return db.any(sql.type(BudgetRow)`
+    select budget_id::int, scope, period, period_start, limit_micro_usd, spent_micro_usd, reserved_micro_usd, remaining_micro_usd, share_used::float8
+    from budget_status order by scope, period`);
+}
+
+export async function setBudget(
+  db: CommonQueryMethods,
+  scope: string,
+  period: string,
+  limitMicroUsd: number,
+  restart: boolean,
+) {
+  await db.query(sql.unsafe`
+    insert into budgets (scope, period, limit_micro_usd) values (${scope}, ${period}, ${limitMicroUsd})
+    on conflict (scope, period) do update set limit_micro_usd = excluded.limit_micro_usd, updated_at = now(),
+      created_at = case when ${restart} then now() else budgets.created_at end`);
+}
+
+const CostRow = z.object({
+  key: z.string(),
+  calls: z.number(),
+  units: z.bigint(),
+  cost_micro_usd: z.bigint(),
+  estimated: z.boolean(),
+});
+
+export async function costBreakdown(db: CommonQueryMethods, by: 'service' | 'operation' | 'day' | 'job') {
+  const key = {
+    service: sql.fragment`service`,
+    operation: sql.fragment`service || ' ' || operation`,
+    day: sql.fragment`to_char(date_trunc('day', at), 'YYYY-MM-DD') || ' ' || service`,
+    job: sql.fragment`coalesce(job_id::text, '(no job)')`,
+  }[by];
+  return db.any(sql.type(CostRow)`
+    select ${key} as key, count(*)::int as calls, sum(units)::bigint as units, sum(cost_micro_usd)::bigint as cost_micro_usd, bool_or(estimated) as estimated
+    from cost_ledger group by 1 order by 1`);
+}
+
+export async function jobCost(db: CommonQueryMethods, jobId: string): Promise<bigint> {
+  return db.oneFirst(
+    sql.type(
+      z.object({ c: z.bigint() }),
+    )`select coalesce(sum(cost_micro_usd), 0)::bigint as c from cost_ledger where job_id = ${jobId}::uuid`,
+  );
+}
