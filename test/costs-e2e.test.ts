@@ -211,3 +211,32 @@ test("LlamaParse's 402 pauses parsing without using attempts, raises an alert, a
   const states = await waitForTerminal(db.pool, [result.jobId], 30_000);
   t.is(states[result.jobId]!.state, 'complete');
 });
+
+test('tvdb ingest stops following when what is left waits for budget, and says so', async (t) => {
+  const db = await createTestDatabase();
+  const llama = new LlamaParseEmulator({ startDelayMs: 5, perPageDelayMs: 1 });
+  await llama.start();
+  t.teardown(async () => {
+    await llama.stop();
+    await db.drop();
+  });
+  await setBudget(db.pool, 'llamaparse', 'total', 2500, false); // one 2-page document at the fast tier
+  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const dir = mkdtempSync('/tmp/tvdb-wait-');
+  writeFileSync(`${dir}/a.pdf`, pdf(1));
+  writeFileSync(`${dir}/b.pdf`, pdf(2));
+  const result = await runTvdb(
+    ['ingest', dir],
+    cleanEnv({
+      DATABASE_URL: db.url,
+      LLAMA_CLOUD_API_KEY: 'llx-emulator',
+      LLAMA_CLOUD_BASE_URL: llama.url,
+      LLAMAPARSE_TIER: 'fast',
+      TVDB_BUDGET_RECHECK_S: '1',
+    }),
+  );
+  t.is(result.code, 1);
+  t.regex(result.stdout, /waiting for budget: llamaparse total budget/);
+  t.regex(result.stdout, /1 complete, 0 failed, 0 refused/);
+  t.regex(result.stdout, /1 waiting for budget/);
+});

@@ -120,17 +120,15 @@ test('50 concurrent reservations against a budget with room for exactly 10: exac
   t.is(status.remaining, BigInt(10_000 - spent));
   // With 1,500 left, one more reservation of 1,000 fits and a second does not, even concurrently.
   const more = await Promise.all(
-    jobs
-      .slice(10, 20)
-      .map((job) =>
-        reserveBudget(db.pool, {
-          jobId: job.id,
-          stage: 'parse',
-          service: 'llamaparse',
-          amountMicroUsd: 1000,
-          ttlS: 600,
-        }),
-      ),
+    jobs.slice(10, 20).map((job) =>
+      reserveBudget(db.pool, {
+        jobId: job.id,
+        stage: 'parse',
+        service: 'llamaparse',
+        amountMicroUsd: 1000,
+        ttlS: 600,
+      }),
+    ),
   );
   t.is(more.filter((r) => r.ok).length, 1);
 });

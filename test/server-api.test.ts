@@ -168,3 +168,47 @@ test('Postgres stopped: the webhook answers 503; restarted: the retried delivery
   );
   t.is(rows, 1);
 });
+
+test('SIGTERM: the server stops accepting, finishes the request in flight, and exits 0', async (t) => {
+  const { startTvdb, waitForOutput } = await import('./helpers/processes.ts');
+  const { request } = await import('node:http');
+  const port = await freePort();
+  const serve = startTvdb(
+    ['serve', '--no-workers'],
+    cleanEnv({ DATABASE_URL: db.url, PORT: String(port), TVDB_API_TOKEN: TOKEN }),
+  );
+  t.teardown(() => serve.stop('SIGKILL'));
+  await waitForOutput(serve, /listening on/);
+  const boundary = 'tvdbboundary';
+  const head = `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="slow.txt"\r\nContent-Type: text/plain\r\n\r\n`;
+  const tail = `\r\n--${boundary}--\r\n`;
+  const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: '/v1/documents',
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': `multipart/form-data; boundary=${boundary}` },
+      },
+      (res) => {
+        let body = '';
+        res.on('data', (d) => (body += d)).on('end', () => resolve({ status: res.statusCode!, body }));
+      },
+    );
+    req.on('error', reject);
+    req.write(head + 'the first half of a slowly uploaded document, ');
+    setTimeout(() => {
+      serve.child.kill('SIGTERM'); // mid-request
+      setTimeout(() => req.end('and its second half.' + tail), 300);
+    }, 200);
+  });
+  const answer = await response;
+  t.is(answer.status, 202, answer.body);
+  t.is(await serve.exited, 0);
+  const refused = await fetch(`http://127.0.0.1:${port}/healthz`).then(
+    () => 'answered',
+    () => 'refused',
+  );
+  t.is(refused, 'refused', 'no longer accepting');
+});

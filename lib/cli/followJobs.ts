@@ -1,12 +1,27 @@
-// Follows jobs until each reaches a terminal state: a live progress block on a terminal, one
-// plain line per state change otherwise (logs, CI).
+// Follows jobs until each reaches a terminal state, or until what is left only waits for budget:
+// a live progress block on a terminal, one plain line per change otherwise (logs, CI).
 import { sql, type DatabasePool } from 'slonik';
 import { z } from 'zod';
 import { TERMINAL_STATES } from '../jobs/states.ts';
 
-const Row = z.object({ id: z.string(), state: z.string(), file_name: z.string(), last_error: z.string().nullable() });
+const Row = z.object({
+  id: z.string(),
+  state: z.string(),
+  file_name: z.string(),
+  last_error: z.string().nullable(),
+  waiting: z.string().nullable(),
+});
 export type JobOutcome = z.infer<typeof Row>;
 const Note = z.object({ id: z.number(), file_name: z.string(), detail: z.unknown() });
+type NoteDetail = {
+  event?: string;
+  stage?: string;
+  attempt?: number;
+  max_attempts?: number;
+  error?: string;
+  next_run_at?: string;
+  reason?: string;
+};
 
 const STAGE_OF: Record<string, string> = {
   uploaded: 'parse',
@@ -22,11 +37,12 @@ const STAGE_OF: Record<string, string> = {
   failed_chunking: 'failed',
   failed_embedding: 'failed',
 };
+const isTerminal = (state: string) => TERMINAL_STATES.includes(state as never);
 
 export async function followJobs(
   pool: DatabasePool,
   jobIds: string[],
-  options: { stopping: Promise<unknown>; out?: NodeJS.WriteStream; intervalMs?: number },
+  options: { stopping: Promise<unknown>; out?: NodeJS.WriteStream; intervalMs?: number; settleMs?: number },
 ): Promise<{ jobs: JobOutcome[]; interrupted: boolean }> {
   const out = options.out ?? process.stdout;
   const live = Boolean(out.isTTY);
@@ -35,30 +51,33 @@ export async function followJobs(
   void options.stopping.then(() => (interrupted = true));
   let drawnLines = 0;
   let lastNote = 0;
+  let stalledSince: number | undefined;
   const started = Date.now();
   for (;;) {
-    const jobs = [
-      ...(await pool.any(sql.type(Row)`
-      select id::text, state::text, file_name, last_error from jobs where id = any(${sql.array(jobIds, 'uuid')})`)),
-    ];
-    // Failed attempts that will be retried: say so, so a slow run is not a silent one.
+    // `waiting`: the reason of the job's latest event when that event is a wait for budget/credits.
+    const rows = await pool.any(sql.type(Row)`
+      select j.id::text, j.state::text, j.file_name, j.last_error,
+             (select case when e.detail ->> 'event' in ('waiting_for_budget', 'waiting_for_credits')
+                          then coalesce(e.detail ->> 'reason', e.detail ->> 'error') end
+              from job_events e where e.job_id = j.id order by e.id desc limit 1) as waiting
+      from jobs j where j.id = any(${sql.array(jobIds, 'uuid')})`);
+    const jobs = rows.map((j) => ({ ...j, waiting: j.waiting && !isTerminal(j.state) ? j.waiting : null }));
+    // Failed attempts and waits: say so, so that a slow run is not a silent one.
     const notes = await pool.any(sql.type(Note)`
       select e.id::int, j.file_name, e.detail from job_events e join jobs j on j.id = e.job_id
       where e.job_id = any(${sql.array(jobIds, 'uuid')}) and e.kind = 'note' and e.id > ${lastNote}
-        and e.detail ->> 'event' = 'attempt_failed'
+        and e.detail ->> 'event' in ('attempt_failed', 'waiting_for_budget', 'waiting_for_credits')
       order by e.id`);
     lastNote = notes.at(-1)?.id ?? lastNote;
     const noteLines = notes.map((n) => {
-      const d = n.detail as {
-        stage?: string;
-        attempt?: number;
-        max_attempts?: number;
-        error?: string;
-        next_run_at?: string;
-      };
-      return `${n.file_name}: ${d.stage} attempt ${d.attempt}/${d.max_attempts} failed (${d.error}); next try ${d.next_run_at ? new Date(d.next_run_at).toLocaleTimeString() : 'soon'}`;
+      const d = n.detail as NoteDetail;
+      if (d.event !== 'attempt_failed')
+        return `${n.file_name}: ${d.event?.replace(/_/g, ' ')}: ${d.reason ?? d.error ?? ''}`;
+      const next = d.next_run_at ? new Date(d.next_run_at).toLocaleTimeString() : 'soon';
+      return `${n.file_name}: ${d.stage} attempt ${d.attempt}/${d.max_attempts} failed (${d.error}); next try ${next}`;
     });
-    const done = jobs.filter((j) => TERMINAL_STATES.includes(j.state as never)).length;
+    const done = jobs.filter((j) => isTerminal(j.state)).length;
+    const waiting = jobs.filter((j) => j.waiting).length;
     if (live) {
       const counts: Record<string, number> = { parse: 0, chunk: 0, embed: 0, complete: 0, failed: 0 };
       for (const j of jobs) counts[STAGE_OF[j.state]!]! += 1;
@@ -67,7 +86,8 @@ export async function followJobs(
       const lines = [
         ...noteLines,
         `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${done}/${jobs.length} done  ${((Date.now() - started) / 1000).toFixed(0)}s`,
-        `  parsing ${counts.parse}  chunking ${counts.chunk}  embedding ${counts.embed}  complete ${counts.complete}  failed ${counts.failed}`,
+        `  parsing ${counts.parse}  chunking ${counts.chunk}  embedding ${counts.embed}  complete ${counts.complete}  failed ${counts.failed}` +
+          (waiting ? `  waiting for budget ${waiting}` : ''),
       ];
       out.write(`${drawnLines ? `\x1b[${drawnLines}A` : ''}${lines.map((l) => `\x1b[2K${l}`).join('\n')}\n`);
       drawnLines = 2; // the notes scroll away; only the progress block is redrawn
@@ -82,6 +102,11 @@ export async function followJobs(
       }
     }
     if (done === jobs.length || interrupted) return { jobs, interrupted: interrupted && done < jobs.length };
+    if (waiting > 0 && done + waiting === jobs.length) {
+      // Give budget a moment to free (a reservation settling) before calling it a standstill.
+      stalledSince ??= Date.now();
+      if (Date.now() - stalledSince > (options.settleMs ?? 5000)) return { jobs, interrupted: false };
+    } else stalledSince = undefined;
     await Promise.race([new Promise((r) => setTimeout(r, options.intervalMs ?? 300)), options.stopping]);
   }
 }

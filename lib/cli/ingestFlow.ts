@@ -72,6 +72,13 @@ export async function ingestFlow(rt: Runtime, paths: string[], options: IngestFl
       )}`,
     );
   const refused = results.length - accepted.length;
+  const waiting = jobs.filter((j) => j.waiting);
+  if (waiting.length) {
+    say(
+      `\n${waiting.length} waiting for budget (${waiting[0]!.waiting}): they stay queued and resume when budget frees;\n` +
+        `raise a limit with "npx tvdb budget set ..." and keep "npx tvdb worker" running (or ingest again)\n`,
+    );
+  }
   say(
     `\n${jobs.filter((j) => j.state === 'complete').length} complete, ` +
       `${failed.length} failed, ${refused} refused in ${seconds.toFixed(1)}s` +
