@@ -43,6 +43,8 @@ export const ConfigSchema = z.object({
   ALERT_WEBHOOK_URL: optionalUrl,
   ALERT_WEBHOOK_SECRET: z.string().min(1).optional(),
   TVDB_POLL_INTERVAL_MS: positiveInt(1000),
+  TVDB_HEARTBEAT_MS: positiveInt(5000),
+  TVDB_WORKER_STALE_S: positiveInt(30),
   // server
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   HOST: z.string().default('127.0.0.1'),

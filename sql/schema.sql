@@ -94,6 +94,21 @@ begin
   return v_id;
 end $$;
 
+CREATE FUNCTION public.reap_dead_workers(p_stale interval) RETURNS SETOF text
+    LANGUAGE plpgsql
+    AS $$
+declare
+  v_dead text[];
+begin
+  with dead as (
+    delete from worker_processes where heartbeat_at < now() - p_stale returning pool_id
+  ) select array_agg(pool_id) into v_dead from dead;
+  if v_dead is not null then
+    perform graphile_worker.force_unlock_workers(v_dead);
+    return query select unnest(v_dead);
+  end if;
+end $$;
+
 CREATE FUNCTION public.reserve_budget(p_job_id uuid, p_stage text, p_service text, p_amount bigint, p_ttl interval DEFAULT '01:00:00'::interval) RETURNS TABLE(reservation_id bigint, refused_by text, reused boolean)
     LANGUAGE plpgsql
     AS $$
@@ -584,6 +599,17 @@ ALTER TABLE public.price_catalog ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTIT
     CACHE 1
 );
 
+CREATE VIEW public.stuck_jobs AS
+ SELECT j.id AS job_id,
+    j.state,
+    j.file_name,
+    j.correlation_id,
+    (now() - j.state_changed_at) AS in_state_for
+   FROM public.jobs j
+  WHERE ((j.state <> ALL (ARRAY['complete'::public.job_state, 'failed_parse'::public.job_state, 'failed_chunking'::public.job_state, 'failed_embedding'::public.job_state])) AND (j.state_changed_at < (now() - '00:02:00'::interval)) AND (NOT (EXISTS ( SELECT 1
+           FROM graphile_worker._private_jobs g
+          WHERE (g.key = ANY (ARRAY[('parse:'::text || j.id), ('collect:'::text || j.id), ('chunk:'::text || j.id), ('embed:'::text || j.id)]))))));
+
 CREATE TABLE public.webhook_deliveries (
     event_id text NOT NULL,
     event_type text NOT NULL,
@@ -623,6 +649,14 @@ CREATE VIEW public.webhook_refusals AS
   WHERE (webhook_refusal_log.at > (now() - '24:00:00'::interval))
   GROUP BY webhook_refusal_log.reason, webhook_refusal_log.http_status
   ORDER BY ((count(*))::integer) DESC;
+
+CREATE TABLE public.worker_processes (
+    pool_id text NOT NULL,
+    host text NOT NULL,
+    pid integer NOT NULL,
+    started_at timestamp with time zone DEFAULT now() NOT NULL,
+    heartbeat_at timestamp with time zone DEFAULT now() NOT NULL
+);
 
 ALTER TABLE ONLY public.pgmigrations ALTER COLUMN id SET DEFAULT nextval('public.pgmigrations_id_seq'::regclass);
 
@@ -697,6 +731,9 @@ ALTER TABLE ONLY public.webhook_deliveries
 
 ALTER TABLE ONLY public.webhook_refusal_log
     ADD CONSTRAINT webhook_refusal_log_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.worker_processes
+    ADD CONSTRAINT worker_processes_pkey PRIMARY KEY (pool_id);
 
 CREATE INDEX alerts_created_idx ON public.alerts USING btree (created_at);
 

@@ -143,14 +143,14 @@ test('a retried stage reuses its reservation; an abandoned one expires and frees
     stage: 'embed',
     service: 'embeddings',
     amountMicroUsd: 4000,
-    ttlS: 1,
+    ttlS: 5,
   });
   const again = await reserveBudget(db.pool, {
     jobId: job.id,
     stage: 'embed',
     service: 'embeddings',
     amountMicroUsd: 4000,
-    ttlS: 1,
+    ttlS: 5,
   });
   t.true(first.ok && again.ok);
   t.deepEqual(again, { ok: true, reservationId: (first as { reservationId: number }).reservationId, reused: true });
@@ -166,7 +166,7 @@ test('a retried stage reuses its reservation; an abandoned one expires and frees
       })
     ).ok,
   );
-  await new Promise((r) => setTimeout(r, 1200));
+  await new Promise((r) => setTimeout(r, 5200)); // the 5 s hold lapses
   t.true(
     (
       await reserveBudget(db.pool, {

@@ -134,3 +134,26 @@ test.serial('429 and 5xx on upload are retried with backoff and the job complete
   t.true(notes.length >= 1);
   t.regex(notes[0]!, /HTTP (503|429)/);
 });
+
+test.serial('a 429 with Retry-After moves the next attempt to that time, keeping the attempt count', async (t) => {
+  emulator.faults = { rateLimit: { count: 2, retryAfterS: 2 } };
+  const started = Date.now();
+  const [result] = await ingest(pipeline.deps, [{ name: 'retry-after.pdf', bytes: pdf('retryafter') }]);
+  if (!result?.ok) return t.fail();
+  const states = await waitForTerminal(db.pool, [result.jobId], 60_000);
+  t.is(states[result.jobId]!.state, 'complete');
+  const attempts = await db.pool.any(sql.type(z.object({ attempt: z.number(), wait_ms: z.number() }))`
+    select (detail ->> 'attempt')::int as attempt,
+           (extract(epoch from (detail ->> 'next_run_at')::timestamptz - at) * 1000)::int as wait_ms
+    from job_events where job_id = ${result.jobId}::uuid and detail ->> 'event' = 'attempt_failed' order by id`);
+  t.deepEqual(
+    attempts.map((a) => a.attempt),
+    [1, 2],
+    'attempts are numbered on',
+  );
+  t.true(
+    attempts.every((a) => a.wait_ms >= 1900 && a.wait_ms <= 2500),
+    JSON.stringify(attempts),
+  );
+  t.true(Date.now() - started >= 4000, 'the provider was not called before its Retry-After');
+});

@@ -20,6 +20,8 @@ export async function migrate(databaseUrl: string, log: Logger): Promise<Migrate
     warn: (m: string) => log.warn(m),
     error: (m: string) => log.error(m),
   };
+  // graphile-worker's schema first: our views read its tables.
+  await runMigrations({ connectionString: databaseUrl, logger: graphileLogger(log) });
   const applied = await runner({
     databaseUrl,
     dir: MIGRATIONS_DIR,
@@ -30,7 +32,6 @@ export async function migrate(databaseUrl: string, log: Logger): Promise<Migrate
     logger: quiet,
     ignorePattern: '(\\..*)|(.*\\.md)',
   });
-  await runMigrations({ connectionString: databaseUrl, logger: graphileLogger(log) });
   for (const m of applied) log.info({ migration: m.name }, 'migration applied');
   return { applied: applied.map((m) => m.name) };
 }

@@ -6,7 +6,8 @@
 import type { JobHelpers } from 'graphile-worker';
 import { sql } from 'slonik';
 import { z } from 'zod';
-import { classify } from '../errors.ts';
+import { classify, StageError } from '../errors.ts';
+import { enqueue } from '../jobs/enqueue.ts';
 import { jobLogger, type Logger } from '../log.ts';
 import { addJobNote } from '../pipeline/jobRecord.ts';
 import { sqlState, SQLSTATE } from '../jobs/advanceJob.ts';
@@ -24,6 +25,13 @@ export type StageContext = {
   log: Logger;
   attempt: number;
   maxAttempts: number;
+};
+
+const KEY_PREFIX: Record<string, string> = {
+  job__parse: 'parse',
+  job__parse_collect: 'collect',
+  job__chunk: 'chunk',
+  job__embed: 'embed',
 };
 
 export const FAILED_STATE = { parse: 'failed_parse', chunk: 'failed_chunking', embed: 'failed_embedding' } as const;
@@ -45,8 +53,11 @@ export async function runStage(
     return;
   }
   const { jobId, correlationId } = parsed.data;
-  const attempt = helpers.job.attempts;
-  const maxAttempts = helpers.job.max_attempts;
+  // A task rescheduled for a provider's Retry-After is a new graphile job: it carries the attempts
+  // already used, so numbering and the attempt budget continue where they were.
+  const prior = typeof parsed.data.priorAttempts === 'number' ? parsed.data.priorAttempts : 0;
+  const attempt = prior + helpers.job.attempts;
+  const maxAttempts = prior + helpers.job.max_attempts;
   const log = jobLogger(deps.log, { correlation_id: correlationId, job_id: jobId, stage }).child({ attempt });
   const started = performance.now();
   try {
@@ -80,7 +91,10 @@ export async function runStage(
       await failJob(deps, jobId, stage, { error: reason, error_class: errorClass, attempt });
       return;
     }
-    const nextRunAt = new Date(Date.now() + Math.exp(Math.min(attempt, 10)) * 1000);
+    const retryAfterMs = error instanceof StageError ? error.retryAfterMs : undefined;
+    const keyPrefix = KEY_PREFIX[helpers.job.task_identifier];
+    // graphile-worker's backoff: e^attempts seconds. A provider's Retry-After, when given, decides.
+    const nextRunAt = new Date(Date.now() + (retryAfterMs ?? Math.exp(Math.min(helpers.job.attempts, 10)) * 1000));
     log.warn(
       { err: error, error_class: errorClass, next_run_at: nextRunAt },
       `${stage} attempt ${attempt}/${maxAttempts} failed; will retry`,
@@ -94,6 +108,20 @@ export async function runStage(
       error: message,
       next_run_at: nextRunAt.toISOString(),
     }).catch((noteError) => log.error({ err: noteError }, 'could not record the failed attempt'));
+    if (retryAfterMs !== undefined && keyPrefix) {
+      await enqueue(
+        deps.pool,
+        helpers.job.task_identifier as TaskName,
+        { ...parsed.data, priorAttempts: attempt },
+        {
+          jobKey: `${keyPrefix}:${jobId}`,
+          jobKeyMode: 'replace',
+          runAt: nextRunAt,
+          maxAttempts: maxAttempts - attempt,
+        },
+      );
+      return;
+    }
     throw error;
   }
 }

@@ -1,8 +1,11 @@
 // graphile-worker runners for the pipeline's tasks. Signals are ours (noHandleSignals): the CLI's
-// runtime stops the runner first, then closes the pools.
-import { run, type Runner } from 'graphile-worker';
+// runtime stops the runner first, then closes the pools. Each runner heartbeats its pool id so
+// that, if this process dies, survivors unlock its jobs within a minute (see liveness.ts).
+import { EventEmitter } from 'node:events';
+import { run, type Runner, type WorkerEvents } from 'graphile-worker';
 import { graphileLogger } from '../db/migrate.ts';
 import { buildTaskList } from '../../tasks/index.ts';
+import { startLiveness } from './liveness.ts';
 import type { PipelineDeps } from './deps.ts';
 
 export async function startWorkers(
@@ -11,7 +14,11 @@ export async function startWorkers(
   options: { concurrency?: number } = {},
 ): Promise<Runner> {
   const concurrency = options.concurrency ?? deps.config.TVDB_WORKER_CONCURRENCY;
-  return run({
+  const events: WorkerEvents = new EventEmitter() as WorkerEvents;
+  let poolId: string | undefined;
+  events.on('pool:create', ({ workerPool }) => (poolId = workerPool.id));
+  const runner = await run({
+    events,
     connectionString,
     concurrency,
     maxPoolSize: concurrency + 2,
@@ -20,4 +27,18 @@ export async function startWorkers(
     taskList: buildTaskList(deps),
     logger: graphileLogger(deps.log),
   });
+  if (!poolId) throw new Error('graphile-worker did not report its pool id');
+  const liveness = startLiveness(deps.pool, poolId, deps.log, {
+    heartbeatMs: deps.config.TVDB_HEARTBEAT_MS,
+    staleS: deps.config.TVDB_WORKER_STALE_S,
+    maxAttempts: deps.maxAttempts,
+  });
+  await liveness.first;
+  // Stop: graphile-worker finishes the jobs in hand, then this process deregisters.
+  const stop = runner.stop.bind(runner);
+  runner.stop = async (reason?: string) => {
+    await stop(reason);
+    await liveness.stop();
+  };
+  return runner;
 }

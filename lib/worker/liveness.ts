@@ -1,0 +1,87 @@
+// Worker liveness: each worker process heartbeats its graphile-worker pool id; every process
+// reaps pools whose heartbeat went stale (a SIGKILL, an OOM, a lost host), unlocking their jobs for
+// the survivors, and re-enqueues stranded jobs (see the stuck_jobs view). One reaper at a time,
+// by advisory lock.
+import { hostname } from 'node:os';
+import { sql, type DatabasePool } from 'slonik';
+import { z } from 'zod';
+import type { Logger } from '../log.ts';
+import { enqueue } from '../jobs/enqueue.ts';
+import { advanceJob } from '../jobs/advanceJob.ts';
+
+export type LivenessOptions = { heartbeatMs: number; staleS: number; maxAttempts: number };
+
+const REAPER_LOCK = 0x7476_6462; // 'tvdb'
+
+export function startLiveness(pool: DatabasePool, poolId: string, log: Logger, options: LivenessOptions) {
+  const beat = () =>
+    pool.query(sql.unsafe`
+      insert into worker_processes (pool_id, host, pid) values (${poolId}, ${hostname()}, ${process.pid})
+      on conflict (pool_id) do update set heartbeat_at = now()`);
+  const sweep = async () => {
+    await beat();
+    const reaped = await pool.transaction(async (tx) => {
+      const locked = await tx.oneFirst(
+        sql.type(z.object({ l: z.boolean() }))`select pg_try_advisory_xact_lock(${REAPER_LOCK}) as l`,
+      );
+      if (!locked) return [];
+      const dead = await tx.anyFirst(
+        sql.type(z.object({ p: z.string() }))`select reap_dead_workers(make_interval(secs => ${options.staleS})) as p`,
+      );
+      await reconcileStuckJobs(tx, options.maxAttempts, log);
+      return dead;
+    });
+    if (reaped.length) log.warn({ pools: reaped }, 'unlocked the jobs of workers whose heartbeat stopped');
+  };
+  let running = Promise.resolve();
+  const timer = setInterval(() => {
+    running = sweep().catch((error) => log.warn({ err: error }, 'liveness sweep failed (will retry)'));
+  }, options.heartbeatMs);
+  timer.unref();
+  return {
+    first: sweep(),
+    async stop() {
+      clearInterval(timer);
+      await running;
+      await pool.query(sql.unsafe`delete from worker_processes where pool_id = ${poolId}`).catch(() => {});
+    },
+  };
+}
+
+const Stuck = z.object({ job_id: z.string(), state: z.string(), correlation_id: z.string() });
+const TASK_FOR: Record<string, { task: 'job__parse' | 'job__chunk' | 'job__embed'; key: string }> = {
+  parse_queued: { task: 'job__parse', key: 'parse' },
+  parsed: { task: 'job__chunk', key: 'chunk' },
+  chunking: { task: 'job__chunk', key: 'chunk' },
+  embedding_queued: { task: 'job__embed', key: 'embed' },
+  embedding_in_progress: { task: 'job__embed', key: 'embed' },
+};
+
+export async function reconcileStuckJobs(tx: import('slonik').CommonQueryMethods, maxAttempts: number, log: Logger) {
+  const stuck = await tx.any(
+    sql.type(Stuck)`select job_id::text, state::text, correlation_id from stuck_jobs limit 100`,
+  );
+  for (const job of stuck) {
+    const payload = { jobId: job.job_id, correlationId: job.correlation_id };
+    // Moves that happen in one transaction with their enqueue cannot strand; these can only come
+    // from outside (psql): finish them the same way.
+    if (job.state === 'uploaded') await advanceJob(tx, job.job_id, 'uploaded', 'parse_queued', { who: 'reconciler' });
+    if (job.state === 'chunks_stored')
+      await advanceJob(tx, job.job_id, 'chunks_stored', 'embedding_queued', { who: 'reconciler' });
+    if (job.state === 'embeddings_stored') {
+      await advanceJob(tx, job.job_id, 'embeddings_stored', 'complete', { who: 'reconciler' });
+      continue;
+    }
+    const next =
+      TASK_FOR[job.state] ??
+      TASK_FOR[{ uploaded: 'parse_queued', chunks_stored: 'embedding_queued' }[job.state] ?? '']!;
+    await enqueue(tx, next.task, payload, { jobKey: `${next.key}:${job.job_id}`, maxAttempts });
+    await tx.query(
+      sql.unsafe`select add_job_note(${job.job_id}::uuid, ${sql.jsonb({ event: 'reconciled', action: `re-enqueued ${next.task}` })})`,
+    );
+    log.warn(
+      { job_id: job.job_id, correlation_id: job.correlation_id, state: job.state, task: next.task },
+      'stranded job re-enqueued',
+    );
+  }
+}

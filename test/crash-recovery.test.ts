@@ -1,0 +1,94 @@
+// Real processes, real signals: worker processes are SIGKILLed while they hold jobs; survivors
+// must pick those jobs up (graphile-worker alone waits 4 hours) and the result must be as if
+// nothing had happened.
+import test from 'ava';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { sql } from 'slonik';
+import { z } from 'zod';
+import { createTestDatabase } from './helpers/database.ts';
+import { cleanEnv, runTvdb } from './helpers/cli.ts';
+import { startTvdb, type TvdbProcess } from './helpers/processes.ts';
+import { waitForTerminal } from './helpers/pipeline.ts';
+import { HAPPY_PATH } from '../lib/jobs/states.ts';
+
+test('SIGKILLed workers: their jobs run again on survivors within a minute, and every job completes once', async (t) => {
+  const db = await createTestDatabase({ poolSize: 4 });
+  const dir = mkdtempSync(path.join(tmpdir(), 'tvdb-kill-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  let seed = 11;
+  const word = () => ((seed = (seed * 48271) % 2147483647), seed.toString(36).slice(0, 3 + (seed % 6)));
+  for (let i = 0; i < 10; i++) {
+    // ~150 kB of varied text: chunking takes a second or more, so kills land mid-task.
+    writeFileSync(
+      path.join(dir, `doc-${i}.txt`),
+      Array.from({ length: 25_000 }, (_, k) => (k % 12 === 11 ? `${word()}.` : word())).join(' '),
+    );
+  }
+  const env = cleanEnv({
+    DATABASE_URL: db.url,
+    TVDB_WORKER_CONCURRENCY: '2',
+    TVDB_POLL_INTERVAL_MS: '200',
+    TVDB_HEARTBEAT_MS: '1000',
+    TVDB_WORKER_STALE_S: '5',
+  });
+  const workers: TvdbProcess[] = [startTvdb(['worker'], env), startTvdb(['worker'], env), startTvdb(['worker'], env)];
+  t.teardown(() => Promise.all(workers.map((w) => w.stop('SIGKILL'))));
+  const submitted = await runTvdb(['ingest', '--no-wait', '--json', dir], env);
+  const ids = (JSON.parse(submitted.stdout) as { results: Array<{ jobId: string }> }).results.map((r) => r.jobId);
+  t.is(ids.length, 10);
+
+  const lockedBy = () =>
+    db.pool.any(sql.type(z.object({ pid: z.number(), pool_id: z.string(), locked: z.number() }))`
+    select w.pid, w.pool_id, count(g.id)::int as locked
+    from worker_processes w join graphile_worker._private_jobs g on g.locked_by = w.pool_id group by w.pid, w.pool_id`);
+  const recoveries: number[] = [];
+  for (let kill = 0; kill < 4; kill++) {
+    let victim: { pid: number; pool_id: string } | undefined;
+    for (let i = 0; i < 100 && !victim; i++) {
+      victim = (await lockedBy()).find((r) => workers.some((w) => w.child.pid === r.pid && w.child.exitCode === null));
+      if (!victim) await new Promise((r) => setTimeout(r, 50));
+    }
+    if (!victim) break; // nothing left in flight
+    const proc = workers.find((w) => w.child.pid === victim!.pid)!;
+    const killedAt = Date.now();
+    proc.child.kill('SIGKILL');
+    await proc.exited;
+    workers.push(startTvdb(['worker'], env));
+    // Recovered when no job is locked by the dead pool any more (picked up again, or finished).
+    for (;;) {
+      const held = await db.pool.oneFirst(sql.type(z.object({ n: z.number() }))`
+        select count(*)::int as n from graphile_worker._private_jobs where locked_by = ${victim.pool_id}`);
+      if (held === 0) break;
+      if (Date.now() - killedAt > 60_000) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    recoveries.push((Date.now() - killedAt) / 1000);
+  }
+  const states = await waitForTerminal(db.pool, ids, 180_000);
+  t.true(
+    Object.values(states).every((s) => s.state === 'complete'),
+    JSON.stringify(Object.values(states).map((s) => s.state)),
+  );
+  for (const id of ids) {
+    const trail = await db.pool.anyFirst(sql.type(z.object({ s: z.string() }))`
+      select to_state::text as s from job_events where job_id = ${id}::uuid and kind <> 'note' order by id`);
+    t.deepEqual(trail, [...HAPPY_PATH], 'no move recorded twice');
+  }
+  const gaps = await db.pool.oneFirst(sql.type(z.object({ n: z.number() }))`
+    select count(*)::int as n from (select job_id, count(*) as c, max(ordinal) as m from chunks group by job_id) x where c <> m + 1`);
+  t.is(gaps, 0, 'each job has exactly its chunks 0..n-1');
+  const unembedded = await db.pool.oneFirst(sql.type(z.object({ n: z.number() }))`
+    select count(*)::int as n from chunks c where not exists (select 1 from embeddings e where e.content_sha256 = c.content_sha256)`);
+  t.is(unembedded, 0);
+  t.true(recoveries.length >= 2, `kills landed on busy workers: ${recoveries.length}`);
+  t.true(
+    recoveries.every((s) => s < 60),
+    `recovery after SIGKILL within 60 s: ${recoveries.join(', ')}`,
+  );
+  const sorted = [...recoveries].sort((a, b) => a - b);
+  t.log(
+    `recovery after SIGKILL (s): median ${sorted[Math.floor(sorted.length / 2)]!.toFixed(1)}, worst ${sorted.at(-1)!.toFixed(1)} over ${sorted.length} kills (stale after 5 s, heartbeat 1 s)`,
+  );
+});
