@@ -36,6 +36,13 @@ export const ConfigSchema = z.object({
   // workers
   TVDB_WORKER_CONCURRENCY: positiveInt(4),
   TVDB_MAX_ATTEMPTS: positiveInt(8),
+  // resilience
+  LLAMAPARSE_UPLOADS_PER_10S: positiveInt(50),
+  EMBEDDINGS_RPM: positiveInt(3000),
+  EMBEDDINGS_TPM: positiveInt(1_000_000),
+  BREAKER_FAILURE_THRESHOLD: positiveInt(5),
+  BREAKER_COOLDOWN_S: positiveInt(30),
+  BREAKER_PROBES: positiveInt(1),
   // cost controls
   TVDB_BUDGET_RECHECK_S: positiveInt(30),
   TVDB_BUDGET_SLOWDOWN_SHARE: z.coerce.number().gt(0).max(1).default(0.8),

@@ -29,3 +29,16 @@ export const transient = (message: string, options?: { cause?: unknown; retryAft
 export function classify(error: unknown): ErrorClass {
   return error instanceof StageError ? error.errorClass : 'transient';
 }
+
+/** Not a failure: the work must wait (an open circuit breaker, a rate limit) and is re-scheduled
+ * without using an attempt. `note` becomes a job event. */
+export class DeferError extends Error {
+  override name = 'DeferError';
+  readonly delayS: number;
+  readonly note: Record<string, unknown>;
+  constructor(delayS: number, note: Record<string, unknown>) {
+    super(`deferred for ${delayS} s: ${String(note.event)}`);
+    this.delayS = delayS;
+    this.note = note;
+  }
+}

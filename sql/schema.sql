@@ -45,10 +45,72 @@ begin
   return 'moved';
 end $$;
 
+CREATE FUNCTION public.breaker_acquire(p_service text, p_cooldown interval, p_max_probes integer) RETURNS TABLE(decision text, retry_in_s double precision)
+    LANGUAGE plpgsql
+    AS $$
+declare
+  b circuit_breakers;
+begin
+  select * into b from circuit_breakers where service = p_service for update;
+  if b.state = 'closed' then
+    return query select 'allow', 0::float8;
+  elsif b.state = 'open' and b.opened_at + p_cooldown <= now() then
+    perform set_config('tvdb.breaker_reason', 'cool-down over: probing', true);
+    update circuit_breakers set state = 'half_open', probes_in_flight = 1, probe_successes = 0 where service = p_service;
+    return query select 'probe', 0::float8;
+  elsif b.state = 'half_open' and b.probes_in_flight < p_max_probes then
+    update circuit_breakers set probes_in_flight = probes_in_flight + 1 where service = p_service;
+    return query select 'probe', 0::float8;
+  else
+    return query select 'deny', greatest(1, extract(epoch from (coalesce(b.opened_at, now()) + p_cooldown - now())))::float8;
+  end if;
+end $$;
+
+CREATE FUNCTION public.breaker_record(p_service text, p_outcome text, p_probe boolean, p_threshold integer, p_probes_needed integer, p_reason text DEFAULT ''::text) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+declare
+  b circuit_breakers;
+begin
+  select * into b from circuit_breakers where service = p_service for update;
+  perform set_config('tvdb.breaker_reason', p_reason, true);
+  if p_probe and b.state = 'half_open' then
+    update circuit_breakers set probes_in_flight = greatest(0, probes_in_flight - 1) where service = p_service;
+  end if;
+  if p_outcome = 'transient' then
+    if b.state = 'half_open' then
+      update circuit_breakers set state = 'open', opened_at = now(), probes_in_flight = 0, probe_successes = 0 where service = p_service;
+    elsif b.state = 'closed' then
+      update circuit_breakers set consecutive_failures = consecutive_failures + 1,
+        state = case when consecutive_failures + 1 >= p_threshold then 'open' else 'closed' end,
+        opened_at = case when consecutive_failures + 1 >= p_threshold then now() else opened_at end
+      where service = p_service;
+    end if;
+  else
+    -- A success, or a permanent error (the service answered): it counts for the service.
+    if b.state = 'half_open' and p_probe then
+      update circuit_breakers set probe_successes = probe_successes + 1,
+        state = case when probe_successes + 1 >= p_probes_needed then 'closed' else 'half_open' end,
+        consecutive_failures = 0
+      where service = p_service;
+    elsif b.state = 'closed' and b.consecutive_failures > 0 then
+      update circuit_breakers set consecutive_failures = 0 where service = p_service;
+    end if;
+  end if;
+end $$;
+
 CREATE FUNCTION public.budget_period_start(p_period text, p_created_at timestamp with time zone, p_at timestamp with time zone DEFAULT now()) RETURNS timestamp with time zone
     LANGUAGE sql STABLE
     AS $$
   select case p_period when 'day' then date_trunc('day', p_at) when 'month' then date_trunc('month', p_at) else p_created_at end;
+$$;
+
+CREATE FUNCTION public.configure_rate_limit(p_bucket text, p_capacity numeric, p_refill_per_s numeric) RETURNS void
+    LANGUAGE sql
+    AS $$
+  insert into rate_limits (bucket, capacity, refill_per_s, tokens) values (p_bucket, p_capacity, p_refill_per_s, p_capacity)
+  on conflict (bucket) do update set capacity = excluded.capacity, refill_per_s = excluded.refill_per_s,
+    tokens = least(rate_limits.tokens, excluded.capacity);
 $$;
 
 CREATE FUNCTION public.dot_product(a real[], b real[]) RETURNS double precision
@@ -146,12 +208,47 @@ CREATE FUNCTION public.settle_reservation(p_reservation_id bigint) RETURNS void
   update budget_reservations set status = 'settled', settled_at = now() where id = p_reservation_id and status = 'held';
 $$;
 
+CREATE FUNCTION public.take_rate_tokens(p_bucket text, p_cost numeric) RETURNS double precision
+    LANGUAGE plpgsql
+    AS $$
+declare
+  r rate_limits;
+  v_tokens numeric;
+begin
+  select * into r from rate_limits where bucket = p_bucket for update;
+  if not found then return 0; end if;
+  v_tokens := least(r.capacity, r.tokens + extract(epoch from (clock_timestamp() - r.updated_at)) * r.refill_per_s);
+  if v_tokens >= least(p_cost, r.capacity) then
+    update rate_limits set tokens = v_tokens - least(p_cost, r.capacity), updated_at = clock_timestamp() where bucket = p_bucket;
+    return 0;
+  end if;
+  update rate_limits set tokens = v_tokens, updated_at = clock_timestamp() where bucket = p_bucket;
+  return ((least(p_cost, r.capacity) - v_tokens) / r.refill_per_s)::float8;
+end $$;
+
 CREATE FUNCTION public.tg_append_only() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
 begin
   raise exception '% is append-only: % refused', tg_table_name, tg_op
     using errcode = 'TV003';
+end $$;
+
+CREATE FUNCTION public.tg_circuit_breakers__record() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+begin
+  if new.state is distinct from old.state then
+    insert into circuit_breaker_events (service, from_state, to_state, reason)
+    values (new.service, old.state, new.state, coalesce(nullif(current_setting('tvdb.breaker_reason', true), ''), 'unspecified'));
+    if new.state = 'open' then
+      perform raise_alert('breaker_open', format('breaker:%s:%s', new.service, date_trunc('minute', now())), 'critical',
+        format('circuit breaker for %s opened: %s', new.service, current_setting('tvdb.breaker_reason', true)),
+        jsonb_build_object('service', new.service));
+    end if;
+  end if;
+  new.updated_at := now();
+  return new;
 end $$;
 
 CREATE FUNCTION public.tg_cost_ledger__budget_alerts() RETURNS trigger
@@ -370,6 +467,36 @@ CREATE TABLE public.chunks (
     CONSTRAINT chunks_ordinal_check CHECK ((ordinal >= 0)),
     CONSTRAINT chunks_overlap_chars_check CHECK ((overlap_chars >= 0)),
     CONSTRAINT chunks_token_count_check CHECK ((token_count > 0))
+);
+
+CREATE TABLE public.circuit_breaker_events (
+    id bigint NOT NULL,
+    service text NOT NULL,
+    from_state text NOT NULL,
+    to_state text NOT NULL,
+    reason text NOT NULL,
+    at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+ALTER TABLE public.circuit_breaker_events ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.circuit_breaker_events_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+CREATE TABLE public.circuit_breakers (
+    service text NOT NULL,
+    state text DEFAULT 'closed'::text NOT NULL,
+    consecutive_failures integer DEFAULT 0 NOT NULL,
+    opened_at timestamp with time zone,
+    probes_in_flight integer DEFAULT 0 NOT NULL,
+    probe_successes integer DEFAULT 0 NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT circuit_breakers_service_check CHECK ((service = ANY (ARRAY['llamaparse'::text, 'embeddings'::text]))),
+    CONSTRAINT circuit_breakers_state_check CHECK ((state = ANY (ARRAY['closed'::text, 'open'::text, 'half_open'::text])))
 );
 
 CREATE VIEW public.cost_by_job AS
@@ -599,6 +726,16 @@ ALTER TABLE public.price_catalog ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTIT
     CACHE 1
 );
 
+CREATE TABLE public.rate_limits (
+    bucket text NOT NULL,
+    capacity numeric NOT NULL,
+    refill_per_s numeric NOT NULL,
+    tokens numeric NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT rate_limits_capacity_check CHECK ((capacity > (0)::numeric)),
+    CONSTRAINT rate_limits_refill_per_s_check CHECK ((refill_per_s > (0)::numeric))
+);
+
 CREATE VIEW public.stuck_jobs AS
  SELECT j.id AS job_id,
     j.state,
@@ -681,6 +818,12 @@ ALTER TABLE ONLY public.budgets
 ALTER TABLE ONLY public.chunks
     ADD CONSTRAINT chunks_pkey PRIMARY KEY (job_id, ordinal);
 
+ALTER TABLE ONLY public.circuit_breaker_events
+    ADD CONSTRAINT circuit_breaker_events_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.circuit_breakers
+    ADD CONSTRAINT circuit_breakers_pkey PRIMARY KEY (service);
+
 ALTER TABLE ONLY public.cost_ledger
     ADD CONSTRAINT cost_ledger_pkey PRIMARY KEY (id);
 
@@ -725,6 +868,9 @@ ALTER TABLE ONLY public.price_catalog
 
 ALTER TABLE ONLY public.price_catalog
     ADD CONSTRAINT price_catalog_service_sku_unit_effective_from_key UNIQUE (service, sku, unit, effective_from);
+
+ALTER TABLE ONLY public.rate_limits
+    ADD CONSTRAINT rate_limits_pkey PRIMARY KEY (bucket);
 
 ALTER TABLE ONLY public.webhook_deliveries
     ADD CONSTRAINT webhook_deliveries_pkey PRIMARY KEY (event_id);
@@ -774,11 +920,15 @@ CREATE OR REPLACE VIEW public.cost_by_job AS
      LEFT JOIN public.cost_ledger l ON ((l.job_id = j.id)))
   GROUP BY j.id;
 
+CREATE TRIGGER _100_append_only BEFORE DELETE OR UPDATE ON public.circuit_breaker_events FOR EACH ROW EXECUTE FUNCTION public.tg_append_only();
+
 CREATE TRIGGER _100_append_only BEFORE DELETE OR UPDATE ON public.cost_ledger FOR EACH ROW EXECUTE FUNCTION public.tg_append_only();
 
 CREATE TRIGGER _100_append_only BEFORE DELETE OR UPDATE ON public.job_events FOR EACH ROW EXECUTE FUNCTION public.tg_append_only();
 
 CREATE TRIGGER _100_check_transition BEFORE INSERT OR UPDATE ON public.jobs FOR EACH ROW EXECUTE FUNCTION public.tg_jobs__check_transition();
+
+CREATE TRIGGER _100_record_state BEFORE UPDATE ON public.circuit_breakers FOR EACH ROW EXECUTE FUNCTION public.tg_circuit_breakers__record();
 
 CREATE TRIGGER _101_append_only_truncate BEFORE TRUNCATE ON public.cost_ledger FOR EACH STATEMENT EXECUTE FUNCTION public.tg_append_only();
 

@@ -4,6 +4,7 @@
 // batch's vectors and its ledger row are written in one transaction, so a crash loses at most the
 // batch in flight and never bills it twice.
 import type { Task } from 'graphile-worker';
+import { guardedCall } from '../lib/resilience/guardedCall.ts';
 import { sql } from 'slonik';
 import { z } from 'zod';
 import type { PipelineDeps } from '../lib/worker/deps.ts';
@@ -62,7 +63,14 @@ export function job__embed(deps: PipelineDeps): Task {
       let embedded = 0;
       const batches = batchByLimits(missing, deps.embedder.maxBatch, deps.embedder.maxBatchTokens);
       for (const [i, batch] of batches.entries()) {
-        const { vectors, promptTokens: reported } = await deps.embedder.embed(batch.map((m) => m.content));
+        const batchTokens = batch.reduce((n, m) => n + m.token_count, 0);
+        const texts = batch.map((m) => m.content);
+        const { vectors, promptTokens: reported } = paid
+          ? await guardedCall(deps, 'embeddings', () => deps.embedder.embed(texts), [
+              ['embeddings:requests', 1],
+              ['embeddings:tokens', batchTokens],
+            ])
+          : await deps.embedder.embed(texts);
         const tokens = reported ?? batch.reduce((n, m) => n + m.token_count, 0);
         promptTokens += tokens;
         const rows = batch.map((m, j) => ({ sha: m.sha, vector: vectors[j]! }));

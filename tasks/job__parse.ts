@@ -2,6 +2,7 @@
 // LlamaParse job id is stored the moment it is known; a re-run for a job that has one never uploads
 // again) and hand over to job__parse_collect, by webhook nudge or by polling.
 import type { Task } from 'graphile-worker';
+import { guardedCall } from '../lib/resilience/guardedCall.ts';
 import { sql } from 'slonik';
 import type { PipelineDeps } from '../lib/worker/deps.ts';
 import { runStage } from '../lib/worker/runStage.ts';
@@ -73,7 +74,12 @@ export function job__parse(deps: PipelineDeps): Task {
           : undefined;
       // Crash window: LlamaParse accepted the upload but we die before the UPDATE below. The re-run
       // uploads again; LlamaParse serves identical bytes from its 48 h cache (no second charge).
-      const { id } = await parser.client.upload({ bytes, fileName: job.file_name, jobId, correlationId, webhook });
+      const { id } = await guardedCall(
+        deps,
+        'llamaparse',
+        () => parser.client.upload({ bytes, fileName: job.file_name, jobId, correlationId, webhook }),
+        [['llamaparse:uploads', 1]],
+      );
       const firstCheck = new Date(Date.now() + (webhook ? deps.config.LLAMAPARSE_RECONCILE_AFTER_S * 1000 : 1000));
       await deps.pool.transaction(async (tx) => {
         const stored = await tx.query(sql.unsafe`

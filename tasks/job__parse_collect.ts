@@ -2,6 +2,7 @@
 // a webhook nudge, on a polling schedule (1 s growing to 5 s) or as a reconciliation check when
 // webhooks are configured but silent. Collecting twice changes nothing.
 import type { Task } from 'graphile-worker';
+import { guardedCall } from '../lib/resilience/guardedCall.ts';
 import { sql } from 'slonik';
 import { z } from 'zod';
 import type { PipelineDeps } from '../lib/worker/deps.ts';
@@ -38,7 +39,8 @@ export function job__parse_collect(deps: PipelineDeps): Task {
         );
         return log.warn('collect: no LlamaParse job on record; re-enqueued the upload');
       }
-      const result = await parser.client.get(job.llamaparse_job_id);
+      const lpJobId = job.llamaparse_job_id;
+      const result = await guardedCall(deps, 'llamaparse', () => parser.client.get(lpJobId));
       const status = result.job.status;
       const who = { parser: 'llamaparse' as const, settingsKey: parser.settingsKey };
       if (status === 'COMPLETED' || status === 'FAILED' || status === 'CANCELLED') {

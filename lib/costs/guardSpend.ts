@@ -70,7 +70,7 @@ export async function guardSpend(
 /** Re-run the task later (a fresh graphile job: no attempt is used). Notes are not repeated. */
 export async function defer(
   deps: PipelineDeps,
-  request: Pick<SpendRequest, 'jobId' | 'stage' | 'task'>,
+  request: { jobId: string; task: TaskName; jobKey?: string; stage?: string },
   payload: Record<string, unknown>,
   delayS: number,
   note: Record<string, unknown>,
@@ -80,7 +80,7 @@ export async function defer(
       select detail ->> 'event' as e from job_events where job_id = ${request.jobId}::uuid order by id desc limit 1`);
     if (last !== note.event) await addJobNote(tx, request.jobId, note);
     await enqueue(tx, request.task, payload, {
-      jobKey: `${request.stage}:${request.jobId}`,
+      jobKey: request.jobKey ?? `${request.stage}:${request.jobId}`,
       jobKeyMode: 'replace',
       runAt: new Date(Date.now() + delayS * 1000),
       maxAttempts: deps.maxAttempts,

@@ -92,6 +92,8 @@ const fastApiError = (issues: z.core.$ZodIssue[]) => ({
 
 export class LlamaParseEmulator {
   readonly jobs = new Map<string, EmulatedJob>();
+  /** When each accepted upload arrived (ms since epoch), for rate-limit checks. */
+  readonly uploadTimes: number[] = [];
   faults: LlamaParseFaults;
   stats: EmulatorStats = freshStats();
   private server?: Server;
@@ -271,6 +273,7 @@ export class LlamaParseEmulator {
     };
     this.jobs.set(job.id, job);
     this.stats.uploads += 1;
+    this.uploadTimes.push(Date.now());
     this.stats.jobs += 1;
     this.options.log(`job ${job.id} created for ${job.name} (${file.length} bytes, tier ${job.tier})`);
     this.emit(job, 'parse.pending');

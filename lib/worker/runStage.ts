@@ -6,7 +6,7 @@
 import type { JobHelpers } from 'graphile-worker';
 import { sql } from 'slonik';
 import { z } from 'zod';
-import { classify, StageError } from '../errors.ts';
+import { classify, DeferError, StageError } from '../errors.ts';
 import { enqueue } from '../jobs/enqueue.ts';
 import { jobLogger, type Logger } from '../log.ts';
 import { addJobNote } from '../pipeline/jobRecord.ts';
@@ -64,6 +64,22 @@ export async function runStage(
     await work({ jobId, correlationId, payload: parsed.data, log, attempt, maxAttempts });
     log.debug({ ms: Math.round(performance.now() - started) }, `${stage} task done`);
   } catch (error) {
+    const jobKey = `${KEY_PREFIX[helpers.job.task_identifier] ?? stage}:${jobId}`;
+    if (error instanceof DeferError) {
+      // An open breaker or a rate limit: wait without using an attempt.
+      log.info(
+        { delay_s: error.delayS, ...error.note },
+        `${stage}: ${String(error.note.event).replace(/_/g, ' ')}; deferred`,
+      );
+      await defer(
+        deps,
+        { jobId, task: helpers.job.task_identifier as TaskName, jobKey },
+        parsed.data,
+        error.delayS,
+        error.note,
+      );
+      return;
+    }
     const errorClass = classify(error);
     const message = (error as Error).message ?? String(error);
     if (errorClass === 'out_of_credits' && stage !== 'chunk') {
@@ -74,7 +90,7 @@ export async function runStage(
           ${`${message}: ${stage} work is paused and retried every ${deps.config.TVDB_BUDGET_RECHECK_S * 10} s`}, ${sql.jsonb({ stage })})`);
       await defer(
         deps,
-        { jobId, stage, task: helpers.job.task_identifier as TaskName },
+        { jobId, jobKey, task: helpers.job.task_identifier as TaskName },
         parsed.data,
         deps.config.TVDB_BUDGET_RECHECK_S * 10,
         {

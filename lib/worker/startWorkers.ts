@@ -6,6 +6,7 @@ import { run, type Runner, type WorkerEvents } from 'graphile-worker';
 import { graphileLogger } from '../db/migrate.ts';
 import { buildTaskList } from '../../tasks/index.ts';
 import { startLiveness } from './liveness.ts';
+import { configureRateLimits } from '../resilience/guardedCall.ts';
 import type { PipelineDeps } from './deps.ts';
 
 export async function startWorkers(
@@ -17,6 +18,7 @@ export async function startWorkers(
   const events: WorkerEvents = new EventEmitter() as WorkerEvents;
   let poolId: string | undefined;
   events.on('pool:create', ({ workerPool }) => (poolId = workerPool.id));
+  await configureRateLimits(deps);
   const runner = await run({
     events,
     connectionString,

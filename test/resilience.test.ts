@@ -1,0 +1,144 @@
+// Circuit breakers and rate limits shared through Postgres, against the LlamaParse emulator's
+// fault modes.
+import test from 'ava';
+import { sql } from 'slonik';
+import { z } from 'zod';
+import { createTestDatabase } from './helpers/database.ts';
+import { testPipeline, ingest, waitForTerminal } from './helpers/pipeline.ts';
+import { minimalPdf } from './helpers/minimalPdf.ts';
+import { LlamaParseEmulator } from '../lib/emulators/llamaparse.ts';
+
+const pdf = (tag: string) => minimalPdf([[`${tag} page one`], [`${tag} page two`]]);
+const totalCalls = (e: LlamaParseEmulator) => Object.values(e.stats.calls).reduce((a, b) => a + b, 0);
+
+test('a 5xx burst opens the breaker; while open the service sees no calls; then it closes and every job completes', async (t) => {
+  const db = await createTestDatabase({ poolSize: 6 });
+  const llama = new LlamaParseEmulator({
+    startDelayMs: 5,
+    perPageDelayMs: 1,
+    faults: { serverErrors: { count: 1000, status: 503 } },
+  });
+  await llama.start();
+  const pipeline = testPipeline(db, {
+    LLAMA_CLOUD_API_KEY: 'llx-emulator',
+    LLAMA_CLOUD_BASE_URL: llama.url,
+    BREAKER_FAILURE_THRESHOLD: '3',
+    BREAKER_COOLDOWN_S: '3',
+    TVDB_MAX_ATTEMPTS: '25',
+  });
+  t.teardown(async () => {
+    await pipeline.stop();
+    await llama.stop();
+    await db.drop();
+  });
+  const results = await ingest(
+    pipeline.deps,
+    ['a', 'b', 'c', 'd'].map((x) => ({ name: `${x}.pdf`, bytes: pdf(x) })),
+  );
+  await pipeline.start();
+  const breaker = () =>
+    db.pool.oneFirst(
+      sql.type(z.object({ s: z.string() }))`select state as s from circuit_breakers where service = 'llamaparse'`,
+    );
+  for (let i = 0; i < 200 && (await breaker()) !== 'open'; i++) await new Promise((r) => setTimeout(r, 50));
+  t.is(await breaker(), 'open');
+  const callsAtOpen = totalCalls(llama);
+  // Open for the cool-down: no call may reach the service (the first probe ends it).
+  let callsWhileOpen = 0;
+  while ((await breaker()) === 'open') {
+    callsWhileOpen = totalCalls(llama) - callsAtOpen;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  t.is(callsWhileOpen, 0, 'no calls while the breaker was open');
+  t.log(`calls while the breaker was open: ${callsWhileOpen}; calls before it opened: ${callsAtOpen}`);
+  llama.faults = {}; // the service recovers
+  const states = await waitForTerminal(
+    db.pool,
+    results.map((r) => (r.ok ? r.jobId : '')),
+    90_000,
+  );
+  t.true(Object.values(states).every((s) => s.state === 'complete'));
+  t.is(await breaker(), 'closed');
+  const transitions = await db.pool.anyFirst(sql.type(z.object({ t: z.string() }))`
+    select from_state || '->' || to_state as t from circuit_breaker_events where service = 'llamaparse' order by id`);
+  t.deepEqual(transitions.slice(0, 2), ['closed->open', 'open->half_open']);
+  t.is(transitions.at(-1), 'half_open->closed');
+  const alert = await db.pool.maybeOneFirst(
+    sql.type(z.object({ k: z.string() }))`select kind as k from alerts where kind = 'breaker_open' limit 1`,
+  );
+  t.is(alert, 'breaker_open');
+  const deferred = await db.pool.oneFirst(
+    sql.type(
+      z.object({ n: z.number() }),
+    )`select count(*)::int as n from job_events where detail ->> 'event' = 'breaker_open'`,
+  );
+  t.true(deferred > 0, 'jobs were deferred while open');
+});
+
+test('permanent errors never open the breaker', async (t) => {
+  const db = await createTestDatabase();
+  const llama = new LlamaParseEmulator({ startDelayMs: 5, perPageDelayMs: 1, faults: { unauthorized: true } });
+  await llama.start();
+  const pipeline = testPipeline(db, {
+    LLAMA_CLOUD_API_KEY: 'llx-emulator',
+    LLAMA_CLOUD_BASE_URL: llama.url,
+    BREAKER_FAILURE_THRESHOLD: '2',
+  });
+  t.teardown(async () => {
+    await pipeline.stop();
+    await llama.stop();
+    await db.drop();
+  });
+  const results = await ingest(
+    pipeline.deps,
+    ['p', 'q', 'r'].map((x) => ({ name: `${x}.pdf`, bytes: pdf(x) })),
+  );
+  await pipeline.start();
+  const states = await waitForTerminal(
+    db.pool,
+    results.map((r) => (r.ok ? r.jobId : '')),
+  );
+  t.true(Object.values(states).every((s) => s.state === 'failed_parse' && /401/.test(s.last_error ?? '')));
+  const state = await db.pool.oneFirst(
+    sql.type(z.object({ s: z.string() }))`select state as s from circuit_breakers where service = 'llamaparse'`,
+  );
+  t.is(state, 'closed');
+});
+
+test('uploads stay within the shared rate limit; a burst above it is absorbed and no job fails', async (t) => {
+  const db = await createTestDatabase({ poolSize: 6 });
+  const llama = new LlamaParseEmulator({ startDelayMs: 5, perPageDelayMs: 1 });
+  await llama.start();
+  // 3 uploads per 10 s: a burst of 3, then one every 3.3 s.
+  const pipeline = testPipeline(db, {
+    LLAMA_CLOUD_API_KEY: 'llx-emulator',
+    LLAMA_CLOUD_BASE_URL: llama.url,
+    LLAMAPARSE_UPLOADS_PER_10S: '3',
+  });
+  t.teardown(async () => {
+    await pipeline.stop();
+    await llama.stop();
+    await db.drop();
+  });
+  const results = await ingest(
+    pipeline.deps,
+    Array.from({ length: 6 }, (_, i) => ({ name: `r${i}.pdf`, bytes: pdf(`rate${i}`) })),
+  );
+  await pipeline.start();
+  const states = await waitForTerminal(
+    db.pool,
+    results.map((r) => (r.ok ? r.jobId : '')),
+    60_000,
+  );
+  t.true(Object.values(states).every((s) => s.state === 'complete'));
+  const times = [...llama.uploadTimes].sort((a, b) => a - b);
+  t.is(times.length, 6);
+  for (let i = 0; i < times.length; i++) {
+    const inWindow = times.filter((x) => x >= times[i]! && x < times[i]! + 3000).length;
+    t.true(inWindow <= 3 + 1, `at most the burst (+1 refilled) within 3 s: ${inWindow}`);
+  }
+  t.true(
+    times.at(-1)! - times[0]! >= 9000,
+    `6 uploads at 3 per 10 s take at least 9 s (${times.at(-1)! - times[0]!} ms)`,
+  );
+});
