@@ -92,3 +92,92 @@ test('SIGKILLed workers: their jobs run again on survivors within a minute, and 
     `recovery after SIGKILL (s): median ${sorted[Math.floor(sorted.length / 2)]!.toFixed(1)}, worst ${sorted.at(-1)!.toFixed(1)} over ${sorted.length} kills (stale after 5 s, heartbeat 1 s)`,
   );
 });
+
+test('a stranded job (its task lost) shows in stuck_jobs and is re-enqueued and completed by the reconciler', async (t) => {
+  const { testPipeline, ingest } = await import('./helpers/pipeline.ts');
+  const db = await createTestDatabase();
+  t.teardown(() => db.drop());
+  const pipeline = testPipeline(db, { TVDB_HEARTBEAT_MS: '500' });
+  const [result] = await ingest(pipeline.deps, [
+    { name: 'lost.md', bytes: Buffer.from('# Lost\n\nA document whose task was lost.') },
+  ]);
+  if (!result?.ok) return t.fail();
+  // Lose the task, and age the job past the stuck threshold.
+  await db.pool.query(sql.unsafe`delete from graphile_worker._private_jobs where key = ${'parse:' + result.jobId}`);
+  await db.pool.query(sql.unsafe`alter table jobs disable trigger _100_check_transition`);
+  await db.pool.query(
+    sql.unsafe`update jobs set state_changed_at = now() - interval '10 minutes' where id = ${result.jobId}::uuid`,
+  );
+  await db.pool.query(sql.unsafe`alter table jobs enable trigger _100_check_transition`);
+  const stuck = await db.pool.anyFirst(
+    sql.type(z.object({ id: z.string() }))`select job_id::text as id from stuck_jobs`,
+  );
+  t.deepEqual(stuck, [result.jobId]);
+  await pipeline.start();
+  t.teardown(() => pipeline.stop());
+  const states = await waitForTerminal(db.pool, [result.jobId], 30_000);
+  t.is(states[result.jobId]!.state, 'complete');
+  const note = await db.pool.oneFirst(sql.type(z.object({ a: z.string() }))`
+    select detail ->> 'action' as a from job_events where job_id = ${result.jobId}::uuid and detail ->> 'event' = 'reconciled'`);
+  t.is(note, 're-enqueued job__parse');
+});
+
+test('Postgres restarted under load: worker processes reconnect by themselves and nothing is lost', async (t) => {
+  const { chmodSync } = await import('node:fs');
+  const { startEmbeddedPostgres } = await import('../lib/db/embedded.ts');
+  const { createLogger } = await import('../lib/log.ts');
+  const { migrate } = await import('../lib/db/migrate.ts');
+  const { createDatabasePool } = await import('../lib/db/database.ts');
+  const { adminQuery } = await import('./helpers/database.ts');
+  const { freePort } = await import('./helpers/cli.ts');
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'tvdb-restart-'));
+  chmodSync(dataDir, 0o755);
+  const port = await freePort();
+  const log = createLogger('silent');
+  let server = await startEmbeddedPostgres({ dataDir, port, log, durable: false });
+  t.teardown(async () => {
+    await server.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+  await adminQuery('create database tvdb', server.urlFor('postgres'));
+  await migrate(server.urlFor('tvdb'), log);
+  const url = server.urlFor('tvdb');
+  const docs = path.join(dataDir, 'docs');
+  const { mkdirSync } = await import('node:fs');
+  mkdirSync(docs);
+  let seed = 5;
+  const word = () => ((seed = (seed * 48271) % 2147483647), seed.toString(36).slice(0, 3 + (seed % 6)));
+  for (let i = 0; i < 12; i++)
+    writeFileSync(
+      path.join(docs, `d${i}.txt`),
+      Array.from({ length: 8000 }, (_, k) => (k % 10 === 9 ? `${word()}.` : word())).join(' '),
+    );
+  const env = cleanEnv({
+    DATABASE_URL: url,
+    TVDB_WORKER_CONCURRENCY: '2',
+    TVDB_POLL_INTERVAL_MS: '200',
+    TVDB_HEARTBEAT_MS: '1000',
+  });
+  const workers = [startTvdb(['worker'], env), startTvdb(['worker'], env)];
+  t.teardown(() => Promise.all(workers.map((w) => w.stop('SIGKILL'))));
+  const submitted = await runTvdb(['ingest', '--no-wait', '--json', docs], env);
+  const ids = (JSON.parse(submitted.stdout) as { results: Array<{ jobId: string }> }).results.map((r) => r.jobId);
+  await new Promise((r) => setTimeout(r, 1500));
+  await server.stop(); // under load
+  await new Promise((r) => setTimeout(r, 3000));
+  server = await startEmbeddedPostgres({ dataDir, port, log, durable: false });
+  const pool = await createDatabasePool(url, 2);
+  t.teardown(() => pool.end());
+  const states = await waitForTerminal(pool, ids, 150_000).catch((error) => {
+    t.log(workers.map((w) => w.output().slice(-3000)).join('\n-----\n'));
+    throw error;
+  });
+  t.true(
+    Object.values(states).every((s) => s.state === 'complete'),
+    JSON.stringify(Object.values(states).map((s) => `${s.state} ${s.last_error ?? ''}`)),
+  );
+  t.true(
+    workers.every((w) => w.child.exitCode === null),
+    'the workers stayed up',
+  );
+});

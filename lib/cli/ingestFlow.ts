@@ -7,7 +7,7 @@ import { followJobs, type JobOutcome } from './followJobs.ts';
 import { table } from './format.ts';
 import { buildDeps, intakePolicy, type PipelineDeps } from '../worker/deps.ts';
 import { ingestDocument, type IntakeResult } from '../intake/ingestDocument.ts';
-import { startWorkers } from '../worker/startWorkers.ts';
+import { superviseWorkers } from '../worker/superviseWorkers.ts';
 
 export type IngestFlowOptions = { wait: boolean; correlationId?: string | undefined; json: boolean };
 export type IngestFlowResult = {
@@ -48,8 +48,8 @@ export async function ingestFlow(rt: Runtime, paths: string[], options: IngestFl
   }
   const accepted = results.filter((r) => r.ok);
   if (!options.wait || !accepted.length) return { deps, results, jobs: [], interrupted: false, seconds: 0 };
-  const runner = await startWorkers(deps, rt.db.url);
-  rt.onShutdown(() => runner.stop());
+  const workers = await superviseWorkers(deps, rt.db.url);
+  rt.onShutdown(() => workers.stop());
   say(
     `\nprocessing ${accepted.length} document(s) with the ${deps.parser.parser} parser and the ${deps.embedder.model} embedder\n`,
   );

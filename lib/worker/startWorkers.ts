@@ -9,16 +9,23 @@ import { startLiveness } from './liveness.ts';
 import { configureRateLimits } from '../resilience/guardedCall.ts';
 import type { PipelineDeps } from './deps.ts';
 
+export type StartedWorkers = {
+  runner: Runner;
+  poolId: string;
+  liveness: ReturnType<typeof startLiveness>;
+  stop(): Promise<void>;
+};
+
 export async function startWorkers(
   deps: PipelineDeps,
   connectionString: string,
   options: { concurrency?: number } = {},
-): Promise<Runner> {
+): Promise<StartedWorkers> {
   const concurrency = options.concurrency ?? deps.config.TVDB_WORKER_CONCURRENCY;
+  await configureRateLimits(deps);
   const events: WorkerEvents = new EventEmitter() as WorkerEvents;
   let poolId: string | undefined;
   events.on('pool:create', ({ workerPool }) => (poolId = workerPool.id));
-  await configureRateLimits(deps);
   const runner = await run({
     events,
     connectionString,
@@ -36,11 +43,14 @@ export async function startWorkers(
     maxAttempts: deps.maxAttempts,
   });
   await liveness.first;
-  // Stop: graphile-worker finishes the jobs in hand, then this process deregisters.
-  const stop = runner.stop.bind(runner);
-  runner.stop = async (reason?: string) => {
-    await stop(reason);
-    await liveness.stop();
+  return {
+    runner,
+    poolId,
+    liveness,
+    // graphile-worker finishes the jobs in hand, then this process deregisters.
+    async stop() {
+      await runner.stop();
+      await liveness.stop();
+    },
   };
-  return runner;
 }

@@ -1,13 +1,12 @@
 // In-process pipeline for tests: real workers (graphile-worker) on a test database, with the
 // configuration a test chooses, and logs captured for assertions.
 import { Writable } from 'node:stream';
-import type { Runner } from 'graphile-worker';
 import { sql, type DatabasePool } from 'slonik';
 import { z } from 'zod';
 import { loadConfig } from '../../lib/config.ts';
 import { createLogger } from '../../lib/log.ts';
 import { buildDeps, intakePolicy, type PipelineDeps } from '../../lib/worker/deps.ts';
-import { startWorkers } from '../../lib/worker/startWorkers.ts';
+import { startWorkers, type StartedWorkers } from '../../lib/worker/startWorkers.ts';
 import { ingestDocument, type IntakeResult } from '../../lib/intake/ingestDocument.ts';
 import { TERMINAL_STATES } from '../../lib/jobs/states.ts';
 import type { TestDatabase } from './database.ts';
@@ -15,7 +14,7 @@ import type { TestDatabase } from './database.ts';
 export type TestPipeline = {
   deps: PipelineDeps;
   logs: Array<Record<string, unknown>>;
-  runner?: Runner;
+  runner?: StartedWorkers;
   start(): Promise<void>;
   stop(): Promise<void>;
 };

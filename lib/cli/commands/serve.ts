@@ -2,7 +2,7 @@ import type { Command } from '../command.ts';
 import { parseCommandArgs } from '../command.ts';
 import { withRuntime } from '../runtime.ts';
 import { buildDeps, intakePolicy } from '../../worker/deps.ts';
-import { startWorkers } from '../../worker/startWorkers.ts';
+import { superviseWorkers } from '../../worker/superviseWorkers.ts';
 import { checkServerConfig, serverContext, startServer } from '../../../server/start.ts';
 
 const command: Command = {
@@ -24,8 +24,8 @@ SIGTERM or Ctrl-C: stop accepting, finish requests and jobs in hand, exit.`,
         const deps = buildDeps(config, pool, log);
         const ctx = serverContext(config, pool, log, intakePolicy(deps));
         if (!values['no-workers']) {
-          const runner = await startWorkers(deps, db.url);
-          onShutdown(() => runner.stop());
+          const workers = await superviseWorkers(deps, db.url);
+          onShutdown(() => workers.stop());
         }
         const server = await startServer(ctx, config.HOST, config.PORT);
         onShutdown(() => server.close()); // registered last: runs first

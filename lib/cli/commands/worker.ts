@@ -2,7 +2,7 @@ import type { Command } from '../command.ts';
 import { parseCommandArgs } from '../command.ts';
 import { withRuntime } from '../runtime.ts';
 import { buildDeps } from '../../worker/deps.ts';
-import { startWorkers } from '../../worker/startWorkers.ts';
+import { superviseWorkers } from '../../worker/superviseWorkers.ts';
 
 const command: Command = {
   usage: `Usage: tvdb worker [--concurrency N]
@@ -15,8 +15,8 @@ DATABASE_URL: graphile-worker hands each queued task to exactly one of them.`,
     return withRuntime({ logLevel: 'info' }, async ({ config, log, pool, db, onShutdown, stopping }) => {
       const deps = buildDeps(config, pool, log);
       const concurrency = values.concurrency ? Number(values.concurrency) : undefined;
-      const runner = await startWorkers(deps, db.url, { concurrency });
-      onShutdown(() => runner.stop());
+      const workers = await superviseWorkers(deps, db.url, { concurrency });
+      onShutdown(() => workers.stop());
       log.info(
         {
           parser: deps.parser.parser,
@@ -25,7 +25,7 @@ DATABASE_URL: graphile-worker hands each queued task to exactly one of them.`,
         },
         'worker started',
       );
-      await Promise.race([stopping, runner.promise]);
+      await stopping;
       return 0;
     });
   },

@@ -1,0 +1,65 @@
+// Workers that survive a database outage. graphile-worker's own bookkeeping (completing or
+// failing a job) can reject unhandled while Postgres is down, which would end the process. The
+// supervisor catches that, stops the runner, waits for Postgres, unlocks the jobs its dead pool
+// held (they run again: handlers are idempotent), and starts a fresh runner.
+import type { Runner } from 'graphile-worker';
+import { sql } from 'slonik';
+import type { PipelineDeps } from './deps.ts';
+import { startWorkers, type StartedWorkers } from './startWorkers.ts';
+import { isDatabaseUnavailable } from '../../server/http.ts';
+
+export type SupervisedWorkers = { stop(): Promise<void>; restarts(): number };
+
+export async function superviseWorkers(
+  deps: PipelineDeps,
+  connectionString: string,
+  options: { concurrency?: number } = {},
+): Promise<SupervisedWorkers> {
+  let current: StartedWorkers = await startWorkers(deps, connectionString, options);
+  let stopping = false;
+  let restarting: Promise<void> | undefined;
+  let restarts = 0;
+
+  const restart = async (cause: unknown) => {
+    const old = current;
+    deps.log.error({ err: cause, pool_id: old.poolId }, 'database unavailable: restarting the workers once it is back');
+    await old.runner.kill().catch(() => {});
+    await old.liveness.stop().catch(() => {});
+    for (let delay = 500; !stopping; delay = Math.min(delay * 2, 10_000)) {
+      try {
+        await deps.pool.query(
+          sql.unsafe`select graphile_worker.force_unlock_workers(${sql.array([old.poolId], 'text')})`,
+        );
+        await deps.pool.query(sql.unsafe`delete from worker_processes where pool_id = ${old.poolId}`);
+        current = await startWorkers(deps, connectionString, options);
+        restarts += 1;
+        deps.log.warn({ pool_id: current.poolId, previous_pool_id: old.poolId }, 'database back: workers restarted');
+        return;
+      } catch (error) {
+        deps.log.warn({ err: error, retry_in_ms: delay }, 'database still unavailable');
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  };
+
+  const onRejection = (reason: unknown) => {
+    if (!isDatabaseUnavailable(reason)) {
+      deps.log.fatal({ err: reason }, 'unhandled rejection');
+      process.exit(1);
+    }
+    if (!stopping && !restarting) restarting = restart(reason).finally(() => (restarting = undefined));
+  };
+  process.on('unhandledRejection', onRejection);
+
+  return {
+    restarts: () => restarts,
+    async stop() {
+      stopping = true;
+      await restarting;
+      process.off('unhandledRejection', onRejection);
+      await current.stop();
+    },
+  };
+}
+
+export type { Runner };
