@@ -12,7 +12,7 @@ import { freePort } from '../test/helpers/cli.ts';
 
 export async function scratchDatabase() {
   const log = createLogger('warn');
-  let admin = process.env.BENCH_DATABASE_URL;
+  let admin = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL;
   let stop = async () => {};
   let dir: string | undefined;
   if (!admin) {
