@@ -8,7 +8,7 @@ import polka from 'polka';
 import { z } from 'zod';
 import { hashingEmbedding } from '../embed/hashingEmbedder.ts';
 import { countTokens } from '../chunk/tokenizer.ts';
-import { bearer, readBody, sendJson, sleep } from './http.ts';
+import { bearer, readBody, sendJson, sleep, takeFault } from './http.ts';
 
 export const EmbeddingFaults = z.object({
   rateLimit: z.object({ count: z.number().int().min(0), retryAfterS: z.number().min(0).optional() }).optional(),
@@ -155,10 +155,7 @@ export class EmbeddingEmulator {
   }
 
   private take(name: 'rateLimit' | 'serverErrors' | 'slowResponses'): boolean {
-    const fault = this.faults[name];
-    if (!fault || fault.count <= 0) return false;
-    fault.count -= 1;
-    return true;
+    return takeFault(this.faults, name);
   }
 
   private overRate(): boolean {

@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { parseLocally } from '../parse/local/parseLocally.ts';
 import { detectType } from '../intake/detectType.ts';
 import { signBody } from '../webhooks/signature.ts';
-import { bearer, readBody, sendJson, sleep } from './http.ts';
+import { bearer, readBody, sendJson, sleep, takeFault } from './http.ts';
 import { LlamaParseFaults } from './llamaparseFaults.ts';
 import type { ParseOutput } from '../parse/types.ts';
 
@@ -222,10 +222,7 @@ export class LlamaParseEmulator {
 
   /** Consume one use of a counted fault; true when it applies to this call. */
   private take(name: 'rateLimit' | 'serverErrors' | 'slowResponses' | 'stuckPending' | 'failJobs'): boolean {
-    const fault = this.faults[name];
-    if (!fault || fault.count <= 0) return false;
-    fault.count -= 1;
-    return true;
+    return takeFault(this.faults, name);
   }
 
   private async upload(req: import('polka').Request, res: import('node:http').ServerResponse) {

@@ -10,20 +10,7 @@ export const Envelope = z.object({
 });
 export type Envelope = z.infer<typeof Envelope>;
 
-/** Events that mean "the job's status may have changed: read it". Others are recorded only. */
-export const KNOWN_EVENTS = new Set([
-  'parse.pending',
-  'parse.running',
-  'parse.success',
-  'parse.error',
-  'parse.partial_success',
-  'parse.cancelled',
-  'parse.failure',
-  'parse.partial',
-  'parse.done', // older names
-]);
-
-/** Events after which the job may be finished: worth reading its status now. */
+/** Events after which the job may be finished: worth reading its status now (older names included). */
 export const FINAL_EVENTS = new Set([
   'parse.success',
   'parse.error',
@@ -33,6 +20,9 @@ export const FINAL_EVENTS = new Set([
   'parse.partial',
   'parse.done',
 ]);
+
+/** Events LlamaParse documents. Others are recorded and otherwise ignored. */
+export const KNOWN_EVENTS = new Set(['parse.pending', 'parse.running', ...FINAL_EVENTS]);
 
 export type EnvelopeResult = { ok: true; envelope: Envelope; llamaparseJobId: string } | { ok: false; reason: string };
 
