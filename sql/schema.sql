@@ -581,6 +581,28 @@ CREATE TABLE public.job_events (
     CONSTRAINT job_events_kind_check CHECK ((kind = ANY (ARRAY['created'::text, 'transition'::text, 'note'::text])))
 );
 
+CREATE VIEW public.failure_summary AS
+ SELECT 'job_failed'::text AS kind,
+    (job_events.to_state)::text AS stage,
+    COALESCE((job_events.detail ->> 'error_class'::text), 'permanent'::text) AS error_class,
+    "left"((job_events.detail ->> 'error'::text), 200) AS message,
+    (count(*))::integer AS occurrences,
+    max(job_events.at) AS last_at
+   FROM public.job_events
+  WHERE ((job_events.kind = 'transition'::text) AND ((job_events.to_state)::text ~~ 'failed_%'::text) AND (job_events.at > (now() - '24:00:00'::interval)))
+  GROUP BY (job_events.to_state)::text, COALESCE((job_events.detail ->> 'error_class'::text), 'permanent'::text), ("left"((job_events.detail ->> 'error'::text), 200))
+UNION ALL
+ SELECT 'attempt_failed'::text AS kind,
+    (job_events.detail ->> 'stage'::text) AS stage,
+    (job_events.detail ->> 'error_class'::text) AS error_class,
+    "left"((job_events.detail ->> 'error'::text), 200) AS message,
+    (count(*))::integer AS occurrences,
+    max(job_events.at) AS last_at
+   FROM public.job_events
+  WHERE ((job_events.kind = 'note'::text) AND ((job_events.detail ->> 'event'::text) = 'attempt_failed'::text) AND (job_events.at > (now() - '24:00:00'::interval)))
+  GROUP BY (job_events.detail ->> 'stage'::text), (job_events.detail ->> 'error_class'::text), ("left"((job_events.detail ->> 'error'::text), 200))
+  ORDER BY 5 DESC;
+
 ALTER TABLE public.job_events ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     SEQUENCE NAME public.job_events_id_seq
     START WITH 1
@@ -726,6 +748,17 @@ ALTER TABLE public.price_catalog ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTIT
     CACHE 1
 );
 
+CREATE VIEW public.queue_depth AS
+ SELECT jobs.task_identifier AS task,
+    (count(*) FILTER (WHERE ((jobs.locked_at IS NULL) AND (jobs.run_at <= now()) AND (jobs.attempts < jobs.max_attempts))))::integer AS waiting,
+    (count(*) FILTER (WHERE ((jobs.locked_at IS NULL) AND (jobs.run_at > now()) AND (jobs.attempts = 0))))::integer AS scheduled,
+    (count(*) FILTER (WHERE (jobs.locked_at IS NOT NULL)))::integer AS running,
+    (count(*) FILTER (WHERE ((jobs.locked_at IS NULL) AND (jobs.attempts > 0) AND (jobs.attempts < jobs.max_attempts))))::integer AS retrying,
+    (count(*) FILTER (WHERE (jobs.attempts >= jobs.max_attempts)))::integer AS failed
+   FROM graphile_worker.jobs
+  GROUP BY jobs.task_identifier
+  ORDER BY jobs.task_identifier;
+
 CREATE TABLE public.rate_limits (
     bucket text NOT NULL,
     capacity numeric NOT NULL,
@@ -735,6 +768,28 @@ CREATE TABLE public.rate_limits (
     CONSTRAINT rate_limits_capacity_check CHECK ((capacity > (0)::numeric)),
     CONSTRAINT rate_limits_refill_per_s_check CHECK ((refill_per_s > (0)::numeric))
 );
+
+CREATE VIEW public.stage_latency AS
+ WITH spans AS (
+         SELECT e.from_state AS state,
+            EXTRACT(epoch FROM (e.at - prev.at)) AS seconds
+           FROM (public.job_events e
+             JOIN LATERAL ( SELECT p.at
+                   FROM public.job_events p
+                  WHERE ((p.job_id = e.job_id) AND (p.id < e.id) AND (p.kind <> 'note'::text))
+                  ORDER BY p.id DESC
+                 LIMIT 1) prev ON (true))
+          WHERE ((e.kind = 'transition'::text) AND (e.at > (now() - '24:00:00'::interval)))
+        )
+ SELECT spans.state,
+    (count(*))::integer AS moves,
+    round((percentile_cont((0.5)::double precision) WITHIN GROUP (ORDER BY ((spans.seconds)::double precision)))::numeric, 3) AS p50_s,
+    round((percentile_cont((0.95)::double precision) WITHIN GROUP (ORDER BY ((spans.seconds)::double precision)))::numeric, 3) AS p95_s,
+    round((percentile_cont((0.99)::double precision) WITHIN GROUP (ORDER BY ((spans.seconds)::double precision)))::numeric, 3) AS p99_s,
+    round(max(spans.seconds), 3) AS max_s
+   FROM spans
+  GROUP BY spans.state
+  ORDER BY (min(array_position(enum_range(NULL::public.job_state), spans.state)));
 
 CREATE VIEW public.stuck_jobs AS
  SELECT j.id AS job_id,

@@ -243,3 +243,47 @@ test('pipeline_health counts jobs per state with the oldest age', async (t) => {
     await fresh.drop();
   }
 });
+
+test('monitoring views: stage_latency, failure_summary and queue_depth answer from a known history', async (t) => {
+  const fresh = await createTestDatabase();
+  try {
+    const job = await insertJob(fresh.pool);
+    await advanceJob(fresh.pool, job.id, 'uploaded', 'parse_queued');
+    await new Promise((r) => setTimeout(r, 120));
+    await advanceJob(fresh.pool, job.id, 'parse_queued', 'failed_parse', {
+      error: 'corrupt PDF',
+      error_class: 'permanent',
+    });
+    await fresh.pool.query(
+      sql.unsafe`select add_job_note(${job.id}::uuid, ${sql.jsonb({ event: 'attempt_failed', stage: 'parse', error_class: 'transient', error: 'HTTP 503' })})`,
+    );
+    await fresh.pool.query(sql.unsafe`select graphile_worker.add_job('job__parse', '{}'::json)`);
+    const latency = await fresh.pool.one(sql.type(
+      z.object({ state: z.string(), moves: z.number(), p50_s: z.number() }),
+    )`
+      select state::text, moves, p50_s::float8 from stage_latency where state = 'parse_queued'`);
+    t.is(latency.moves, 1);
+    t.true(latency.p50_s >= 0.1 && latency.p50_s < 5, String(latency.p50_s));
+    const failures = await fresh.pool.any(sql.type(
+      z.object({
+        kind: z.string(),
+        stage: z.string(),
+        error_class: z.string(),
+        message: z.string(),
+        occurrences: z.number(),
+      }),
+    )`
+      select kind, stage, error_class, message, occurrences from failure_summary order by kind`);
+    t.deepEqual(failures, [
+      { kind: 'attempt_failed', stage: 'parse', error_class: 'transient', message: 'HTTP 503', occurrences: 1 },
+      { kind: 'job_failed', stage: 'failed_parse', error_class: 'permanent', message: 'corrupt PDF', occurrences: 1 },
+    ]);
+    const queue = await fresh.pool.one(sql.type(
+      z.object({ task: z.string(), waiting: z.number(), running: z.number() }),
+    )`
+      select task, waiting, running from queue_depth where task = 'job__parse'`);
+    t.deepEqual(queue, { task: 'job__parse', waiting: 1, running: 0 });
+  } finally {
+    await fresh.drop();
+  }
+});
