@@ -36,6 +36,9 @@ export const ConfigSchema = z.object({
   // workers
   TVDB_WORKER_CONCURRENCY: positiveInt(4),
   TVDB_MAX_ATTEMPTS: positiveInt(8),
+  TVDB_MAX_ATTEMPTS_PARSE: z.coerce.number().int().positive().optional(),
+  TVDB_MAX_ATTEMPTS_CHUNK: z.coerce.number().int().positive().optional(),
+  TVDB_MAX_ATTEMPTS_EMBED: z.coerce.number().int().positive().optional(),
   // resilience
   LLAMAPARSE_UPLOADS_PER_10S: positiveInt(50),
   EMBEDDINGS_RPM: positiveInt(3000),

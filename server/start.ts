@@ -9,6 +9,7 @@ import type { DatabasePool } from 'slonik';
 import type { IntakePolicy } from '../lib/intake/ingestDocument.ts';
 import { parseCidrList } from '../lib/webhooks/cidr.ts';
 import { createApp } from './app.ts';
+import { attemptsFor } from '../lib/jobs/attempts.ts';
 import type { ServerContext } from './context.ts';
 
 export type RunningServer = { url: string; close(): Promise<void> };
@@ -51,7 +52,7 @@ export function serverContext(config: Config, pool: DatabasePool, log: Logger, i
       maxBodyBytes: config.WEBHOOK_MAX_BODY_BYTES,
       toleranceS: config.WEBHOOK_TIMESTAMP_TOLERANCE_S,
     },
-    maxAttempts: config.TVDB_MAX_ATTEMPTS,
+    maxAttempts: attemptsFor(config)('job__parse_collect'),
   };
 }
 

@@ -99,7 +99,7 @@ export function job__chunk(deps: PipelineDeps): Task {
           tx,
           'job__embed',
           { jobId, correlationId },
-          { jobKey: `embed:${jobId}`, maxAttempts: deps.maxAttempts },
+          { jobKey: `embed:${jobId}`, maxAttempts: deps.attempts('job__embed') },
         );
         return true;
       });

@@ -26,13 +26,19 @@ export function job__parse(deps: PipelineDeps): Task {
       const who = { parser: parser.parser, settingsKey: parser.settingsKey };
       const reuse = await findParseResult(deps.pool, job.document_id, who);
       if (reuse !== null) {
-        await completeParse(deps.pool, jobId, who, { reuse }, deps.maxAttempts);
+        await completeParse(deps.pool, jobId, who, { reuse }, deps.attempts('job__chunk'));
         return log.info({ parse_result_id: reuse }, 'parse: same bytes already parsed with these settings; reused');
       }
       if (parser.parser === 'local') {
         const bytes = await loadDocumentBytes(deps.pool, job.document_id);
         const output = await parseLocally(bytes);
-        await completeParse(deps.pool, jobId, who, { output, credits: null, llamaparseJobId: null }, deps.maxAttempts);
+        await completeParse(
+          deps.pool,
+          jobId,
+          who,
+          { output, credits: null, llamaparseJobId: null },
+          deps.attempts('job__chunk'),
+        );
         return log.info({ pages: output.pages.length, page_count: output.pageCount }, 'parse: parsed locally');
       }
       const collect = (runAt: Date) =>
@@ -97,7 +103,7 @@ export function job__parse(deps: PipelineDeps): Task {
           tx,
           'job__parse_collect',
           { jobId, correlationId, polls: 0 },
-          { jobKey: `collect:${jobId}`, runAt: firstCheck, maxAttempts: deps.maxAttempts },
+          { jobKey: `collect:${jobId}`, runAt: firstCheck, maxAttempts: deps.attempts('job__parse_collect') },
         );
       });
       log.info({ llamaparse_job_id: id, mode: webhook ? 'webhook' : 'polling' }, 'parse: submitted to LlamaParse');

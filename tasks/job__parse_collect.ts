@@ -35,7 +35,7 @@ export function job__parse_collect(deps: PipelineDeps): Task {
           deps.pool,
           'job__parse',
           { jobId, correlationId },
-          { jobKey: `parse:${jobId}`, maxAttempts: deps.maxAttempts },
+          { jobKey: `parse:${jobId}`, maxAttempts: deps.attempts('job__parse') },
         );
         return log.warn('collect: no LlamaParse job on record; re-enqueued the upload');
       }
@@ -82,7 +82,7 @@ export function job__parse_collect(deps: PipelineDeps): Task {
           jobId,
           who,
           { output, credits: reportedCredits, llamaparseJobId: job.llamaparse_job_id },
-          deps.maxAttempts,
+          deps.attempts('job__chunk'),
           bill,
         );
         return log.info(
@@ -115,7 +115,7 @@ export function job__parse_collect(deps: PipelineDeps): Task {
             tx,
             'job__parse',
             { jobId, correlationId },
-            { jobKey: `parse:${jobId}`, maxAttempts: deps.maxAttempts },
+            { jobKey: `parse:${jobId}`, maxAttempts: deps.attempts('job__parse') },
           );
         });
         return log.warn(
@@ -133,7 +133,7 @@ export function job__parse_collect(deps: PipelineDeps): Task {
         {
           jobKey: `collect:${jobId}`,
           runAt: new Date(Date.now() + delayMs),
-          maxAttempts: deps.maxAttempts,
+          maxAttempts: deps.attempts('job__parse_collect'),
         },
       );
       log.debug({ status, polls, next_in_ms: delayMs }, 'collect: not finished yet');

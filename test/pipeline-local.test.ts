@@ -117,11 +117,11 @@ test.serial('tvdb retry sends a failed job back through its stage', async (t) =>
   const [result] = await ingest(pipeline.deps, [{ name: 'scan.pdf', bytes: minimalPdf([[''], ['']]) }]);
   if (!result?.ok) return t.fail();
   await waitForTerminal(db.pool, [result.jobId]);
-  const outcome = await retryJob(db.pool, result.jobId, 3);
+  const outcome = await retryJob(db.pool, result.jobId, () => 3);
   t.deepEqual(outcome, { jobId: result.jobId, from: 'failed_parse', to: 'parse_queued' });
   const states = await waitForTerminal(db.pool, [result.jobId]);
   t.is(states[result.jobId]!.state, 'failed_parse');
   t.deepEqual((await eventTrail(db.pool, result.jobId)).slice(-3), ['failed_parse', 'parse_queued', 'failed_parse']);
   const unknown = '00000000-0000-4000-8000-000000000000';
-  t.deepEqual(await retryJob(db.pool, unknown, 3), { jobId: unknown, skipped: 'no such job' });
+  t.deepEqual(await retryJob(db.pool, unknown, () => 3), { jobId: unknown, skipped: 'no such job' });
 });

@@ -143,3 +143,61 @@ test('uploads stay within the shared rate limit; a burst above it is absorbed an
     `6 uploads at 3 per 10 s take at least 9 s (${times.at(-1)! - times[0]!} ms)`,
   );
 });
+
+test('after the last attempt of a stage (its own limit) the job moves to its failed state with the last error', async (t) => {
+  const { EmbeddingEmulator } = await import('../lib/emulators/embeddings.ts');
+  const db = await createTestDatabase();
+  const embeddings = new EmbeddingEmulator({ faults: { serverErrors: { count: 1000, status: 500 } } });
+  await embeddings.start();
+  const pipeline = testPipeline(db, {
+    EMBEDDINGS_PROVIDER: 'openai',
+    EMBEDDINGS_API_KEY: 'sk-emulator',
+    EMBEDDINGS_BASE_URL: embeddings.url,
+    EMBEDDINGS_DIMENSIONS: '16',
+    TVDB_MAX_ATTEMPTS: '8',
+    TVDB_MAX_ATTEMPTS_EMBED: '2',
+    BREAKER_FAILURE_THRESHOLD: '50',
+  });
+  t.teardown(async () => {
+    await pipeline.stop();
+    await embeddings.stop();
+    await db.drop();
+  });
+  const [result] = await ingest(pipeline.deps, [
+    { name: 'giveup.md', bytes: Buffer.from('# Give up\n\nA document the embedder never accepts.') },
+  ]);
+  if (!result?.ok) return t.fail();
+  await pipeline.start();
+  const states = await waitForTerminal(db.pool, [result.jobId], 30_000);
+  t.is(states[result.jobId]!.state, 'failed_embedding');
+  t.regex(states[result.jobId]!.last_error ?? '', /gave up after 2 attempts: embeddings: HTTP 500/);
+  const attempts = await db.pool.anyFirst(sql.type(z.object({ a: z.number() }))`
+    select (detail ->> 'attempt')::int as a from job_events where job_id = ${result.jobId}::uuid and detail ->> 'event' = 'attempt_failed'`);
+  t.deepEqual(attempts, [1], 'one retried attempt recorded, then the second and last one failed the job');
+});
+
+test('with webhooks configured but lost, the reconciliation poll still completes the job', async (t) => {
+  const db = await createTestDatabase();
+  const llama = new LlamaParseEmulator({ startDelayMs: 5, perPageDelayMs: 1, faults: { webhooks: { drop: true } } });
+  await llama.start();
+  const pipeline = testPipeline(db, {
+    LLAMA_CLOUD_API_KEY: 'llx-emulator',
+    LLAMA_CLOUD_BASE_URL: llama.url,
+    PUBLIC_BASE_URL: 'http://127.0.0.1:9/unreachable',
+    LLAMAPARSE_RECONCILE_AFTER_S: '1',
+  });
+  t.teardown(async () => {
+    await pipeline.stop();
+    await llama.stop();
+    await db.drop();
+  });
+  const [result] = await ingest(pipeline.deps, [{ name: 'lost-webhook.pdf', bytes: pdf('lostwebhook') }]);
+  if (!result?.ok) return t.fail();
+  await pipeline.start();
+  const states = await waitForTerminal(db.pool, [result.jobId], 30_000);
+  t.is(states[result.jobId]!.state, 'complete');
+  const mode = await db.pool.oneFirst(sql.type(z.object({ m: z.string() }))`
+    select detail ->> 'mode' as m from job_events where job_id = ${result.jobId}::uuid and detail ->> 'event' = 'submitted_to_llamaparse'`);
+  t.is(mode, 'webhook');
+  t.is(llama.stats.webhookDeliveries, 0, 'no webhook arrived');
+});

@@ -83,7 +83,7 @@ export async function defer(
       jobKey: request.jobKey ?? `${request.stage}:${request.jobId}`,
       jobKeyMode: 'replace',
       runAt: new Date(Date.now() + delayS * 1000),
-      maxAttempts: deps.maxAttempts,
+      maxAttempts: deps.attempts(request.task),
     });
   });
 }

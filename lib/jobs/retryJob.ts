@@ -3,6 +3,7 @@
 import { sql, type CommonQueryMethods, type DatabasePool } from 'slonik';
 import { z } from 'zod';
 import { advanceJob } from './advanceJob.ts';
+import type { AttemptsFor } from './attempts.ts';
 import { enqueue, type TaskName } from './enqueue.ts';
 import type { JobState } from './states.ts';
 
@@ -14,7 +15,7 @@ const RETRY: Record<string, { to: JobState; task: TaskName; key: string }> = {
 
 export type RetryOutcome = { jobId: string; from: string; to: string } | { jobId: string; skipped: string };
 
-export async function retryJob(pool: DatabasePool, jobId: string, maxAttempts: number): Promise<RetryOutcome> {
+export async function retryJob(pool: DatabasePool, jobId: string, attempts: AttemptsFor): Promise<RetryOutcome> {
   return pool.transaction(async (tx) => {
     const job = await tx.maybeOne(sql.type(z.object({ state: z.string(), correlation_id: z.string() }))`
       select state::text, correlation_id from jobs where id = ${jobId}::uuid for update`);
@@ -27,7 +28,7 @@ export async function retryJob(pool: DatabasePool, jobId: string, maxAttempts: n
       tx,
       retry.task,
       { jobId, correlationId: job.correlation_id },
-      { jobKey: `${retry.key}:${jobId}`, jobKeyMode: 'replace', maxAttempts },
+      { jobKey: `${retry.key}:${jobId}`, jobKeyMode: 'replace', maxAttempts: attempts(retry.task) },
     );
     return { jobId, from: job.state, to: retry.to };
   });

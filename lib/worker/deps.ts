@@ -11,6 +11,7 @@ import { createLocalProvider } from '../embed/localProvider.ts';
 import { createOpenAIProvider } from '../embed/openaiProvider.ts';
 import type { IntakePolicy } from '../intake/ingestDocument.ts';
 import { countTokens } from '../chunk/tokenizer.ts';
+import { attemptsFor, type AttemptsFor } from '../jobs/attempts.ts';
 import type { ChunkingOptions } from '../chunk/chunkMarkdown.ts';
 
 export type ParserChoice =
@@ -31,7 +32,8 @@ export type PipelineDeps = {
   parser: ParserChoice;
   embedder: EmbeddingProvider;
   chunking: ChunkingOptions;
-  maxAttempts: number;
+  /** Attempts per task (per stage when configured). */
+  attempts: AttemptsFor;
 };
 
 const LLAMAPARSE_KINDS: readonly DocumentKind[] = ['pdf', 'docx', 'pptx', 'xlsx', 'html', 'markdown', 'text', 'image'];
@@ -79,7 +81,7 @@ export function buildDeps(config: Config, pool: DatabasePool, log: Logger): Pipe
     parser: chooseParser(config),
     embedder: chooseEmbedder(config),
     chunking: { targetTokens: config.CHUNK_TARGET_TOKENS, overlapTokens: config.CHUNK_OVERLAP_TOKENS, countTokens },
-    maxAttempts: config.TVDB_MAX_ATTEMPTS,
+    attempts: attemptsFor(config),
   };
 }
 
@@ -88,6 +90,6 @@ export function intakePolicy(deps: PipelineDeps): IntakePolicy {
     maxBytes: deps.config.TVDB_MAX_FILE_BYTES,
     acceptedKinds: deps.parser.acceptedKinds,
     parserName: deps.parser.parser,
-    maxAttempts: deps.maxAttempts,
+    maxAttempts: deps.attempts('job__parse'),
   };
 }

@@ -8,8 +8,9 @@ import { z } from 'zod';
 import type { Logger } from '../log.ts';
 import { enqueue } from '../jobs/enqueue.ts';
 import { advanceJob } from '../jobs/advanceJob.ts';
+import type { AttemptsFor } from '../jobs/attempts.ts';
 
-export type LivenessOptions = { heartbeatMs: number; staleS: number; maxAttempts: number };
+export type LivenessOptions = { heartbeatMs: number; staleS: number; attempts: AttemptsFor };
 
 const REAPER_LOCK = 0x7476_6462; // 'tvdb'
 
@@ -28,7 +29,7 @@ export function startLiveness(pool: DatabasePool, poolId: string, log: Logger, o
       const dead = await tx.anyFirst(
         sql.type(z.object({ p: z.string() }))`select reap_dead_workers(make_interval(secs => ${options.staleS})) as p`,
       );
-      await reconcileStuckJobs(tx, options.maxAttempts, log);
+      await reconcileStuckJobs(tx, options.attempts, log);
       return dead;
     });
     if (reaped.length) log.warn({ pools: reaped }, 'unlocked the jobs of workers whose heartbeat stopped');
@@ -57,7 +58,7 @@ const TASK_FOR: Record<string, { task: 'job__parse' | 'job__chunk' | 'job__embed
   embedding_in_progress: { task: 'job__embed', key: 'embed' },
 };
 
-export async function reconcileStuckJobs(tx: import('slonik').CommonQueryMethods, maxAttempts: number, log: Logger) {
+export async function reconcileStuckJobs(tx: import('slonik').CommonQueryMethods, attempts: AttemptsFor, log: Logger) {
   const stuck = await tx.any(
     sql.type(Stuck)`select job_id::text, state::text, correlation_id from stuck_jobs limit 100`,
   );
@@ -75,7 +76,7 @@ export async function reconcileStuckJobs(tx: import('slonik').CommonQueryMethods
     const next =
       TASK_FOR[job.state] ??
       TASK_FOR[{ uploaded: 'parse_queued', chunks_stored: 'embedding_queued' }[job.state] ?? '']!;
-    await enqueue(tx, next.task, payload, { jobKey: `${next.key}:${job.job_id}`, maxAttempts });
+    await enqueue(tx, next.task, payload, { jobKey: `${next.key}:${job.job_id}`, maxAttempts: attempts(next.task) });
     await tx.query(
       sql.unsafe`select add_job_note(${job.job_id}::uuid, ${sql.jsonb({ event: 'reconciled', action: `re-enqueued ${next.task}` })})`,
     );

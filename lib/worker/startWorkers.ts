@@ -40,7 +40,7 @@ export async function startWorkers(
   const liveness = startLiveness(deps.pool, poolId, deps.log, {
     heartbeatMs: deps.config.TVDB_HEARTBEAT_MS,
     staleS: deps.config.TVDB_WORKER_STALE_S,
-    maxAttempts: deps.maxAttempts,
+    attempts: deps.attempts,
   });
   await liveness.first;
   return {

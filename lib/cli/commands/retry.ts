@@ -1,6 +1,7 @@
 import { parseCommandArgs, UsageError, type Command } from '../command.ts';
 import { withRuntime } from '../runtime.ts';
 import { retryJob, failedJobIds, type RetryOutcome } from '../../jobs/retryJob.ts';
+import { attemptsFor } from '../../jobs/attempts.ts';
 
 const STAGE_STATE: Record<string, string> = {
   parse: 'failed_parse',
@@ -27,7 +28,7 @@ Workers pick the jobs up ("tvdb worker", "tvdb serve", or a running "tvdb ingest
         ? await failedJobIds(pool, values.stage ? STAGE_STATE[values.stage] : undefined)
         : positionals;
       const outcomes: RetryOutcome[] = [];
-      for (const id of ids) outcomes.push(await retryJob(pool, id, config.TVDB_MAX_ATTEMPTS));
+      for (const id of ids) outcomes.push(await retryJob(pool, id, attemptsFor(config)));
       if (values.json) process.stdout.write(JSON.stringify(outcomes) + '\n');
       else {
         for (const o of outcomes)
