@@ -78,7 +78,7 @@ test('validation errors answer 422 in FastAPI shape', async (t) => {
 test('our client classifies faults: 429 with Retry-After, 402, 401, 5xx, timeouts', async (t) => {
   const e = await emulator();
   t.teardown(() => e.stop());
-  const client = createLlamaParseClient({ apiKey: 'llx-emulator', baseURL: e.url, tier: 'fast', timeoutMs: 300 });
+  const client = createLlamaParseClient({ apiKey: 'llx-emulator', baseURL: e.url, tier: 'fast', timeoutMs: 1500 });
   const upload = () =>
     client.upload({ bytes: Buffer.from('hello world'), fileName: 'a.txt', jobId: 'j', correlationId: 'c' });
   const expectError = async (cls: StageError['errorClass'], check?: (e: StageError) => void) => {
@@ -99,7 +99,7 @@ test('our client classifies faults: 429 with Retry-After, 402, 401, 5xx, timeout
   await expectError('permanent', (err) => t.regex(err.message, /401/));
   e.faults = { serverErrors: { count: 1, status: 502 } };
   await expectError('transient', (err) => t.is(err.status, 502));
-  e.faults = { slowResponses: { count: 1, delayMs: 1000 } };
+  e.faults = { slowResponses: { count: 1, delayMs: 3000 } };
   await expectError('transient', (err) => t.regex(err.message, /timed out/));
   e.faults = {};
   const ok = await upload();

@@ -74,6 +74,7 @@ export class EmbeddingEmulator {
   }
 
   async start(): Promise<string> {
+    countTokens(''); // load the tokenizer now, not inside the first (timed) request
     const app = polka({
       onError: (err, _req, res) =>
         sendJson(res as never, 500, { error: { message: String((err as Error).message), type: 'server_error' } }),
