@@ -94,6 +94,8 @@ export class LlamaParseEmulator {
   readonly jobs = new Map<string, EmulatedJob>();
   /** When each accepted upload arrived (ms since epoch), for rate-limit checks. */
   readonly uploadTimes: number[] = [];
+  /** When each API call arrived (ms since epoch). */
+  readonly callTimes: number[] = [];
   faults: LlamaParseFaults;
   stats: EmulatorStats = freshStats();
   private server?: Server;
@@ -132,6 +134,7 @@ export class LlamaParseEmulator {
       const key = `${req.method} ${req.path.replace(/\/parse\/[^/]+/, '/parse/{id}')}`;
       if (req.path.startsWith('/_emulator')) return next();
       this.stats.calls[key] = (this.stats.calls[key] ?? 0) + 1;
+      this.callTimes.push(Date.now());
       if (this.take('slowResponses')) await sleep(this.faults.slowResponses!.delayMs);
       if (this.faults.unauthorized || !this.options.apiKeys.includes(bearer(req) ?? '')) {
         return sendJson(res, 401, { detail: 'Invalid authentication credentials' });
