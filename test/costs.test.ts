@@ -221,7 +221,7 @@ test('crossing 50%, 80% and 100% raises one alert each, once; the alert webhook 
   const pipeline = testPipeline(db, { ALERT_WEBHOOK_URL: url, ALERT_WEBHOOK_SECRET: 'alert-secret' });
   await pipeline.start();
   t.teardown(() => pipeline.stop());
-  for (let i = 0; i < 100 && received.length < 3; i++) await new Promise((r) => setTimeout(r, 50));
+  for (let i = 0; i < 400 && received.length < 3; i++) await new Promise((r) => setTimeout(r, 50));
   t.is(received.length, 3);
   for (const { body, headers } of received) {
     const signed = Buffer.from(`${headers['x-tvdb-timestamp']}.${body}`);
@@ -230,7 +230,7 @@ test('crossing 50%, 80% and 100% raises one alert each, once; the alert webhook 
   }
   t.like(JSON.parse(received.at(-1)!.body.toString()), { kind: 'budget_threshold', severity: 'critical' });
   let undelivered = -1;
-  for (let i = 0; i < 100 && undelivered !== 0; i++) {
+  for (let i = 0; i < 400 && undelivered !== 0; i++) {
     undelivered = await n(sql.unsafe`select count(*) from alerts where delivered_at is null`);
     if (undelivered) await new Promise((r) => setTimeout(r, 50));
   }
