@@ -7,7 +7,8 @@ import { parseEnvelope, timestampSkew } from '../lib/webhooks/envelope.ts';
 import { addressAllowed } from '../lib/webhooks/cidr.ts';
 import { recordDelivery, recordRefusal, type RefusalReason } from '../lib/webhooks/recordDelivery.ts';
 import type { ServerContext } from './context.ts';
-import { BodyTooLarge, fail, isDatabaseUnavailable, json, readLimitedBody } from './http.ts';
+import { BodyTooLarge, fail, json, readLimitedBody } from './http.ts';
+import { isDatabaseUnavailable } from '../lib/db/unavailable.ts';
 
 export function webhookRoute(ctx: ServerContext) {
   return async (req: Request, res: Response) => {

@@ -95,12 +95,7 @@ export function job__chunk(deps: PipelineDeps): Task {
           ...(oversized.length ? { oversized } : {}),
         });
         await advanceJob(tx, jobId, 'chunks_stored', 'embedding_queued', { who: 'worker' });
-        await enqueue(
-          tx,
-          'job__embed',
-          { jobId, correlationId },
-          { jobKey: `embed:${jobId}`, maxAttempts: deps.attempts('job__embed') },
-        );
+        await enqueue(tx, 'job__embed', { jobId, correlationId }, { maxAttempts: deps.attempts('job__embed') });
         return true;
       });
       if (moved) log.info({ chunks: chunks.length, reused_from: donor }, 'chunk: chunks stored');

@@ -46,7 +46,7 @@ export function job__parse(deps: PipelineDeps): Task {
           deps.pool,
           'job__parse_collect',
           { jobId, correlationId, polls: 0 },
-          { jobKey: `collect:${jobId}`, jobKeyMode: 'preserve_run_at', runAt },
+          { jobKeyMode: 'preserve_run_at', runAt },
         );
       if (job.llamaparse_job_id) {
         // Uploaded by an earlier run that crashed before scheduling the collector: just collect.
@@ -103,7 +103,7 @@ export function job__parse(deps: PipelineDeps): Task {
           tx,
           'job__parse_collect',
           { jobId, correlationId, polls: 0 },
-          { jobKey: `collect:${jobId}`, runAt: firstCheck, maxAttempts: deps.attempts('job__parse_collect') },
+          { runAt: firstCheck, maxAttempts: deps.attempts('job__parse_collect') },
         );
       });
       log.info({ llamaparse_job_id: id, mode: webhook ? 'webhook' : 'polling' }, 'parse: submitted to LlamaParse');

@@ -31,12 +31,7 @@ export function job__parse_collect(deps: PipelineDeps): Task {
       const job = await loadJob(deps.pool, jobId);
       if (job.state !== 'parse_queued') return log.debug({ state: job.state }, 'collect: job already past parsing');
       if (!job.llamaparse_job_id) {
-        await enqueue(
-          deps.pool,
-          'job__parse',
-          { jobId, correlationId },
-          { jobKey: `parse:${jobId}`, maxAttempts: deps.attempts('job__parse') },
-        );
+        await enqueue(deps.pool, 'job__parse', { jobId, correlationId }, { maxAttempts: deps.attempts('job__parse') });
         return log.warn('collect: no LlamaParse job on record; re-enqueued the upload');
       }
       const lpJobId = job.llamaparse_job_id;
@@ -111,12 +106,7 @@ export function job__parse_collect(deps: PipelineDeps): Task {
             waited_s: Math.round(waitedS),
             action: 'cancelled and resubmitted',
           });
-          await enqueue(
-            tx,
-            'job__parse',
-            { jobId, correlationId },
-            { jobKey: `parse:${jobId}`, maxAttempts: deps.attempts('job__parse') },
-          );
+          await enqueue(tx, 'job__parse', { jobId, correlationId }, { maxAttempts: deps.attempts('job__parse') });
         });
         return log.warn(
           { status, waited_s: Math.round(waitedS) },
@@ -131,7 +121,6 @@ export function job__parse_collect(deps: PipelineDeps): Task {
         'job__parse_collect',
         { jobId, correlationId, polls: polls + 1 },
         {
-          jobKey: `collect:${jobId}`,
           runAt: new Date(Date.now() + delayMs),
           maxAttempts: deps.attempts('job__parse_collect'),
         },

@@ -5,7 +5,6 @@
 // template is dropped when the run ends.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -13,6 +12,7 @@ import { createLogger } from '../lib/log.ts';
 import { migrate } from '../lib/db/migrate.ts';
 import { startEmbeddedPostgres } from '../lib/db/embedded.ts';
 import { adminQuery, databaseUrl } from './helpers/database.ts';
+import { freePort } from './helpers/cli.ts';
 
 const log = createLogger(process.env.LOG_LEVEL ?? 'warn');
 let adminUrl = process.env.TEST_DATABASE_URL;
@@ -61,13 +61,3 @@ try {
   }
 }
 process.exit(code);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}

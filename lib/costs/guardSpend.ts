@@ -2,12 +2,10 @@
 // the task is scheduled again (a new graphile job, so no attempt is used), the job keeps its queued
 // state with a "waiting_for_budget" event, and resumes by itself when budget frees. Above the
 // slow-down share of a budget, work is spaced out instead of stopping abruptly at the limit.
-import { sql } from 'slonik';
-import { z } from 'zod';
 import type { PipelineDeps } from '../worker/deps.ts';
 import type { Logger } from '../log.ts';
-import { enqueue, type TaskName } from '../jobs/enqueue.ts';
-import { addJobNote } from '../pipeline/jobRecord.ts';
+import type { TaskName } from '../jobs/enqueue.ts';
+import { defer } from '../worker/defer.ts';
 import { budgetShare, reserveBudget, type Service } from './budget.ts';
 
 export type SpendRequest = {
@@ -65,25 +63,4 @@ export async function guardSpend(
   });
   log.warn({ reason: reservation.refusedBy }, `${stage}: waiting for budget`);
   return { ok: false };
-}
-
-/** Re-run the task later (a fresh graphile job: no attempt is used). Notes are not repeated. */
-export async function defer(
-  deps: PipelineDeps,
-  request: { jobId: string; task: TaskName; jobKey?: string; stage?: string },
-  payload: Record<string, unknown>,
-  delayS: number,
-  note: Record<string, unknown>,
-) {
-  await deps.pool.transaction(async (tx) => {
-    const last = await tx.maybeOneFirst(sql.type(z.object({ e: z.string().nullable() }))`
-      select detail ->> 'event' as e from job_events where job_id = ${request.jobId}::uuid order by id desc limit 1`);
-    if (last !== note.event) await addJobNote(tx, request.jobId, note);
-    await enqueue(tx, request.task, payload, {
-      jobKey: request.jobKey ?? `${request.stage}:${request.jobId}`,
-      jobKeyMode: 'replace',
-      runAt: new Date(Date.now() + delayS * 1000),
-      maxAttempts: deps.attempts(request.task),
-    });
-  });
 }

@@ -53,11 +53,3 @@ export async function costBreakdown(db: CommonQueryMethods, by: 'service' | 'ope
     select ${key} as key, count(*)::int as calls, sum(units)::bigint as units, sum(cost_micro_usd)::bigint as cost_micro_usd, bool_or(estimated) as estimated
     from cost_ledger group by 1 order by 1`);
 }
-
-export async function jobCost(db: CommonQueryMethods, jobId: string): Promise<bigint> {
-  return db.oneFirst(
-    sql.type(
-      z.object({ c: z.bigint() }),
-    )`select coalesce(sum(cost_micro_usd), 0)::bigint as c from cost_ledger where job_id = ${jobId}::uuid`,
-  );
-}

@@ -69,12 +69,7 @@ export async function ingestDocument(
       media_type: type.mediaType,
       bytes: input.bytes.length,
     });
-    await enqueue(
-      tx,
-      'job__parse',
-      { jobId, correlationId },
-      { jobKey: `parse:${jobId}`, maxAttempts: policy.maxAttempts },
-    );
+    await enqueue(tx, 'job__parse', { jobId, correlationId }, { maxAttempts: policy.maxAttempts });
     return {
       ok: true as const,
       fileName: input.fileName,

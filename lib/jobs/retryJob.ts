@@ -7,10 +7,10 @@ import type { AttemptsFor } from './attempts.ts';
 import { enqueue, type TaskName } from './enqueue.ts';
 import type { JobState } from './states.ts';
 
-const RETRY: Record<string, { to: JobState; task: TaskName; key: string }> = {
-  failed_parse: { to: 'parse_queued', task: 'job__parse', key: 'parse' },
-  failed_chunking: { to: 'parsed', task: 'job__chunk', key: 'chunk' },
-  failed_embedding: { to: 'embedding_queued', task: 'job__embed', key: 'embed' },
+const RETRY: Record<string, { to: JobState; task: TaskName }> = {
+  failed_parse: { to: 'parse_queued', task: 'job__parse' },
+  failed_chunking: { to: 'parsed', task: 'job__chunk' },
+  failed_embedding: { to: 'embedding_queued', task: 'job__embed' },
 };
 
 export type RetryOutcome = { jobId: string; from: string; to: string } | { jobId: string; skipped: string };
@@ -28,7 +28,7 @@ export async function retryJob(pool: DatabasePool, jobId: string, attempts: Atte
       tx,
       retry.task,
       { jobId, correlationId: job.correlation_id },
-      { jobKey: `${retry.key}:${jobId}`, jobKeyMode: 'replace', maxAttempts: attempts(retry.task) },
+      { jobKeyMode: 'replace', maxAttempts: attempts(retry.task) },
     );
     return { jobId, from: job.state, to: retry.to };
   });

@@ -44,12 +44,7 @@ export async function completeParse(
             ...(outcome.output.failedPages.length ? { failed_pages: outcome.output.failedPages } : {}),
           };
     await advanceJob(tx, jobId, 'parse_queued', 'parsed', detail);
-    await enqueue(
-      tx,
-      'job__chunk',
-      { jobId, correlationId: job.correlation_id },
-      { jobKey: `chunk:${jobId}`, maxAttempts },
-    );
+    await enqueue(tx, 'job__chunk', { jobId, correlationId: job.correlation_id }, { maxAttempts });
     return 'moved';
   });
 }

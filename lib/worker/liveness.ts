@@ -50,12 +50,14 @@ export function startLiveness(pool: DatabasePool, poolId: string, log: Logger, o
 }
 
 const Stuck = z.object({ job_id: z.string(), state: z.string(), correlation_id: z.string() });
-const TASK_FOR: Record<string, { task: 'job__parse' | 'job__chunk' | 'job__embed'; key: string }> = {
-  parse_queued: { task: 'job__parse', key: 'parse' },
-  parsed: { task: 'job__chunk', key: 'chunk' },
-  chunking: { task: 'job__chunk', key: 'chunk' },
-  embedding_queued: { task: 'job__embed', key: 'embed' },
-  embedding_in_progress: { task: 'job__embed', key: 'embed' },
+const TASK_FOR: Record<string, 'job__parse' | 'job__chunk' | 'job__embed'> = {
+  uploaded: 'job__parse',
+  parse_queued: 'job__parse',
+  parsed: 'job__chunk',
+  chunking: 'job__chunk',
+  chunks_stored: 'job__embed',
+  embedding_queued: 'job__embed',
+  embedding_in_progress: 'job__embed',
 };
 
 export async function reconcileStuckJobs(tx: import('slonik').CommonQueryMethods, attempts: AttemptsFor, log: Logger) {
@@ -73,15 +75,13 @@ export async function reconcileStuckJobs(tx: import('slonik').CommonQueryMethods
       await advanceJob(tx, job.job_id, 'embeddings_stored', 'complete', { who: 'reconciler' });
       continue;
     }
-    const next =
-      TASK_FOR[job.state] ??
-      TASK_FOR[{ uploaded: 'parse_queued', chunks_stored: 'embedding_queued' }[job.state] ?? '']!;
-    await enqueue(tx, next.task, payload, { jobKey: `${next.key}:${job.job_id}`, maxAttempts: attempts(next.task) });
+    const next = TASK_FOR[job.state]!; // the state it started in: uploaded and chunks_stored were moved on above
+    await enqueue(tx, next, payload, { maxAttempts: attempts(next) });
     await tx.query(
-      sql.unsafe`select add_job_note(${job.job_id}::uuid, ${sql.jsonb({ event: 'reconciled', action: `re-enqueued ${next.task}` })})`,
+      sql.unsafe`select add_job_note(${job.job_id}::uuid, ${sql.jsonb({ event: 'reconciled', action: `re-enqueued ${next}` })})`,
     );
     log.warn(
-      { job_id: job.job_id, correlation_id: job.correlation_id, state: job.state, task: next.task },
+      { job_id: job.job_id, correlation_id: job.correlation_id, state: job.state, task: next },
       'stranded job re-enqueued',
     );
   }

@@ -11,7 +11,7 @@ import { enqueue } from '../jobs/enqueue.ts';
 import { jobLogger, type Logger } from '../log.ts';
 import { addJobNote } from '../pipeline/jobRecord.ts';
 import { sqlState, SQLSTATE } from '../jobs/advanceJob.ts';
-import { defer } from '../costs/guardSpend.ts';
+import { defer } from './defer.ts';
 import type { TaskName } from '../jobs/enqueue.ts';
 import type { Stage } from '../jobs/states.ts';
 import type { PipelineDeps } from './deps.ts';
@@ -25,13 +25,6 @@ export type StageContext = {
   log: Logger;
   attempt: number;
   maxAttempts: number;
-};
-
-const KEY_PREFIX: Record<string, string> = {
-  job__parse: 'parse',
-  job__parse_collect: 'collect',
-  job__chunk: 'chunk',
-  job__embed: 'embed',
 };
 
 export const FAILED_STATE = { parse: 'failed_parse', chunk: 'failed_chunking', embed: 'failed_embedding' } as const;
@@ -64,7 +57,6 @@ export async function runStage(
     await work({ jobId, correlationId, payload: parsed.data, log, attempt, maxAttempts });
     log.debug({ ms: Math.round(performance.now() - started) }, `${stage} task done`);
   } catch (error) {
-    const jobKey = `${KEY_PREFIX[helpers.job.task_identifier] ?? stage}:${jobId}`;
     if (error instanceof DeferError) {
       // An open breaker or a rate limit: wait without using an attempt.
       log.info(
@@ -73,7 +65,7 @@ export async function runStage(
       );
       await defer(
         deps,
-        { jobId, task: helpers.job.task_identifier as TaskName, jobKey },
+        { jobId, task: helpers.job.task_identifier as TaskName },
         parsed.data,
         error.delayS,
         error.note,
@@ -90,7 +82,7 @@ export async function runStage(
           ${`${message}: ${stage} work is paused and retried every ${deps.config.TVDB_BUDGET_RECHECK_S * 10} s`}, ${sql.jsonb({ stage })})`);
       await defer(
         deps,
-        { jobId, jobKey, task: helpers.job.task_identifier as TaskName },
+        { jobId, task: helpers.job.task_identifier as TaskName },
         parsed.data,
         deps.config.TVDB_BUDGET_RECHECK_S * 10,
         {
@@ -108,7 +100,6 @@ export async function runStage(
       return;
     }
     const retryAfterMs = error instanceof StageError ? error.retryAfterMs : undefined;
-    const keyPrefix = KEY_PREFIX[helpers.job.task_identifier];
     // graphile-worker's backoff: e^attempts seconds. A provider's Retry-After, when given, decides.
     const nextRunAt = new Date(Date.now() + (retryAfterMs ?? Math.exp(Math.min(helpers.job.attempts, 10)) * 1000));
     log.warn(
@@ -124,13 +115,12 @@ export async function runStage(
       error: message,
       next_run_at: nextRunAt.toISOString(),
     }).catch((noteError) => log.error({ err: noteError }, 'could not record the failed attempt'));
-    if (retryAfterMs !== undefined && keyPrefix) {
+    if (retryAfterMs !== undefined) {
       await enqueue(
         deps.pool,
         helpers.job.task_identifier as TaskName,
         { ...parsed.data, priorAttempts: attempt },
         {
-          jobKey: `${keyPrefix}:${jobId}`,
           jobKeyMode: 'replace',
           runAt: nextRunAt,
           maxAttempts: maxAttempts - attempt,

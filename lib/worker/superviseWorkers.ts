@@ -2,11 +2,10 @@
 // failing a job) can reject unhandled while Postgres is down, which would end the process. The
 // supervisor catches that, stops the runner, waits for Postgres, unlocks the jobs its dead pool
 // held (they run again: handlers are idempotent), and starts a fresh runner.
-import type { Runner } from 'graphile-worker';
 import { sql } from 'slonik';
 import type { PipelineDeps } from './deps.ts';
 import { startWorkers, type StartedWorkers } from './startWorkers.ts';
-import { isDatabaseUnavailable } from '../../server/http.ts';
+import { isDatabaseUnavailable } from '../db/unavailable.ts';
 
 export type SupervisedWorkers = { stop(): Promise<void>; restarts(): number };
 
@@ -61,5 +60,3 @@ export async function superviseWorkers(
     },
   };
 }
-
-export type { Runner };
