@@ -2,7 +2,7 @@ import test from 'ava';
 import { sql } from 'slonik';
 import { z } from 'zod';
 import { createTestDatabase } from './helpers/database.ts';
-import { testPipeline, ingest, waitForTerminal, waitForState } from './helpers/pipeline.ts';
+import { testPipeline, ingest, waitForTerminal, waitForState, llamaParseSetup } from './helpers/pipeline.ts';
 import { minimalPdf, wrap } from './helpers/minimalPdf.ts';
 import { LlamaParseEmulator } from '../lib/emulators/llamaparse.ts';
 import { EmbeddingEmulator } from '../lib/emulators/embeddings.ts';
@@ -179,18 +179,9 @@ test('above the slow-down share work is spaced out, not stopped; then it proceed
 });
 
 test("LlamaParse's 402 pauses parsing without using attempts, raises an alert, and resumes", async (t) => {
-  const db = await createTestDatabase();
-  const llama = new LlamaParseEmulator({ startDelayMs: 5, perPageDelayMs: 1, faults: { outOfCredits: true } });
-  await llama.start();
-  const pipeline = testPipeline(db, {
-    LLAMA_CLOUD_API_KEY: 'llx-emulator',
-    LLAMA_CLOUD_BASE_URL: llama.url,
-    TVDB_BUDGET_RECHECK_S: '1',
-  });
-  t.teardown(async () => {
-    await pipeline.stop();
-    await llama.stop();
-    await db.drop();
+  const { db, llama, pipeline } = await llamaParseSetup(t, {
+    env: { TVDB_BUDGET_RECHECK_S: '1' },
+    emulator: { startDelayMs: 5, perPageDelayMs: 1, faults: { outOfCredits: true } },
   });
   const [result] = await ingest(pipeline.deps, [{ name: 'credits.pdf', bytes: pdf(99) }]);
   if (!result?.ok) return t.fail();

@@ -4,31 +4,17 @@ import test from 'ava';
 import { sql } from 'slonik';
 import { z } from 'zod';
 import { createTestDatabase } from './helpers/database.ts';
-import { testPipeline, ingest, waitForTerminal } from './helpers/pipeline.ts';
+import { testPipeline, ingest, waitForTerminal, llamaParseSetup } from './helpers/pipeline.ts';
 import { minimalPdf } from './helpers/minimalPdf.ts';
 import { LlamaParseEmulator } from '../lib/emulators/llamaparse.ts';
 
 const pdf = (tag: string) => minimalPdf([[`${tag} page one`], [`${tag} page two`]]);
 
 test('a 5xx burst opens the breaker; while open the service sees no calls; then it closes and every job completes', async (t) => {
-  const db = await createTestDatabase({ poolSize: 6 });
-  const llama = new LlamaParseEmulator({
-    startDelayMs: 5,
-    perPageDelayMs: 1,
-    faults: { serverErrors: { count: 1000, status: 503 } },
-  });
-  await llama.start();
-  const pipeline = testPipeline(db, {
-    LLAMA_CLOUD_API_KEY: 'llx-emulator',
-    LLAMA_CLOUD_BASE_URL: llama.url,
-    BREAKER_FAILURE_THRESHOLD: '3',
-    BREAKER_COOLDOWN_S: '3',
-    TVDB_MAX_ATTEMPTS: '25',
-  });
-  t.teardown(async () => {
-    await pipeline.stop();
-    await llama.stop();
-    await db.drop();
+  const { db, llama, pipeline } = await llamaParseSetup(t, {
+    env: { BREAKER_FAILURE_THRESHOLD: '3', BREAKER_COOLDOWN_S: '3', TVDB_MAX_ATTEMPTS: '25' },
+    emulator: { startDelayMs: 5, perPageDelayMs: 1, faults: { serverErrors: { count: 1000, status: 503 } } },
+    poolSize: 6,
   });
   const results = await ingest(
     pipeline.deps,
@@ -86,18 +72,9 @@ test('a 5xx burst opens the breaker; while open the service sees no calls; then 
 });
 
 test('permanent errors never open the breaker', async (t) => {
-  const db = await createTestDatabase();
-  const llama = new LlamaParseEmulator({ startDelayMs: 5, perPageDelayMs: 1, faults: { unauthorized: true } });
-  await llama.start();
-  const pipeline = testPipeline(db, {
-    LLAMA_CLOUD_API_KEY: 'llx-emulator',
-    LLAMA_CLOUD_BASE_URL: llama.url,
-    BREAKER_FAILURE_THRESHOLD: '2',
-  });
-  t.teardown(async () => {
-    await pipeline.stop();
-    await llama.stop();
-    await db.drop();
+  const { db, llama, pipeline } = await llamaParseSetup(t, {
+    env: { BREAKER_FAILURE_THRESHOLD: '2' },
+    emulator: { startDelayMs: 5, perPageDelayMs: 1, faults: { unauthorized: true } },
   });
   const results = await ingest(
     pipeline.deps,
@@ -186,19 +163,9 @@ test('after the last attempt of a stage (its own limit) the job moves to its fai
 });
 
 test('with webhooks configured but lost, the reconciliation poll still completes the job', async (t) => {
-  const db = await createTestDatabase();
-  const llama = new LlamaParseEmulator({ startDelayMs: 5, perPageDelayMs: 1, faults: { webhooks: { drop: true } } });
-  await llama.start();
-  const pipeline = testPipeline(db, {
-    LLAMA_CLOUD_API_KEY: 'llx-emulator',
-    LLAMA_CLOUD_BASE_URL: llama.url,
-    PUBLIC_BASE_URL: 'http://127.0.0.1:9/unreachable',
-    LLAMAPARSE_RECONCILE_AFTER_S: '1',
-  });
-  t.teardown(async () => {
-    await pipeline.stop();
-    await llama.stop();
-    await db.drop();
+  const { db, llama, pipeline } = await llamaParseSetup(t, {
+    env: { PUBLIC_BASE_URL: 'http://127.0.0.1:9/unreachable', LLAMAPARSE_RECONCILE_AFTER_S: '1' },
+    emulator: { startDelayMs: 5, perPageDelayMs: 1, faults: { webhooks: { drop: true } } },
   });
   const [result] = await ingest(pipeline.deps, [{ name: 'lost-webhook.pdf', bytes: pdf('lostwebhook') }]);
   if (!result?.ok) return t.fail();

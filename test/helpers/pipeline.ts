@@ -9,7 +9,9 @@ import { buildDeps, intakePolicy, type PipelineDeps } from '../../lib/worker/dep
 import { startWorkers, type StartedWorkers } from '../../lib/worker/startWorkers.ts';
 import { ingestDocument, type IntakeResult } from '../../lib/intake/ingestDocument.ts';
 import { TERMINAL_STATES } from '../../lib/jobs/states.ts';
-import type { TestDatabase } from './database.ts';
+import { createTestDatabase, type TestDatabase } from './database.ts';
+import type { ExecutionContext } from 'ava';
+import { LlamaParseEmulator, type LlamaParseEmulatorOptions } from '../../lib/emulators/llamaparse.ts';
 
 export type TestPipeline = {
   deps: PipelineDeps;
@@ -99,4 +101,25 @@ export async function waitForState(pool: DatabasePool, id: string, state: string
 export async function eventTrail(pool: DatabasePool, id: string) {
   return pool.anyFirst(sql.type(z.object({ s: z.string() }))`
     select to_state::text as s from job_events where job_id = ${id}::uuid and kind <> 'note' order by id`);
+}
+
+/** A test database, a LlamaParse emulator and an in-process pipeline pointed at it, torn down with the test. */
+export async function llamaParseSetup(
+  t: ExecutionContext,
+  options: { env?: Record<string, string>; emulator?: LlamaParseEmulatorOptions; poolSize?: number } = {},
+) {
+  const db = await createTestDatabase(options.poolSize ? { poolSize: options.poolSize } : {});
+  const llama = new LlamaParseEmulator({ startDelayMs: 5, perPageDelayMs: 1, ...options.emulator });
+  await llama.start();
+  const pipeline = testPipeline(db, {
+    LLAMA_CLOUD_API_KEY: 'llx-emulator',
+    LLAMA_CLOUD_BASE_URL: llama.url,
+    ...options.env,
+  });
+  t.teardown(async () => {
+    await pipeline.stop();
+    await llama.stop();
+    await db.drop();
+  });
+  return { db, llama, pipeline };
 }
