@@ -52,6 +52,11 @@ export const ConfigSchema = z.object({
   TVDB_RESERVATION_TTL_S: positiveInt(3600),
   ALERT_WEBHOOK_URL: optionalUrl,
   ALERT_WEBHOOK_SECRET: z.string().min(1).optional(),
+  // pipeline alerts (evaluated every minute): a stage failing more than this share of at least
+  // TVDB_ALERT_MIN_ATTEMPTS attempts over the window; one alert per condition and window
+  TVDB_ALERT_WINDOW_MIN: positiveInt(15),
+  TVDB_ALERT_FAILURE_RATE: z.coerce.number().gt(0).max(1).default(0.5),
+  TVDB_ALERT_MIN_ATTEMPTS: positiveInt(5),
   TVDB_POLL_INTERVAL_MS: positiveInt(1000),
   TVDB_HEARTBEAT_MS: positiveInt(5000),
   TVDB_WORKER_STALE_S: positiveInt(30),

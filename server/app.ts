@@ -9,6 +9,7 @@ import { isDatabaseUnavailable } from '../lib/db/unavailable.ts';
 import { webhookRoute } from './webhookRoute.ts';
 import { documentsRoute } from './documentsRoute.ts';
 import { jobRoute, jobListRoute } from './jobsRoute.ts';
+import { metricsRoute, statusRoute } from './monitoringRoutes.ts';
 
 export function createApp(ctx: ServerContext) {
   const app = polka({
@@ -19,7 +20,10 @@ export function createApp(ctx: ServerContext) {
     },
     onNoMatch: (req, res) => fail(res, 404, 'not_found', `no route for ${req.method} ${req.path}`),
   });
-  const requireToken = bearerAuth(ctx.apiToken);
+  const requireToken = tokenAuth(ctx.apiToken, 'Bearer');
+  // Browsers cannot add a bearer header to a page they navigate to: the status page also takes the
+  // token as a Basic password (any user name), so the browser asks for it and sends it from then on.
+  const requireTokenInBrowser = tokenAuth(ctx.apiToken, 'Basic');
   app.get('/healthz', (_req, res) => json(res, 200, { ok: true }));
   app.get('/readyz', async (_req, res) => {
     try {
@@ -34,22 +38,37 @@ export function createApp(ctx: ServerContext) {
   app.post('/v1/documents', requireToken, documentsRoute(ctx));
   app.get('/v1/jobs', requireToken, jobListRoute(ctx));
   app.get('/v1/jobs/:id', requireToken, jobRoute(ctx));
+  app.get('/metrics', requireToken, metricsRoute(ctx));
+  app.get('/status', requireTokenInBrowser, statusRoute(ctx));
   return app;
 }
 
-// Bearer token for the API, compared in constant time (hashes make the lengths equal).
-function bearerAuth(token: string | undefined) {
+// The API token, as "Authorization: Bearer <token>" or as the password of Basic credentials,
+// compared in constant time (hashes make the lengths equal). `challenge` is what a 401 asks for.
+function tokenAuth(token: string | undefined, challenge: 'Bearer' | 'Basic') {
   const expected = token ? createHash('sha256').update(token).digest() : undefined;
   return (req: Request, res: Response, next: NextHandler) => {
     if (!expected) return next(); // no token configured: loopback only (checked at start-up)
-    const header = req.headers.authorization ?? '';
-    const given = header.startsWith('Bearer ')
-      ? createHash('sha256').update(header.slice(7).trim()).digest()
-      : undefined;
-    if (!given || !timingSafeEqual(given, expected)) {
-      res.setHeader('www-authenticate', 'Bearer');
-      return fail(res, 401, 'unauthorized', 'a valid "Authorization: Bearer <TVDB_API_TOKEN>" header is required');
+    const given = presentedToken(req.headers.authorization ?? '');
+    if (given === undefined || !timingSafeEqual(createHash('sha256').update(given).digest(), expected)) {
+      res.setHeader('www-authenticate', challenge === 'Basic' ? 'Basic realm="tvdb", charset="UTF-8"' : 'Bearer');
+      return fail(
+        res,
+        401,
+        'unauthorized',
+        'a valid "Authorization: Bearer <TVDB_API_TOKEN>" header (or Basic credentials with the token as password) is required',
+      );
     }
     next();
   };
+}
+
+function presentedToken(header: string): string | undefined {
+  if (header.startsWith('Bearer ')) return header.slice(7).trim();
+  if (header.startsWith('Basic ')) {
+    const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    return colon >= 0 ? decoded.slice(colon + 1) : undefined;
+  }
+  return undefined;
 }

@@ -119,6 +119,35 @@ CREATE FUNCTION public.dot_product(a real[], b real[]) RETURNS double precision
   select sum(x * y) from unnest(a, b) as t(x, y);
 $$;
 
+CREATE FUNCTION public.evaluate_pipeline_alerts(p_window interval, p_max_rate numeric, p_min_attempts integer) RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+declare
+  v record;
+  v_raised int := 0;
+  v_window text := date_bin(p_window, now(), timestamptz '2000-01-01')::text;
+begin
+  for v in select * from stage_failure_rates(p_window) where attempts >= p_min_attempts and failure_rate > p_max_rate loop
+    if raise_alert('stage_failure_rate', format('stage_failure_rate:%s:%s', v.stage, v_window), 'critical',
+         format('%s stage: %s of %s attempts failed in the last %s (%s%%, threshold %s%%)', v.stage, v.failures,
+                v.attempts, p_window, round(100 * v.failure_rate, 1), round(100 * p_max_rate, 1)),
+         jsonb_build_object('stage', v.stage, 'attempts', v.attempts, 'failures', v.failures,
+                            'failure_rate', v.failure_rate, 'window', p_window::text)) is not null then
+      v_raised := v_raised + 1;
+    end if;
+  end loop;
+  for v in select count(*)::int as jobs, max(in_state_for) as longest, array_agg(distinct state::text) as states
+           from stuck_jobs having count(*) > 0 loop
+    if raise_alert('stuck_jobs', format('stuck_jobs:%s', v_window), 'warning',
+         format('%s job(s) stuck with no task queued (states: %s; longest %s); the reconciler re-enqueues them, see the stuck_jobs view',
+                v.jobs, array_to_string(v.states, ', '), date_trunc('second', v.longest)),
+         jsonb_build_object('jobs', v.jobs, 'states', v.states, 'longest_s', extract(epoch from v.longest)::int)) is not null then
+      v_raised := v_raised + 1;
+    end if;
+  end loop;
+  return v_raised;
+end $$;
+
 CREATE FUNCTION public.fail_job(p_job_id uuid, p_failed_state public.job_state, p_detail jsonb) RETURNS text
     LANGUAGE plpgsql
     AS $$
@@ -130,6 +159,30 @@ begin
     raise exception 'job % does not exist', p_job_id using errcode = 'TV004';
   end if;
   return advance_job(p_job_id, v_state, p_failed_state, p_detail);
+end $$;
+
+CREATE FUNCTION public.observe_metric(p_name text, p_labels jsonb, p_value double precision DEFAULT 1, p_bounds double precision[] DEFAULT NULL::double precision[]) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+declare
+  v_shard smallint := pg_backend_pid() % 8;
+  v_slot int;
+  v_buckets bigint[];
+begin
+  if p_bounds is not null then
+    v_slot := coalesce((select min(i) from generate_subscripts(p_bounds, 1) i where p_value <= p_bounds[i]),
+                       cardinality(p_bounds) + 1);
+    v_buckets := array_fill(0::bigint, array[cardinality(p_bounds) + 1]);
+    v_buckets[v_slot] := 1;
+  end if;
+  insert into metric_series as m (name, labels, shard, count, sum, bounds, buckets)
+  values (p_name, coalesce(p_labels, '{}'), v_shard, 1, p_value, p_bounds, v_buckets)
+  on conflict (name, labels, shard) do update
+    set count = m.count + 1,
+        sum = m.sum + excluded.sum,
+        buckets = case when m.buckets is null then null
+                       else (select array_agg(a + b order by i)
+                             from unnest(m.buckets, excluded.buckets) with ordinality as u(a, b, i)) end;
 end $$;
 
 CREATE FUNCTION public.price_at(p_service text, p_sku text, p_unit text, p_at timestamp with time zone DEFAULT now()) RETURNS bigint
@@ -145,15 +198,18 @@ CREATE FUNCTION public.raise_alert(p_kind text, p_key text, p_severity text, p_m
     AS $$
 declare
   v_id bigint;
+  v_new boolean;
 begin
-  insert into alerts (kind, dedupe_key, severity, message, detail)
+  insert into alerts as a (kind, dedupe_key, severity, message, detail)
   values (p_kind, p_key, p_severity, p_message, coalesce(p_detail, '{}'))
-  on conflict (dedupe_key) do nothing
-  returning id into v_id;
-  if v_id is not null then
+  on conflict (dedupe_key) do update set occurrences = a.occurrences + 1, last_seen_at = now()
+  returning id, (xmax = 0) into v_id, v_new;
+  if v_new then
     perform graphile_worker.add_job('alert__deliver', json_build_object('alertId', v_id), max_attempts => 10);
+    perform observe_metric('tvdb_alerts_total', jsonb_build_object('kind', p_kind, 'severity', p_severity));
+    return v_id;
   end if;
-  return v_id;
+  return null;
 end $$;
 
 CREATE FUNCTION public.reap_dead_workers(p_stale interval) RETURNS SETOF text
@@ -172,6 +228,21 @@ begin
 end $$;
 
 CREATE FUNCTION public.record_webhook_delivery(p_token text, p_event_id text, p_event_type text, p_llamaparse_job_id text, p_known boolean, p_final boolean, p_max_attempts integer) RETURNS TABLE(outcome text, job_id uuid, acted boolean, detail text)
+    LANGUAGE plpgsql
+    AS $$
+declare
+  r record;
+begin
+  select * into r from record_webhook_delivery_uncounted(p_token, p_event_id, p_event_type, p_llamaparse_job_id,
+                                                         p_known, p_final, p_max_attempts);
+  if r.outcome in ('accepted', 'duplicate', 'not_recorded_yet') then
+    perform observe_metric('tvdb_webhook_deliveries_total', jsonb_build_object(
+      'outcome', case r.outcome when 'not_recorded_yet' then 'retry_later' else r.outcome end, 'reason', ''));
+  end if;
+  return query select r.outcome, r.job_id, r.acted, r.detail;
+end $$;
+
+CREATE FUNCTION public.record_webhook_delivery_uncounted(p_token text, p_event_id text, p_event_type text, p_llamaparse_job_id text, p_known boolean, p_final boolean, p_max_attempts integer) RETURNS TABLE(outcome text, job_id uuid, acted boolean, detail text)
     LANGUAGE plpgsql
     AS $$
 declare
@@ -245,6 +316,31 @@ CREATE FUNCTION public.settle_reservation(p_reservation_id bigint) RETURNS void
     LANGUAGE sql
     AS $$
   update budget_reservations set status = 'settled', settled_at = now() where id = p_reservation_id and status = 'held';
+$$;
+
+CREATE FUNCTION public.stage_duration_bounds() RETURNS double precision[]
+    LANGUAGE sql IMMUTABLE
+    AS $$
+  select array[0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900, 1800, 3600]::double precision[]
+$$;
+
+CREATE FUNCTION public.stage_failure_rates(p_window interval) RETURNS TABLE(stage text, attempts integer, failures integer, failure_rate numeric)
+    LANGUAGE sql STABLE
+    AS $$
+  with w as (
+    select s.stage,
+           count(*) filter (where e.kind = 'transition' and e.to_state = s.done_state) as ok,
+           count(*) filter (where e.kind = 'transition' and e.to_state = s.failed_state) as failed,
+           count(*) filter (where e.kind = 'note' and e.detail ->> 'event' = 'attempt_failed') as retried
+    from stage_outcome_states s
+    left join job_events e on e.at > now() - p_window and (
+      (e.kind = 'transition' and e.to_state in (s.done_state, s.failed_state))
+      or (e.kind = 'note' and e.detail ->> 'stage' = s.stage))
+    group by s.stage
+  )
+  select stage, (ok + failed + retried)::int, (failed + retried)::int,
+         case when ok + failed + retried = 0 then 0 else round((failed + retried)::numeric / (ok + failed + retried), 4) end
+  from w order by stage;
 $$;
 
 CREATE FUNCTION public.take_rate_tokens(p_bucket text, p_cost numeric) RETURNS double precision
@@ -343,6 +439,7 @@ CREATE FUNCTION public.tg_jobs__record_event() RETURNS trigger
     AS $$
 declare
   v_detail jsonb := coalesce(nullif(current_setting('tvdb.event_detail', true), '')::jsonb, '{}');
+  v_seconds double precision;
 begin
   if not v_detail ? 'who' then
     v_detail := v_detail || jsonb_build_object('who', current_user);
@@ -351,9 +448,29 @@ begin
     insert into job_events (job_id, kind, from_state, to_state, correlation_id, detail)
     values (new.id, 'created', null, new.state, new.correlation_id, v_detail);
   elsif new.state is distinct from old.state then
-    insert into job_events (job_id, kind, from_state, to_state, correlation_id, detail)
-    values (new.id, 'transition', old.state, new.state, new.correlation_id, v_detail);
+    v_seconds := greatest(0, extract(epoch from new.state_changed_at - old.state_changed_at));
+    insert into job_events (job_id, kind, from_state, to_state, correlation_id, detail, seconds_in_from_state)
+    values (new.id, 'transition', old.state, new.state, new.correlation_id, v_detail, v_seconds);
+    perform observe_metric('tvdb_stage_duration_seconds', jsonb_build_object('state', old.state), v_seconds,
+                           stage_duration_bounds());
+    if new.state::text like 'failed_%' then
+      perform raise_alert('job_failed',
+        format('job_failed:%s:%s', new.state, date_bin('15 minutes', now(), timestamptz '2000-01-01')),
+        'warning',
+        format('job %s (%s) entered %s: %s', new.id, new.file_name, new.state,
+               coalesce(v_detail ->> 'error', new.last_error, 'no reason recorded')),
+        jsonb_build_object('state', new.state, 'first_job_id', new.id, 'correlation_id', new.correlation_id,
+                           'error', coalesce(v_detail ->> 'error', new.last_error)));
+    end if;
   end if;
+  return null;
+end $$;
+
+CREATE FUNCTION public.tg_webhook_refusal_log__count() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+begin
+  perform observe_metric('tvdb_webhook_deliveries_total', jsonb_build_object('outcome', 'refused', 'reason', new.reason));
   return null;
 end $$;
 
@@ -367,6 +484,8 @@ CREATE TABLE public.alerts (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     delivered_at timestamp with time zone,
     delivery_error text,
+    occurrences integer DEFAULT 1 NOT NULL,
+    last_seen_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT alerts_severity_check CHECK ((severity = ANY (ARRAY['info'::text, 'warning'::text, 'critical'::text])))
 );
 
@@ -616,6 +735,7 @@ CREATE TABLE public.job_events (
     correlation_id text NOT NULL,
     detail jsonb DEFAULT '{}'::jsonb NOT NULL,
     at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    seconds_in_from_state double precision,
     CONSTRAINT job_events_check CHECK (((kind = 'transition'::text) = (from_state IS NOT NULL))),
     CONSTRAINT job_events_kind_check CHECK ((kind = ANY (ARRAY['created'::text, 'transition'::text, 'note'::text])))
 );
@@ -695,6 +815,34 @@ CREATE TABLE public.jobs (
     CONSTRAINT jobs_correlation_id_check CHECK ((correlation_id <> ''::text)),
     CONSTRAINT jobs_webhook_token_check CHECK ((length(webhook_token) >= 32))
 );
+
+CREATE TABLE public.metric_series (
+    name text NOT NULL,
+    labels jsonb DEFAULT '{}'::jsonb NOT NULL,
+    shard smallint NOT NULL,
+    count bigint DEFAULT 0 NOT NULL,
+    sum double precision DEFAULT 0 NOT NULL,
+    bounds double precision[],
+    buckets bigint[],
+    CONSTRAINT metric_series_check CHECK (((bounds IS NULL) = (buckets IS NULL))),
+    CONSTRAINT metric_series_check1 CHECK (((bounds IS NULL) OR (cardinality(buckets) = (cardinality(bounds) + 1))))
+);
+
+CREATE VIEW public.metric_totals AS
+ SELECT m.name,
+    m.labels,
+    (sum(m.count))::bigint AS count,
+    sum(m.sum) AS sum,
+    min(m.bounds) AS bounds,
+    ( SELECT array_agg(t.total ORDER BY t.i) AS array_agg
+           FROM ( SELECT i.i,
+                    (sum(s.buckets[i.i]))::bigint AS total
+                   FROM public.metric_series s,
+                    LATERAL generate_subscripts(s.buckets, 1) i(i)
+                  WHERE ((s.name = m.name) AND (s.labels = m.labels))
+                  GROUP BY i.i) t) AS buckets
+   FROM public.metric_series m
+  GROUP BY m.name, m.labels;
 
 CREATE TABLE public.parse_results (
     id bigint NOT NULL,
@@ -811,24 +959,29 @@ CREATE TABLE public.rate_limits (
 CREATE VIEW public.stage_latency AS
  WITH spans AS (
          SELECT e.from_state AS state,
-            EXTRACT(epoch FROM (e.at - prev.at)) AS seconds
-           FROM (public.job_events e
-             JOIN LATERAL ( SELECT p.at
+            COALESCE(e.seconds_in_from_state, (( SELECT EXTRACT(epoch FROM (e.at - p.at)) AS "extract"
                    FROM public.job_events p
                   WHERE ((p.job_id = e.job_id) AND (p.id < e.id) AND (p.kind <> 'note'::text))
                   ORDER BY p.id DESC
-                 LIMIT 1) prev ON (true))
+                 LIMIT 1))::double precision) AS seconds
+           FROM public.job_events e
           WHERE ((e.kind = 'transition'::text) AND (e.at > (now() - '24:00:00'::interval)))
         )
  SELECT spans.state,
     (count(*))::integer AS moves,
-    round((percentile_cont((0.5)::double precision) WITHIN GROUP (ORDER BY ((spans.seconds)::double precision)))::numeric, 3) AS p50_s,
-    round((percentile_cont((0.95)::double precision) WITHIN GROUP (ORDER BY ((spans.seconds)::double precision)))::numeric, 3) AS p95_s,
-    round((percentile_cont((0.99)::double precision) WITHIN GROUP (ORDER BY ((spans.seconds)::double precision)))::numeric, 3) AS p99_s,
-    round(max(spans.seconds), 3) AS max_s
+    round((percentile_cont((0.5)::double precision) WITHIN GROUP (ORDER BY spans.seconds))::numeric, 3) AS p50_s,
+    round((percentile_cont((0.95)::double precision) WITHIN GROUP (ORDER BY spans.seconds))::numeric, 3) AS p95_s,
+    round((percentile_cont((0.99)::double precision) WITHIN GROUP (ORDER BY spans.seconds))::numeric, 3) AS p99_s,
+    round((max(spans.seconds))::numeric, 3) AS max_s
    FROM spans
   GROUP BY spans.state
   ORDER BY (min(array_position(enum_range(NULL::public.job_state), spans.state)));
+
+CREATE VIEW public.stage_outcome_states AS
+ SELECT v.stage,
+    v.done_state,
+    v.failed_state
+   FROM ( VALUES ('parse'::text,'parsed'::public.job_state,'failed_parse'::public.job_state), ('chunk'::text,'chunks_stored'::public.job_state,'failed_chunking'::public.job_state), ('embed'::text,'embeddings_stored'::public.job_state,'failed_embedding'::public.job_state)) v(stage, done_state, failed_state);
 
 CREATE VIEW public.stuck_jobs AS
  SELECT j.id AS job_id,
@@ -945,6 +1098,9 @@ ALTER TABLE ONLY public.jobs
 ALTER TABLE ONLY public.jobs
     ADD CONSTRAINT jobs_webhook_token_key UNIQUE (webhook_token);
 
+ALTER TABLE ONLY public.metric_series
+    ADD CONSTRAINT metric_series_pkey PRIMARY KEY (name, labels, shard);
+
 ALTER TABLE ONLY public.parse_results
     ADD CONSTRAINT parse_results_document_id_parser_settings_key_key UNIQUE (document_id, parser, settings_key);
 
@@ -991,7 +1147,11 @@ CREATE INDEX cost_ledger_reservation_idx ON public.cost_ledger USING btree (rese
 
 CREATE INDEX job_events_job_idx ON public.job_events USING btree (job_id, id);
 
+CREATE INDEX job_events_note_at_idx ON public.job_events USING btree (at) WHERE (kind = 'note'::text);
+
 CREATE INDEX job_events_to_state_at_idx ON public.job_events USING btree (to_state, at) WHERE (kind = 'transition'::text);
+
+CREATE INDEX job_events_transition_at_idx ON public.job_events USING btree (at) INCLUDE (from_state, to_state, seconds_in_from_state) WHERE (kind = 'transition'::text);
 
 CREATE INDEX jobs_correlation_idx ON public.jobs USING btree (correlation_id);
 
@@ -1029,6 +1189,8 @@ CREATE TRIGGER _101_append_only_truncate BEFORE TRUNCATE ON public.cost_ledger F
 CREATE TRIGGER _101_append_only_truncate BEFORE TRUNCATE ON public.job_events FOR EACH STATEMENT EXECUTE FUNCTION public.tg_append_only();
 
 CREATE TRIGGER _200_budget_alerts AFTER INSERT ON public.cost_ledger FOR EACH STATEMENT EXECUTE FUNCTION public.tg_cost_ledger__budget_alerts();
+
+CREATE TRIGGER _200_count AFTER INSERT ON public.webhook_refusal_log FOR EACH ROW EXECUTE FUNCTION public.tg_webhook_refusal_log__count();
 
 CREATE TRIGGER _200_record_event AFTER INSERT OR UPDATE OF state ON public.jobs FOR EACH ROW EXECUTE FUNCTION public.tg_jobs__record_event();
 

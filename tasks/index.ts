@@ -6,6 +6,7 @@ import { job__parse_collect } from './job__parse_collect.ts';
 import { job__chunk } from './job__chunk.ts';
 import { job__embed } from './job__embed.ts';
 import { alert__deliver } from './alert__deliver.ts';
+import { alert__evaluate } from './alert__evaluate.ts';
 
 export function buildTaskList(deps: PipelineDeps): TaskList {
   return {
@@ -14,5 +15,6 @@ export function buildTaskList(deps: PipelineDeps): TaskList {
     job__chunk: job__chunk(deps),
     job__embed: job__embed(deps),
     alert__deliver: alert__deliver(deps),
+    alert__evaluate: alert__evaluate(deps),
   };
 }

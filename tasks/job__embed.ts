@@ -66,7 +66,7 @@ export function job__embed(deps: PipelineDeps): Task {
         const batchTokens = batch.reduce((n, m) => n + m.token_count, 0);
         const texts = batch.map((m) => m.content);
         const { vectors, promptTokens: reported } = paid
-          ? await guardedCall(deps, 'embeddings', () => deps.embedder.embed(texts), [
+          ? await guardedCall(deps, 'embeddings', 'embed', () => deps.embedder.embed(texts), [
               ['embeddings:requests', 1],
               ['embeddings:tokens', batchTokens],
             ])

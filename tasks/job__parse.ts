@@ -83,6 +83,7 @@ export function job__parse(deps: PipelineDeps): Task {
       const { id } = await guardedCall(
         deps,
         'llamaparse',
+        'upload',
         () => parser.client.upload({ bytes, fileName: job.file_name, jobId, correlationId, webhook }),
         [['llamaparse:uploads', 1]],
       );

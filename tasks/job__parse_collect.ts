@@ -35,7 +35,7 @@ export function job__parse_collect(deps: PipelineDeps): Task {
         return log.warn('collect: no LlamaParse job on record; re-enqueued the upload');
       }
       const lpJobId = job.llamaparse_job_id;
-      const result = await guardedCall(deps, 'llamaparse', () => parser.client.get(lpJobId));
+      const result = await guardedCall(deps, 'llamaparse', 'get_job', () => parser.client.get(lpJobId));
       const status = result.job.status;
       const who = { parser: 'llamaparse' as const, settingsKey: parser.settingsKey };
       if (status === 'COMPLETED' || status === 'FAILED' || status === 'CANCELLED') {

@@ -5,33 +5,56 @@ import { sql } from 'slonik';
 import { z } from 'zod';
 import type { PipelineDeps } from '../worker/deps.ts';
 import { classify, DeferError } from '../errors.ts';
+import { EXTERNAL_CALL_BOUNDS, observeMetric, observeMetricSql } from '../metrics/observe.ts';
 
 export type ExternalService = 'llamaparse' | 'embeddings';
 
 export async function guardedCall<T>(
   deps: PipelineDeps,
   service: ExternalService,
+  operation: string,
   call: () => Promise<T>,
   buckets: Array<[bucket: string, cost: number]> = [],
 ): Promise<T> {
-  for (const [bucket, cost] of buckets) await takeTokens(deps, service, bucket, cost);
+  try {
+    for (const [bucket, cost] of buckets) await takeTokens(deps, service, bucket, cost);
+  } catch (error) {
+    if (error instanceof DeferError)
+      await observeMetric(deps.pool, deps.log, 'tvdb_external_calls_denied_total', {
+        service,
+        operation,
+        reason: 'rate_limited',
+      });
+    throw error;
+  }
   const { decision, retry_in_s } = await deps.pool.one(sql.type(
     z.object({ decision: z.string(), retry_in_s: z.number() }),
   )`
     select decision, retry_in_s from breaker_acquire(${service}, make_interval(secs => ${deps.config.BREAKER_COOLDOWN_S}), ${deps.config.BREAKER_PROBES})`);
-  if (decision === 'deny')
+  if (decision === 'deny') {
+    await observeMetric(deps.pool, deps.log, 'tvdb_external_calls_denied_total', {
+      service,
+      operation,
+      reason: 'breaker_open',
+    });
     throw new DeferError(Math.ceil(retry_in_s), { event: 'breaker_open', service, retry_in_s: Math.ceil(retry_in_s) });
+  }
   const probe = decision === 'probe';
-  const record = (outcome: 'success' | 'transient' | 'permanent', reason: string) =>
-    deps.pool.query(sql.unsafe`
-      select breaker_record(${service}, ${outcome}, ${probe}, ${deps.config.BREAKER_FAILURE_THRESHOLD}, ${deps.config.BREAKER_PROBES}, ${reason.slice(0, 300)})`);
+  // The breaker's verdict and the call's latency are recorded in one statement.
+  const started = performance.now();
+  const record = (outcome: string, reason: string) => {
+    const seconds = (performance.now() - started) / 1000;
+    const breakerOutcome = outcome === 'success' || outcome === 'transient' ? outcome : 'permanent';
+    return deps.pool.query(sql.unsafe`
+      select breaker_record(${service}, ${breakerOutcome}, ${probe}, ${deps.config.BREAKER_FAILURE_THRESHOLD}, ${deps.config.BREAKER_PROBES}, ${reason.slice(0, 300)}),
+             ${observeMetricSql('tvdb_external_call_duration_seconds', { service, operation, outcome }, seconds, EXTERNAL_CALL_BOUNDS)}`);
+  };
   try {
     const result = await call();
     await record('success', probe ? 'probe succeeded' : 'success');
     return result;
   } catch (error) {
-    const errorClass = classify(error);
-    await record(errorClass === 'transient' ? 'transient' : 'permanent', (error as Error).message).catch(() => {});
+    await record(classify(error), (error as Error).message).catch(() => {});
     throw error;
   }
 }

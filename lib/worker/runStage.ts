@@ -12,6 +12,7 @@ import { jobLogger, type Logger } from '../log.ts';
 import { addJobNote } from '../pipeline/jobRecord.ts';
 import { sqlState, SQLSTATE } from '../jobs/advanceJob.ts';
 import { defer } from './defer.ts';
+import { observeMetric, STAGE_ATTEMPT_BOUNDS } from '../metrics/observe.ts';
 import type { TaskName } from '../jobs/enqueue.ts';
 import type { Stage } from '../jobs/states.ts';
 import type { PipelineDeps } from './deps.ts';
@@ -53,11 +54,22 @@ export async function runStage(
   const maxAttempts = prior + helpers.job.max_attempts;
   const log = jobLogger(deps.log, { correlation_id: correlationId, job_id: jobId, stage }).child({ attempt });
   const started = performance.now();
+  const attemptEnded = (outcome: 'success' | 'deferred' | 'paused' | 'failed' | 'retried') =>
+    observeMetric(
+      deps.pool,
+      log,
+      'tvdb_stage_attempt_duration_seconds',
+      { stage, outcome },
+      (performance.now() - started) / 1000,
+      STAGE_ATTEMPT_BOUNDS,
+    );
   try {
     await work({ jobId, correlationId, payload: parsed.data, log, attempt, maxAttempts });
     log.debug({ ms: Math.round(performance.now() - started) }, `${stage} task done`);
+    await attemptEnded('success');
   } catch (error) {
     if (error instanceof DeferError) {
+      await attemptEnded('deferred');
       // An open breaker or a rate limit: wait without using an attempt.
       log.info(
         { delay_s: error.delayS, ...error.note },
@@ -77,6 +89,7 @@ export async function runStage(
     if (errorClass === 'out_of_credits' && stage !== 'chunk') {
       // The provider's own account is empty: pause like a budget refusal (no attempt used), alert.
       log.error({ err: error }, `${stage}: ${message}; pausing`);
+      await attemptEnded('paused');
       await deps.pool.query(sql.unsafe`
         select raise_alert('provider_out_of_credits', ${`out_of_credits:${stage}:${new Date().toISOString().slice(0, 13)}`}, 'critical',
           ${`${message}: ${stage} work is paused and retried every ${deps.config.TVDB_BUDGET_RECHECK_S * 10} s`}, ${sql.jsonb({ stage })})`);
@@ -97,6 +110,7 @@ export async function runStage(
       const reason = errorClass === 'permanent' ? message : `gave up after ${attempt} attempts: ${message}`;
       log.warn({ err: error, error_class: errorClass }, `${stage} failed: ${reason}`);
       await failJob(deps, jobId, stage, { error: reason, error_class: errorClass, attempt });
+      await attemptEnded('failed');
       return;
     }
     const retryAfterMs = error instanceof StageError ? error.retryAfterMs : undefined;
@@ -106,6 +120,7 @@ export async function runStage(
       { err: error, error_class: errorClass, next_run_at: nextRunAt },
       `${stage} attempt ${attempt}/${maxAttempts} failed; will retry`,
     );
+    await attemptEnded('retried');
     await addJobNote(deps.pool, jobId, {
       event: 'attempt_failed',
       stage,

@@ -4,6 +4,7 @@
 import { EventEmitter } from 'node:events';
 import { run, type Runner, type WorkerEvents } from 'graphile-worker';
 import { graphileLogger } from '../db/migrate.ts';
+import { ALERT_EVALUATE_CRONTAB } from '../../tasks/alert__evaluate.ts';
 import { buildTaskList } from '../../tasks/index.ts';
 import { startLiveness } from './liveness.ts';
 import { configureRateLimits } from '../resilience/guardedCall.ts';
@@ -34,6 +35,7 @@ export async function startWorkers(
     pollInterval: deps.config.TVDB_POLL_INTERVAL_MS,
     noHandleSignals: true,
     taskList: buildTaskList(deps),
+    crontab: ALERT_EVALUATE_CRONTAB,
     logger: graphileLogger(deps.log),
   });
   if (!poolId) throw new Error('graphile-worker did not report its pool id');

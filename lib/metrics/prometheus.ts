@@ -1,0 +1,204 @@
+// GET /metrics: the Prometheus text format, rendered by prom-client. Gauges are read from the
+// monitoring views at scrape time; counters and histograms from metric_series, where workers on
+// every host record their stage attempts and external calls and the server its webhook deliveries.
+// Every series therefore says the same from whichever server Prometheus scrapes: scrape one (or
+// aggregate with max, not sum). Labels are small fixed sets: state, stage, task, service, outcome.
+import { collectDefaultMetrics, Gauge, Registry, type Metric } from 'prom-client';
+import type { CommonQueryMethods } from 'slonik';
+import { loadSeries, loadSnapshot, type Series, type Snapshot } from '../status/snapshot.ts';
+
+type Value = { labels: Record<string, string | number>; value: number; metricName?: string };
+
+/**
+ * A counter or histogram family whose cumulative values live in Postgres. prom-client's own
+ * Counter and Histogram only accumulate observations made in this process, so the family is a
+ * small metric object that the registry renders like its own.
+ */
+class StoredFamily {
+  name: string;
+  help: string;
+  type: 'counter' | 'histogram';
+  aggregator = 'sum' as const;
+  values: Value[] = [];
+  constructor(name: string, help: string, type: 'counter' | 'histogram') {
+    this.name = name;
+    this.help = help;
+    this.type = type;
+  }
+  async get() {
+    return { name: this.name, help: this.help, type: this.type, values: this.values, aggregator: this.aggregator };
+  }
+}
+
+/** Counters, and histograms' buckets made cumulative as the text format wants them. */
+function familyValues(family: StoredFamily, rows: Series[], relabel = (l: Record<string, string>) => l): Value[] {
+  if (family.type === 'counter') return rows.map((r) => ({ labels: relabel(r.labels), value: r.count }));
+  return rows.flatMap((r) => {
+    const labels = relabel(r.labels);
+    let cumulative = 0;
+    const buckets = (r.bounds ?? []).map((le, i) => {
+      cumulative += r.buckets?.[i] ?? 0;
+      return { labels: { ...labels, le }, value: cumulative, metricName: `${family.name}_bucket` };
+    });
+    return [
+      ...buckets,
+      { labels: { ...labels, le: '+Inf' }, value: r.count, metricName: `${family.name}_bucket` },
+      { labels, value: r.sum, metricName: `${family.name}_sum` },
+      { labels, value: r.count, metricName: `${family.name}_count` },
+    ];
+  });
+}
+
+const BREAKER_STATE = { closed: 0, half_open: 1, open: 2 } as const;
+
+export function createMetrics(db: CommonQueryMethods) {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'tvdb_server_' });
+
+  const gauges: Array<[Gauge, (g: Gauge, s: Snapshot) => void]> = [];
+  const gauge = (name: string, help: string, labelNames: string[], fill: (g: Gauge, s: Snapshot) => void) =>
+    gauges.push([new Gauge({ name, help, labelNames, registers: [registry] }), fill]);
+
+  gauge('tvdb_jobs', 'Jobs in each state (pipeline_health).', ['state'], (g, s) => {
+    for (const r of s.health) g.set({ state: r.state }, r.jobs);
+  });
+  gauge(
+    'tvdb_job_oldest_age_seconds',
+    'Age in its state of the oldest job in each state (pipeline_health; states with jobs only).',
+    ['state'],
+    (g, s) => {
+      for (const r of s.health) if (r.oldest_age_s !== null) g.set({ state: r.state }, r.oldest_age_s);
+    },
+  );
+  gauge('tvdb_jobs_entered_last_5m', 'Jobs that entered each state in the last 5 minutes.', ['state'], (g, s) => {
+    for (const r of s.health) g.set({ state: r.state }, r.entered_last_5m);
+  });
+  gauge('tvdb_stuck_jobs', 'Jobs stranded in a state with no task queued (stuck_jobs).', ['state'], (g, s) => {
+    for (const r of s.stuck) g.set({ state: r.state }, r.jobs);
+  });
+  gauge(
+    'tvdb_queue_jobs',
+    'graphile-worker jobs per task and status: waiting, scheduled, running, retrying, failed (queue_depth).',
+    ['task', 'status'],
+    (g, s) => {
+      for (const r of s.queue)
+        for (const status of ['waiting', 'scheduled', 'running', 'retrying', 'failed'] as const)
+          g.set({ task: r.task, status }, r[status]);
+    },
+  );
+  const budgetLabels = ['budget_id', 'scope', 'period'];
+  const budgetGauge = (name: string, help: string, pick: (b: Snapshot['budgets'][number]) => number) =>
+    gauge(name, help, budgetLabels, (g, s) => {
+      for (const b of s.budgets) g.set({ budget_id: b.budget_id, scope: b.scope, period: b.period }, pick(b));
+    });
+  budgetGauge(
+    'tvdb_budget_limit_micro_usd',
+    'Budget limit for its current period (budget_status).',
+    (b) => b.limit_micro_usd,
+  );
+  budgetGauge('tvdb_budget_spent_micro_usd', 'Spent in the budget period (budget_status).', (b) => b.spent_micro_usd);
+  budgetGauge('tvdb_budget_reserved_micro_usd', 'Held by reservations of work in flight.', (b) => b.reserved_micro_usd);
+  budgetGauge('tvdb_budget_remaining_micro_usd', 'Limit minus spent minus reserved.', (b) => b.remaining_micro_usd);
+  budgetGauge('tvdb_budget_used_ratio', '(Spent + reserved) / limit.', (b) => b.share_used);
+  gauge(
+    'tvdb_circuit_breaker_state',
+    'Circuit breaker per external service: 0 closed, 1 half-open, 2 open.',
+    ['service'],
+    (g, s) => {
+      for (const b of s.breakers) g.set({ service: b.service }, BREAKER_STATE[b.state as keyof typeof BREAKER_STATE]);
+    },
+  );
+  gauge(
+    'tvdb_stage_failure_ratio',
+    'Failed attempts / attempts per stage over the last 15 minutes.',
+    ['stage'],
+    (g, s) => {
+      for (const r of s.failureRates) g.set({ stage: r.stage }, r.failure_rate);
+    },
+  );
+  gauge('tvdb_cost_micro_usd', 'Money spent per service since the ledger began (cost_ledger).', ['service'], (g, s) => {
+    for (const c of s.costs) g.set({ service: c.service }, c.total_micro_usd);
+  });
+  gauge('tvdb_workers', 'Worker processes with a live heartbeat (worker_processes).', [], (g, s) => g.set(s.workers));
+
+  const families = {
+    stageDuration: new StoredFamily(
+      'tvdb_stage_duration_seconds',
+      'Time jobs spent in each state before moving on (from every transition).',
+      'histogram',
+    ),
+    stageAttemptDuration: new StoredFamily(
+      'tvdb_stage_attempt_duration_seconds',
+      'Duration of stage task attempts by stage and outcome (success, retried, failed, deferred, paused).',
+      'histogram',
+    ),
+    stageAttempts: new StoredFamily(
+      'tvdb_stage_attempts_total',
+      'Stage task attempts by stage and outcome.',
+      'counter',
+    ),
+    externalCallDuration: new StoredFamily(
+      'tvdb_external_call_duration_seconds',
+      'Latency of calls to LlamaParse and the embedding API by service, operation and outcome.',
+      'histogram',
+    ),
+    externalCalls: new StoredFamily(
+      'tvdb_external_calls_total',
+      'Calls made to external services by service, operation and outcome.',
+      'counter',
+    ),
+    externalCallsDenied: new StoredFamily(
+      'tvdb_external_calls_denied_total',
+      'Calls not made: the circuit breaker was open or the rate limit empty.',
+      'counter',
+    ),
+    webhookDeliveries: new StoredFamily(
+      'tvdb_webhook_deliveries_total',
+      'LlamaParse webhook deliveries by outcome (accepted, duplicate, retry_later, refused) and refusal reason.',
+      'counter',
+    ),
+    alerts: new StoredFamily(
+      'tvdb_alerts_total',
+      'Alerts raised (after deduplication) by kind and severity.',
+      'counter',
+    ),
+  };
+  for (const family of Object.values(families)) registry.registerMetric(family as unknown as Metric);
+
+  function fillFamilies(series: readonly Series[]) {
+    const named = (name: string) => series.filter((r) => r.name === name);
+    const f = families;
+    f.stageDuration.values = familyValues(f.stageDuration, named(f.stageDuration.name));
+    f.stageAttemptDuration.values = familyValues(f.stageAttemptDuration, named(f.stageAttemptDuration.name));
+    f.stageAttempts.values = familyValues(f.stageAttempts, named(f.stageAttemptDuration.name));
+    f.externalCallDuration.values = familyValues(f.externalCallDuration, named(f.externalCallDuration.name));
+    f.externalCalls.values = familyValues(f.externalCalls, named(f.externalCallDuration.name));
+    f.externalCallsDenied.values = familyValues(f.externalCallsDenied, named(f.externalCallsDenied.name));
+    f.webhookDeliveries.values = familyValues(
+      f.webhookDeliveries,
+      named(f.webhookDeliveries.name),
+      ({ reason, ...rest }) => (reason ? { ...rest, reason } : rest),
+    );
+    f.alerts.values = familyValues(f.alerts, named(f.alerts.name));
+  }
+
+  // Scrapes are rendered one at a time: each fills the shared metric objects before reading them.
+  let queue: Promise<unknown> = Promise.resolve();
+  async function render(): Promise<string> {
+    const [snapshot, series] = await Promise.all([loadSnapshot(db), loadSeries(db)]);
+    for (const [g, fill] of gauges) {
+      g.reset();
+      fill(g, snapshot);
+    }
+    fillFamilies(series);
+    return registry.metrics();
+  }
+  return {
+    contentType: registry.contentType,
+    render(): Promise<string> {
+      const next = queue.then(render, render);
+      queue = next.catch(() => {});
+      return next;
+    },
+  };
+}
