@@ -1,9 +1,12 @@
 import test from 'ava';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 
-const compose = parse(readFileSync(new URL('../docker-compose.yml', import.meta.url), 'utf8'));
-const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+const read = (path: string) => readFileSync(new URL(`../${path}`, import.meta.url), 'utf8');
+const compose = parse(read('docker-compose.yml'));
+const readme = read('README.md');
+type Service = { image?: string; environment?: Record<string, string>; volumes?: string[]; profiles?: string[] };
+const services: Record<string, Service> = compose.services;
 
 test('docker-compose.yml brings up a pgvector PostgreSQL with a health check', (t) => {
   const postgres = compose.services.postgres;
@@ -12,8 +15,8 @@ test('docker-compose.yml brings up a pgvector PostgreSQL with a health check', (
 });
 
 test('every tvdb variable the compose file sets is documented in the README', (t) => {
-  const names = Object.values<{ environment?: Record<string, string> }>(compose.services)
-    .filter((s) => !String((s as { image?: string }).image).includes('pgvector'))
+  const names = Object.values(services)
+    .filter((s) => String(s.image).startsWith('node:'))
     .flatMap((s) => Object.keys(s.environment ?? {}));
   t.true(names.length > 0);
   for (const name of names) t.true(readme.includes(`\`${name}\``), `${name} is in the README`);
@@ -22,4 +25,37 @@ test('every tvdb variable the compose file sets is documented in the README', (t
 test('the DATABASE_URL the README gives for compose matches the compose credentials', (t) => {
   const { POSTGRES_USER, POSTGRES_PASSWORD, POSTGRES_DB } = compose.services.postgres.environment;
   t.true(readme.includes(`postgres://${POSTGRES_USER}:${POSTGRES_PASSWORD}@localhost:5432/${POSTGRES_DB}`));
+});
+
+test('the monitoring profile mounts the Prometheus config, its rules and the Grafana provisioning that exist here', (t) => {
+  for (const name of ['prometheus', 'grafana']) t.deepEqual(services[name]!.profiles, ['monitoring'], name);
+  const mounts = (name: string) =>
+    (services[name]!.volumes ?? []).filter((v) => v.startsWith('./')).map((v) => v.split(':') as [string, string]);
+  for (const [hostPath] of [...mounts('prometheus'), ...mounts('grafana')])
+    t.true(existsSync(new URL(`../${hostPath}`, import.meta.url)), `${hostPath} exists`);
+
+  // Prometheus loads alerts.yml from where the mount puts it, and scrapes the compose server.
+  const promMount = mounts('prometheus').find(([host]) => host === './ops/prometheus')!;
+  const prometheus = parse(read('ops/prometheus/prometheus.yml'));
+  for (const file of prometheus.rule_files as string[]) {
+    t.true(file.startsWith(`${promMount[1]}/`), `${file} is inside the mount`);
+    t.true(existsSync(new URL(`../ops/prometheus/${file.slice(promMount[1].length + 1)}`, import.meta.url)));
+  }
+  const target = prometheus.scrape_configs[0].static_configs[0].targets[0] as string;
+  t.is(target, `server:${services.server!.environment!.PORT}`);
+  t.is(prometheus.scrape_configs[0].metrics_path, '/metrics');
+
+  // Grafana's provisioning points at the Prometheus service and at the mounted dashboards folder.
+  const datasource = parse(read('ops/grafana/provisioning/datasources/prometheus.yml')).datasources[0];
+  t.is(datasource.url, 'http://prometheus:9090');
+  const provider = parse(read('ops/grafana/provisioning/dashboards/tvdb.yml')).providers[0];
+  t.true(
+    mounts('grafana').some(([host, inside]) => host === './ops/grafana/dashboards' && inside === provider.options.path),
+  );
+  const dashboard = JSON.parse(read('ops/grafana/dashboards/tvdb-pipeline.json'));
+  const panelTitles = (dashboard.panels as Array<{ type: string; title: string }>).map((p) => p.title).join(' | ');
+  for (const topic of ['Jobs by state', 'Time in state', 'failure', 'Spend', 'Budget', 'Circuit breakers'])
+    t.true(panelTitles.includes(topic), `the dashboard has a panel on ${topic}`);
+  for (const panel of dashboard.panels as Array<{ type: string; datasource?: { uid: string } }>)
+    if (panel.type !== 'row') t.is(panel.datasource?.uid, datasource.uid);
 });

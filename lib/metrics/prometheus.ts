@@ -116,9 +116,6 @@ export function createMetrics(db: CommonQueryMethods) {
       for (const r of s.failureRates) g.set({ stage: r.stage }, r.failure_rate);
     },
   );
-  gauge('tvdb_cost_micro_usd', 'Money spent per service since the ledger began (cost_ledger).', ['service'], (g, s) => {
-    for (const c of s.costs) g.set({ service: c.service }, c.total_micro_usd);
-  });
   gauge('tvdb_workers', 'Worker processes with a live heartbeat (worker_processes).', [], (g, s) => g.set(s.workers));
 
   const families = {
@@ -162,10 +159,16 @@ export function createMetrics(db: CommonQueryMethods) {
       'Alerts raised (after deduplication) by kind and severity.',
       'counter',
     ),
+    cost: new StoredFamily(
+      'tvdb_cost_micro_usd_total',
+      'Money spent per service since the ledger began, micro-USD (cost_ledger).',
+      'counter',
+    ),
   };
   for (const family of Object.values(families)) registry.registerMetric(family as unknown as Metric);
 
-  function fillFamilies(series: readonly Series[]) {
+  function fillFamilies(series: readonly Series[], snapshot: Snapshot) {
+    families.cost.values = snapshot.costs.map((c) => ({ labels: { service: c.service }, value: c.total_micro_usd }));
     const named = (name: string) => series.filter((r) => r.name === name);
     const f = families;
     f.stageDuration.values = familyValues(f.stageDuration, named(f.stageDuration.name));
@@ -190,7 +193,7 @@ export function createMetrics(db: CommonQueryMethods) {
       g.reset();
       fill(g, snapshot);
     }
-    fillFamilies(series);
+    fillFamilies(series, snapshot);
     return registry.metrics();
   }
   return {
