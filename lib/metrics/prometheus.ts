@@ -126,12 +126,12 @@ export function createMetrics(db: CommonQueryMethods) {
     ),
     stageAttemptDuration: new StoredFamily(
       'tvdb_stage_attempt_duration_seconds',
-      'Duration of stage task attempts by stage and outcome (success, retried, failed, deferred, paused).',
+      'Duration of stage task attempts by stage, task and outcome (success, retried, failed, deferred, paused).',
       'histogram',
     ),
     stageAttempts: new StoredFamily(
       'tvdb_stage_attempts_total',
-      'Stage task attempts by stage and outcome.',
+      'Stage task attempts by stage, task and outcome.',
       'counter',
     ),
     externalCallDuration: new StoredFamily(

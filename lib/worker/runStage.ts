@@ -59,7 +59,7 @@ export async function runStage(
       deps.pool,
       log,
       'tvdb_stage_attempt_duration_seconds',
-      { stage, outcome },
+      { stage, task: helpers.job.task_identifier, outcome },
       (performance.now() - started) / 1000,
       STAGE_ATTEMPT_BOUNDS,
     );
