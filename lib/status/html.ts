@@ -28,7 +28,7 @@ export function statusFragment(snapshot: Snapshot): string {
       : `<tr><td class="empty" colspan="${section.columns.length + 1}">${escapeHtml(section.empty)}</td></tr>`;
     return `<section id="${section.id}"><h2>${escapeHtml(section.title)}</h2><table><thead>${head}</thead><tbody>${body}</tbody></table></section>`;
   });
-  return `<p id="headline" data-updated-at="${snapshot.at}">${escapeHtml(statusHeadline(snapshot))}</p>${sections.join('')}`;
+  return `<p id="headline" data-updated-at="${snapshot.at}">${escapeHtml(statusHeadline(snapshot))}</p><div id="sections">${sections.join('')}</div>`;
 }
 
 export function statusPage(snapshot: Snapshot, refreshS: number): string {
@@ -42,8 +42,10 @@ export function statusPage(snapshot: Snapshot, refreshS: number): string {
   body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5rem; color: #1d1d1f; }
   h1 { font-size: 1.3rem; margin: 0 0 .3rem; }
   h2 { font-size: 1rem; margin: 1.2rem 0 .3rem; }
-  #headline { font-family: ui-monospace, monospace; }
-  #sections { display: grid; grid-template-columns: repeat(auto-fill, minmax(26rem, 1fr)); gap: 0 2rem; }
+  #headline { font-family: ui-monospace, monospace; white-space: pre-wrap; }
+  #sections { display: grid; grid-template-columns: repeat(auto-fill, minmax(34rem, 1fr)); gap: 0 2.5rem; }
+  section { min-width: 0; overflow-x: auto; }
+  #errors, #alerts { grid-column: 1 / -1; }
   table { border-collapse: collapse; width: 100%; }
   th, td { padding: .15rem .5rem; border-bottom: 1px solid #e3e3e6; text-align: right; white-space: nowrap; }
   th:first-child, td.empty { text-align: left; }
