@@ -748,7 +748,7 @@ CREATE VIEW public.failure_summary AS
     (count(*))::integer AS occurrences,
     max(job_events.at) AS last_at
    FROM public.job_events
-  WHERE ((job_events.kind = 'transition'::text) AND ((job_events.to_state)::text ~~ 'failed_%'::text) AND (job_events.at > (now() - '24:00:00'::interval)))
+  WHERE ((job_events.kind = 'transition'::text) AND (job_events.to_state = ANY (ARRAY['failed_parse'::public.job_state, 'failed_chunking'::public.job_state, 'failed_embedding'::public.job_state])) AND (job_events.at > (now() - '24:00:00'::interval)))
   GROUP BY (job_events.to_state)::text, COALESCE((job_events.detail ->> 'error_class'::text), 'permanent'::text), ("left"((job_events.detail ->> 'error'::text), 200))
 UNION ALL
  SELECT 'attempt_failed'::text AS kind,
@@ -957,25 +957,20 @@ CREATE TABLE public.rate_limits (
 );
 
 CREATE VIEW public.stage_latency AS
- WITH spans AS (
-         SELECT e.from_state AS state,
-            COALESCE(e.seconds_in_from_state, (( SELECT EXTRACT(epoch FROM (e.at - p.at)) AS "extract"
-                   FROM public.job_events p
-                  WHERE ((p.job_id = e.job_id) AND (p.id < e.id) AND (p.kind <> 'note'::text))
-                  ORDER BY p.id DESC
-                 LIMIT 1))::double precision) AS seconds
-           FROM public.job_events e
-          WHERE ((e.kind = 'transition'::text) AND (e.at > (now() - '24:00:00'::interval)))
-        )
- SELECT spans.state,
-    (count(*))::integer AS moves,
-    round((percentile_cont((0.5)::double precision) WITHIN GROUP (ORDER BY spans.seconds))::numeric, 3) AS p50_s,
-    round((percentile_cont((0.95)::double precision) WITHIN GROUP (ORDER BY spans.seconds))::numeric, 3) AS p95_s,
-    round((percentile_cont((0.99)::double precision) WITHIN GROUP (ORDER BY spans.seconds))::numeric, 3) AS p99_s,
-    round((max(spans.seconds))::numeric, 3) AS max_s
-   FROM spans
-  GROUP BY spans.state
-  ORDER BY (min(array_position(enum_range(NULL::public.job_state), spans.state)));
+ SELECT s.state,
+    s.moves,
+    round((s.p[1])::numeric, 3) AS p50_s,
+    round((s.p[2])::numeric, 3) AS p95_s,
+    round((s.p[3])::numeric, 3) AS p99_s,
+    round((s.max_s)::numeric, 3) AS max_s
+   FROM ( SELECT job_events.from_state AS state,
+            (count(*))::integer AS moves,
+            percentile_cont((ARRAY[0.5, 0.95, 0.99])::double precision[]) WITHIN GROUP (ORDER BY job_events.seconds_in_from_state) AS p,
+            max(job_events.seconds_in_from_state) AS max_s
+           FROM public.job_events
+          WHERE ((job_events.kind = 'transition'::text) AND (job_events.at > (now() - '24:00:00'::interval)))
+          GROUP BY job_events.from_state) s
+  ORDER BY (array_position(enum_range(NULL::public.job_state), s.state));
 
 CREATE VIEW public.stage_outcome_states AS
  SELECT v.stage,

@@ -5,7 +5,7 @@
 // aggregate with max, not sum). Labels are small fixed sets: state, stage, task, service, outcome.
 import { collectDefaultMetrics, Gauge, Registry, type Metric } from 'prom-client';
 import type { CommonQueryMethods } from 'slonik';
-import { loadSeries, loadSnapshot, type Series, type Snapshot } from '../status/snapshot.ts';
+import { loadGauges, loadSeries, type Gauges, type Series } from '../status/snapshot.ts';
 
 type Value = { labels: Record<string, string | number>; value: number; metricName?: string };
 
@@ -55,8 +55,8 @@ export function createMetrics(db: CommonQueryMethods) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'tvdb_server_' });
 
-  const gauges: Array<[Gauge, (g: Gauge, s: Snapshot) => void]> = [];
-  const gauge = (name: string, help: string, labelNames: string[], fill: (g: Gauge, s: Snapshot) => void) =>
+  const gauges: Array<[Gauge, (g: Gauge, s: Gauges) => void]> = [];
+  const gauge = (name: string, help: string, labelNames: string[], fill: (g: Gauge, s: Gauges) => void) =>
     gauges.push([new Gauge({ name, help, labelNames, registers: [registry] }), fill]);
 
   gauge('tvdb_jobs', 'Jobs in each state (pipeline_health).', ['state'], (g, s) => {
@@ -87,7 +87,7 @@ export function createMetrics(db: CommonQueryMethods) {
     },
   );
   const budgetLabels = ['budget_id', 'scope', 'period'];
-  const budgetGauge = (name: string, help: string, pick: (b: Snapshot['budgets'][number]) => number) =>
+  const budgetGauge = (name: string, help: string, pick: (b: Gauges['budgets'][number]) => number) =>
     gauge(name, help, budgetLabels, (g, s) => {
       for (const b of s.budgets) g.set({ budget_id: b.budget_id, scope: b.scope, period: b.period }, pick(b));
     });
@@ -167,7 +167,7 @@ export function createMetrics(db: CommonQueryMethods) {
   };
   for (const family of Object.values(families)) registry.registerMetric(family as unknown as Metric);
 
-  function fillFamilies(series: readonly Series[], snapshot: Snapshot) {
+  function fillFamilies(series: readonly Series[], snapshot: Gauges) {
     families.cost.values = snapshot.costs.map((c) => ({ labels: { service: c.service }, value: c.total_micro_usd }));
     const named = (name: string) => series.filter((r) => r.name === name);
     const f = families;
@@ -188,7 +188,7 @@ export function createMetrics(db: CommonQueryMethods) {
   // Scrapes are rendered one at a time: each fills the shared metric objects before reading them.
   let queue: Promise<unknown> = Promise.resolve();
   async function render(): Promise<string> {
-    const [snapshot, series] = await Promise.all([loadSnapshot(db), loadSeries(db)]);
+    const [snapshot, series] = await Promise.all([loadGauges(db), loadSeries(db)]);
     for (const [g, fill] of gauges) {
       g.reset();
       fill(g, snapshot);

@@ -56,45 +56,46 @@ const Alert = z.object({
 const Refusal = z.object({ reason: z.string(), refusals: z.number() });
 
 export type Snapshot = Awaited<ReturnType<typeof loadSnapshot>>;
+export type Gauges = Awaited<ReturnType<typeof loadGauges>>;
 
 /** Failure rates are over this window (the alert evaluator's default window too). */
 export const FAILURE_WINDOW_MINUTES = 15;
 
-export async function loadSnapshot(db: CommonQueryMethods) {
-  const [
-    health,
-    latency,
-    failureRates,
-    topFailures,
-    queue,
-    budgets,
-    breakers,
-    stuck,
-    costs,
-    alerts,
-    refusals,
-    workers,
-  ] = await Promise.all([
+/**
+ * What /metrics turns into gauges: the cheap views, read at every scrape. (Percentiles over time
+ * are Prometheus's to compute, from the histograms; stage_latency is for people.)
+ */
+export async function loadGauges(db: CommonQueryMethods) {
+  const [health, failureRates, queue, budgets, breakers, stuck, costs, workers] = await Promise.all([
     getPipelineHealth(db),
-    db.any(sql.type(Latency)`select state::text, moves, p50_s::float8, p95_s::float8, p99_s::float8, max_s::float8
-                                from stage_latency`),
     db.any(sql.type(FailureRate)`select stage, attempts, failures, failure_rate::float8
-                                    from stage_failure_rates(make_interval(mins => ${FAILURE_WINDOW_MINUTES}))`),
-    db.any(sql.type(TopFailure)`select kind, stage, error_class, message, occurrences from failure_summary limit 5`),
+                                  from stage_failure_rates(make_interval(mins => ${FAILURE_WINDOW_MINUTES}))`),
     db.any(sql.type(Queue)`select * from queue_depth`),
     db.any(sql.type(Budget)`
-        select budget_id::int, scope, period, limit_micro_usd::float8, spent_micro_usd::float8,
-               reserved_micro_usd::float8, remaining_micro_usd::float8, share_used::float8
-        from budget_status order by budget_id`),
+      select budget_id::int, scope, period, limit_micro_usd::float8, spent_micro_usd::float8,
+             reserved_micro_usd::float8, remaining_micro_usd::float8, share_used::float8
+      from budget_status order by budget_id`),
     db.any(sql.type(Breaker)`select service, state, consecutive_failures from circuit_breakers order by service`),
     db.any(sql.type(
       Stuck,
     )`select state::text, count(*)::int as jobs, extract(epoch from max(in_state_for))::float8 as longest_s
-                             from stuck_jobs group by state order by state`),
+                           from stuck_jobs group by state order by state`),
     db.any(sql.type(Cost)`
-        select service, sum(cost_micro_usd)::float8 as total_micro_usd,
-               coalesce(sum(cost_micro_usd) filter (where at >= date_trunc('day', now())), 0)::float8 as today_micro_usd
-        from cost_ledger group by service order by service`),
+      select service, sum(cost_micro_usd)::float8 as total_micro_usd,
+             coalesce(sum(cost_micro_usd) filter (where at >= date_trunc('day', now())), 0)::float8 as today_micro_usd
+      from cost_ledger group by service order by service`),
+    db.oneFirst(sql.type(z.object({ n: z.number() }))`select count(*)::int as n from worker_processes`),
+  ]);
+  return { at: Date.now(), health, failureRates, queue, budgets, breakers, stuck, costs, workers };
+}
+
+/** The whole picture for people: the gauges, plus time in state, top errors, alerts, refusals. */
+export async function loadSnapshot(db: CommonQueryMethods) {
+  const [gauges, latency, topFailures, alerts, refusals] = await Promise.all([
+    loadGauges(db),
+    db.any(sql.type(Latency)`select state::text, moves, p50_s::float8, p95_s::float8, p99_s::float8, max_s::float8
+                              from stage_latency`),
+    db.any(sql.type(TopFailure)`select kind, stage, error_class, message, occurrences from failure_summary limit 5`),
     db.any(
       sql.type(Alert)`select kind, severity, message, occurrences, created_at from alerts order by id desc limit 5`,
     ),
@@ -103,10 +104,10 @@ export async function loadSnapshot(db: CommonQueryMethods) {
         Refusal,
       )`select reason, sum(refusals)::int as refusals from webhook_refusals group by reason order by reason`,
     ),
-    db.oneFirst(sql.type(z.object({ n: z.number() }))`select count(*)::int as n from worker_processes`),
   ]);
+  const { at, health, failureRates, queue, budgets, breakers, stuck, costs, workers } = gauges;
   return {
-    at: Date.now(),
+    at,
     health,
     latency,
     failureRates,
