@@ -3,13 +3,15 @@
 import test, { type ExecutionContext } from 'ava';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { parse as parseYaml } from 'yaml';
 import pg from 'pg';
 import { sql } from 'slonik';
 import { z } from 'zod';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
 import { insertJob } from './helpers/jobs.ts';
-import { ingest, llamaParseSetup, waitForTerminal } from './helpers/pipeline.ts';
+import { ingest, llamaParseSetup, testPipeline, waitForTerminal } from './helpers/pipeline.ts';
+import { verifySignature } from '../lib/webhooks/signature.ts';
 import { minimalPdf } from './helpers/minimalPdf.ts';
 import { createMetrics } from '../lib/metrics/prometheus.ts';
 import { deliver, envelope, jobAwaitingWebhook, testServer } from './helpers/server.ts';
@@ -552,7 +554,14 @@ test.serial(
 // ---------------------------------------------------------------------------------------------
 // Alerts from the pipeline itself
 
+/** Job failures are deduplicated per quarter hour: start a storm well inside one. */
+async function awayFromWindowEdge(seconds = 30) {
+  const intoWindow = (Date.now() / 1000) % 900;
+  if (intoWindow > 900 - seconds) await new Promise((r) => setTimeout(r, (900 - intoWindow + 1) * 1000));
+}
+
 test('a storm of failing jobs raises one alert per failed state and window, counted, delivered once', async (t) => {
+  await awayFromWindowEdge();
   const storm = await createTestDatabase();
   t.teardown(() => dropDatabase(storm));
   const jobs = await Promise.all(Array.from({ length: 30 }, () => insertJob(storm.pool)));
@@ -665,3 +674,63 @@ test('workers count their external calls and stage attempts in Postgres, as /met
 function parseMetrics(text: string): Family[] | undefined {
   return officialParserMissing() ? undefined : parseExposition(text);
 }
+
+test('jobs failing in the pipeline raise one job_failed alert, POSTed signed with a timestamp, logged', async (t) => {
+  const received: Array<{ body: string; headers: Record<string, string | string[] | undefined> }> = [];
+  const hook = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => (body += d));
+    req.on('end', () => {
+      received.push({ body, headers: req.headers });
+      res.end('ok');
+    });
+  });
+  await new Promise<void>((r) => hook.listen(0, '127.0.0.1', () => r()));
+  t.teardown(() => new Promise((r) => hook.close(() => r(undefined))));
+  const work = await createTestDatabase();
+  const pipeline = testPipeline(work, {
+    ALERT_WEBHOOK_URL: `http://127.0.0.1:${(hook.address() as { port: number }).port}/alerts`,
+    ALERT_WEBHOOK_SECRET: 'alert-secret',
+  });
+  t.teardown(async () => {
+    await pipeline.stop();
+    await dropDatabase(work);
+  });
+  await awayFromWindowEdge();
+  await pipeline.start();
+  const results = await ingest(
+    pipeline.deps,
+    [1, 2, 3].map((n) => ({
+      name: `broken-${n}.pdf`,
+      bytes: Buffer.from(`%PDF-1.4\n${n} this is not a PDF body\n%%EOF`),
+    })),
+  );
+  const final = await waitForTerminal(
+    work.pool,
+    results.map((r) => (r.ok ? r.jobId : '')),
+  );
+  t.deepEqual(
+    Object.values(final).map((j) => j.state),
+    ['failed_parse', 'failed_parse', 'failed_parse'],
+  );
+  for (let i = 0; i < 200 && received.length < 1; i++) await new Promise((r) => setTimeout(r, 50));
+  await new Promise((r) => setTimeout(r, 1000)); // time for any second POST to arrive
+  t.is(received.length, 1, 'one POST for three failures');
+  const { body, headers } = received[0]!;
+  t.true(
+    verifySignature(Buffer.from(`${headers['x-tvdb-timestamp']}.${body}`), String(headers['x-tvdb-signature']), [
+      'alert-secret',
+    ]),
+  );
+  t.like(JSON.parse(body), { kind: 'job_failed', severity: 'warning', detail: { state: 'failed_parse' } });
+  const [alert] = await rows(
+    work,
+    z.object({ occurrences: z.number(), delivered: z.boolean() }),
+    `select occurrences, delivered_at is not null as delivered from alerts`,
+  );
+  t.deepEqual(alert, { occurrences: 3, delivered: true });
+  t.true(
+    pipeline.logs.some((l) => l.msg === `ALERT: ${JSON.parse(body).message}`),
+    'logged at its severity',
+  );
+});
