@@ -24,6 +24,7 @@ export async function withRuntime<T>(
     poolSize?: number;
     /** when LOG_LEVEL is unset */ logLevel?: string;
     /** checks of the configuration to make before touching any database */ validate?: (config: Config) => void;
+    /** what the first Ctrl-C message adds after "stopping" */ stopNote?: string;
   },
   body: (rt: Runtime) => Promise<T>,
 ): Promise<T> {
@@ -42,7 +43,9 @@ export async function withRuntime<T>(
       process.exit(130);
     }
     log.info({ signal }, 'shutting down');
-    process.stderr.write(`\n${signal}: stopping; tasks in hand finish first (Ctrl-C again to exit at once)\n`);
+    process.stderr.write(
+      `\n${signal}: stopping${options.stopNote ?? '; tasks in hand finish first'} (Ctrl-C again to exit at once)\n`,
+    );
     resolveStopping(signal);
   };
   process.on('SIGINT', onSignal);

@@ -10,9 +10,14 @@ const escapeHtml = (value: Cell) =>
     (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
   );
 
+/** Columns of words, aligned left (numbers align right). */
+const TEXT_COLUMNS = new Set(['stage', 'class', 'message', 'severity', 'at', 'state']);
+
 export function statusFragment(snapshot: Snapshot): string {
   const sections = statusSections(snapshot).map((section) => {
-    const head = `<tr><th>${escapeHtml(section.keyLabel)}</th>${section.columns.map((c) => `<th>${escapeHtml(c.label)}</th>`).join('')}</tr>`;
+    const head = `<tr><th>${escapeHtml(section.keyLabel)}</th>${section.columns
+      .map((c) => `<th${TEXT_COLUMNS.has(c.id) ? ' class="text"' : ''}>${escapeHtml(c.label)}</th>`)
+      .join('')}</tr>`;
     const body = section.rows.length
       ? section.rows
           .map(
@@ -20,7 +25,9 @@ export function statusFragment(snapshot: Snapshot): string {
               `<tr><th scope="row">${escapeHtml(row.key)}</th>${row.cells
                 .map(
                   (cell, i) =>
-                    `<td data-cell="${escapeHtml(`${section.id}/${row.key}/${section.columns[i]!.id}`)}">${escapeHtml(cell)}</td>`,
+                    `<td data-cell="${escapeHtml(`${section.id}/${row.key}/${section.columns[i]!.id}`)}"${
+                      TEXT_COLUMNS.has(section.columns[i]!.id) ? ' class="text"' : ''
+                    }>${escapeHtml(cell)}</td>`,
                 )
                 .join('')}</tr>`,
           )
@@ -48,7 +55,7 @@ export function statusPage(snapshot: Snapshot, refreshS: number): string {
   #errors, #alerts { grid-column: 1 / -1; }
   table { border-collapse: collapse; width: 100%; }
   th, td { padding: .15rem .5rem; border-bottom: 1px solid #e3e3e6; text-align: right; white-space: nowrap; }
-  th:first-child, td.empty { text-align: left; }
+  th:first-child, td.empty, .text { text-align: left; }
   td:last-child { white-space: normal; }
   td.empty { color: #6e6e73; }
   #refresh-error { color: #b3261e; }

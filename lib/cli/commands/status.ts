@@ -82,7 +82,7 @@ export default command;
 
 // Redraws until Ctrl-C. A database that goes away is reported on screen and retried, not fatal.
 function watch(intervalS: number, asJson: boolean) {
-  return withRuntime({ poolSize: 3 }, async ({ pool, stopping }) => {
+  return withRuntime({ poolSize: 3, stopNote: '' }, async ({ pool, stopping }) => {
     let stopped = false;
     void stopping.then(() => (stopped = true));
     const tty = process.stdout.isTTY;
