@@ -18,12 +18,15 @@ class StoredFamily {
   name: string;
   help: string;
   type: 'counter' | 'histogram';
+  /** The metric_series name it is read from (a counter can be a histogram's count). */
+  source: string;
   aggregator = 'sum' as const;
   values: Value[] = [];
-  constructor(name: string, help: string, type: 'counter' | 'histogram') {
+  constructor(name: string, help: string, type: 'counter' | 'histogram', source = name) {
     this.name = name;
     this.help = help;
     this.type = type;
+    this.source = source;
   }
   async get() {
     return { name: this.name, help: this.help, type: this.type, values: this.values, aggregator: this.aggregator };
@@ -31,10 +34,10 @@ class StoredFamily {
 }
 
 /** Counters, and histograms' buckets made cumulative as the text format wants them. */
-function familyValues(family: StoredFamily, rows: Series[], relabel = (l: Record<string, string>) => l): Value[] {
-  if (family.type === 'counter') return rows.map((r) => ({ labels: relabel(r.labels), value: r.count }));
+function familyValues(family: StoredFamily, rows: readonly Series[]): Value[] {
+  if (family.type === 'counter') return rows.map((r) => ({ labels: withoutEmpty(r.labels), value: r.count }));
   return rows.flatMap((r) => {
-    const labels = relabel(r.labels);
+    const labels = withoutEmpty(r.labels);
     let cumulative = 0;
     const buckets = (r.bounds ?? []).map((le, i) => {
       cumulative += r.buckets?.[i] ?? 0;
@@ -48,6 +51,10 @@ function familyValues(family: StoredFamily, rows: Series[], relabel = (l: Record
     ];
   });
 }
+
+/** A label recorded empty (a webhook delivery's reason when it was not refused) is no label. */
+const withoutEmpty = (labels: Record<string, string>) =>
+  Object.fromEntries(Object.entries(labels).filter(([, v]) => v));
 
 const BREAKER_STATE = { closed: 0, half_open: 1, open: 2 } as const;
 
@@ -118,82 +125,72 @@ export function createMetrics(db: CommonQueryMethods) {
   );
   gauge('tvdb_workers', 'Worker processes with a live heartbeat (worker_processes).', [], (g, s) => g.set(s.workers));
 
-  const families = {
-    stageDuration: new StoredFamily(
+  const families = [
+    new StoredFamily(
       'tvdb_stage_duration_seconds',
       'Time jobs spent in each state before moving on (from every transition).',
       'histogram',
     ),
-    stageAttemptDuration: new StoredFamily(
+    new StoredFamily(
       'tvdb_stage_attempt_duration_seconds',
       'Duration of stage task attempts by stage, task and outcome (success, retried, failed, deferred, paused).',
       'histogram',
     ),
-    stageAttempts: new StoredFamily(
+    new StoredFamily(
       'tvdb_stage_attempts_total',
       'Stage task attempts by stage, task and outcome.',
       'counter',
+      'tvdb_stage_attempt_duration_seconds',
     ),
-    externalCallDuration: new StoredFamily(
+    new StoredFamily(
       'tvdb_external_call_duration_seconds',
       'Latency of calls to LlamaParse and the embedding API by service, operation and outcome.',
       'histogram',
     ),
-    externalCalls: new StoredFamily(
+    new StoredFamily(
       'tvdb_external_calls_total',
       'Calls made to external services by service, operation and outcome.',
       'counter',
+      'tvdb_external_call_duration_seconds',
     ),
-    externalCallsDenied: new StoredFamily(
+    new StoredFamily(
       'tvdb_external_calls_denied_total',
       'Calls not made: the circuit breaker was open or the rate limit empty.',
       'counter',
     ),
-    webhookDeliveries: new StoredFamily(
+    new StoredFamily(
       'tvdb_webhook_deliveries_total',
       'LlamaParse webhook deliveries by outcome (accepted, duplicate, retry_later, refused) and refusal reason.',
       'counter',
     ),
-    alerts: new StoredFamily(
-      'tvdb_alerts_total',
-      'Alerts raised (after deduplication) by kind and severity.',
-      'counter',
-    ),
-    cost: new StoredFamily(
-      'tvdb_cost_micro_usd_total',
-      'Money spent per service since the ledger began, micro-USD (cost_ledger).',
-      'counter',
-    ),
-  };
-  for (const family of Object.values(families)) registry.registerMetric(family as unknown as Metric);
+    new StoredFamily('tvdb_alerts_total', 'Alerts raised (after deduplication) by kind and severity.', 'counter'),
+  ];
+  // Read from the ledger (a view), not from metric_series.
+  const cost = new StoredFamily(
+    'tvdb_cost_micro_usd_total',
+    'Money spent per service since the ledger began, micro-USD (cost_ledger).',
+    'counter',
+  );
+  for (const family of [...families, cost]) registry.registerMetric(family as unknown as Metric);
 
-  function fillFamilies(series: readonly Series[], snapshot: Gauges) {
-    families.cost.values = snapshot.costs.map((c) => ({ labels: { service: c.service }, value: c.total_micro_usd }));
-    const named = (name: string) => series.filter((r) => r.name === name);
-    const f = families;
-    f.stageDuration.values = familyValues(f.stageDuration, named(f.stageDuration.name));
-    f.stageAttemptDuration.values = familyValues(f.stageAttemptDuration, named(f.stageAttemptDuration.name));
-    f.stageAttempts.values = familyValues(f.stageAttempts, named(f.stageAttemptDuration.name));
-    f.externalCallDuration.values = familyValues(f.externalCallDuration, named(f.externalCallDuration.name));
-    f.externalCalls.values = familyValues(f.externalCalls, named(f.externalCallDuration.name));
-    f.externalCallsDenied.values = familyValues(f.externalCallsDenied, named(f.externalCallsDenied.name));
-    f.webhookDeliveries.values = familyValues(
-      f.webhookDeliveries,
-      named(f.webhookDeliveries.name),
-      ({ reason, ...rest }) => (reason ? { ...rest, reason } : rest),
-    );
-    f.alerts.values = familyValues(f.alerts, named(f.alerts.name));
+  function fill(series: readonly Series[], picture: Gauges) {
+    for (const [g, fillGauge] of gauges) {
+      g.reset();
+      fillGauge(g, picture);
+    }
+    for (const family of families)
+      family.values = familyValues(
+        family,
+        series.filter((r) => r.name === family.source),
+      );
+    cost.values = picture.costs.map((c) => ({ labels: { service: c.service }, value: c.total_micro_usd }));
   }
 
   // Scrapes are rendered one at a time: each fills the shared metric objects before reading them.
   let queue: Promise<unknown> = Promise.resolve();
   async function render(): Promise<string> {
-    const [snapshot, series] = await Promise.all([loadGauges(db), loadSeries(db)]);
-    for (const [g, fill] of gauges) {
-      g.reset();
-      fill(g, snapshot);
-    }
-    fillFamilies(series, snapshot);
+    const [picture, series] = await Promise.all([loadGauges(db), loadSeries(db)]);
+    fill(series, picture);
     return registry.metrics();
   }
   return {

@@ -112,6 +112,14 @@ export function statusSections(s: Snapshot): Section[] {
       empty: 'no breakers',
     },
     {
+      id: 'refusals',
+      title: 'Webhook refusals, last 24 h',
+      keyLabel: 'reason',
+      columns: cols(['refusals', 'refusals']),
+      rows: s.refusals.map((r) => ({ key: r.reason, cells: [r.refusals] })),
+      empty: 'none',
+    },
+    {
       id: 'stuck',
       keyLabel: 'state',
       title: 'Stuck jobs',
