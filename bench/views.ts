@@ -2,7 +2,7 @@
 // their events, ledger rows, queued tasks, refusals), then times each view (median of 5) and
 // prints its EXPLAIN ANALYZE. BENCH_JOBS sets the number of jobs (100000); BENCH_SPREAD_DAYS how
 // many days the history covers (30: a month of work; 1 puts every job in the 24-hour windows).
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { sql } from 'slonik';
 import { z } from 'zod';
 import { createDatabasePool } from '../lib/db/database.ts';
@@ -116,7 +116,8 @@ try {
   await time('snapshot (status)', async () => (await loadSnapshot(pool)).health.length);
   const metrics = createMetrics(pool);
   await time('/metrics render', async () => (await metrics.render()).split('\n').length);
-  const out = process.env.BENCH_EXPLAIN_OUT ?? 'bench-views-explain.txt';
+  mkdirSync('reports', { recursive: true });
+  const out = process.env.BENCH_EXPLAIN_OUT ?? 'reports/bench-views-explain.txt';
   writeFileSync(out, explains.join('\n'));
   console.log(`\nEXPLAIN ANALYZE of each view: ${out}`);
 } finally {
