@@ -9,6 +9,7 @@ import { createDatabasePool } from '../lib/db/database.ts';
 import { createMetrics } from '../lib/metrics/prometheus.ts';
 import { loadSnapshot } from '../lib/status/snapshot.ts';
 import { scratchDatabase } from './harness.ts';
+import { writtenSql } from '../test/helpers/database.ts';
 
 const JOBS = Number(process.env.BENCH_JOBS ?? 100_000);
 const SPREAD_DAYS = Number(process.env.BENCH_SPREAD_DAYS ?? 30);
@@ -26,10 +27,6 @@ const QUERIES: Array<[name: string, query: string]> = [
   ['webhook_refusals', 'select * from webhook_refusals'],
   ['metric_totals', 'select * from metric_totals'],
 ];
-
-/** A query from the list above as slonik's tag expects it (a frozen template strings array). */
-const literal = (query: string) =>
-  sql.unsafe(Object.freeze(Object.assign([query], { raw: Object.freeze([query]) })) as unknown as TemplateStringsArray);
 
 const db = await scratchDatabase();
 const pool = await createDatabasePool(db.url, 4);
@@ -107,8 +104,8 @@ try {
     );
   };
   for (const [name, query] of QUERIES) {
-    await time(name, async () => (await pool.query(literal(query))).rowCount);
-    const lines = (await pool.any(literal(`explain (analyze, buffers) ${query}`))).map((r) =>
+    await time(name, async () => (await pool.query(writtenSql(query))).rowCount);
+    const lines = (await pool.any(writtenSql(`explain (analyze, buffers) ${query}`))).map((r) =>
       String(Object.values(r as Record<string, unknown>)[0]),
     );
     explains.push(`-- ${name}\n${lines.join('\n')}\n`);

@@ -5,10 +5,9 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { parse as parseYaml } from 'yaml';
-import pg from 'pg';
 import { sql } from 'slonik';
 import { z } from 'zod';
-import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
+import { createTestDatabase, written, type TestDatabase } from './helpers/database.ts';
 import { insertJob } from './helpers/jobs.ts';
 import { ingest, llamaParseSetup, testPipeline, waitForTerminal } from './helpers/pipeline.ts';
 import { verifySignature } from '../lib/webhooks/signature.ts';
@@ -141,23 +140,12 @@ test.before(async () => {
   await seedHistory(db, SEED);
 });
 test.after.always(async () => {
-  if (db) await dropDatabase(db);
+  await db?.drop();
 });
 
-/** A query written out in full (test-only text, no input from outside), its rows checked by `type`. */
-const rawPools = new Map<string, pg.Pool>();
+/** A query written out in full, its rows checked by `type`. */
 async function rows<T extends z.ZodTypeAny>(on: TestDatabase, type: T, query: string): Promise<Array<z.infer<T>>> {
-  let pool = rawPools.get(on.url);
-  if (!pool) {
-    rawPools.set(on.url, (pool = new pg.Pool({ connectionString: on.url, max: 2 })));
-    pool.on('error', () => {}); // an idle connection closed by the database's drop
-  }
-  return z.array(type).parse((await pool.query(query)).rows);
-}
-async function dropDatabase(on: TestDatabase) {
-  await rawPools.get(on.url)?.end();
-  rawPools.delete(on.url);
-  await on.drop();
+  return [...(await on.pool.any(sql.type(type)(written(query))))] as Array<z.infer<T>>;
 }
 
 test.serial(
@@ -563,7 +551,7 @@ async function awayFromWindowEdge(seconds = 30) {
 test('a storm of failing jobs raises one alert per failed state and window, counted, delivered once', async (t) => {
   await awayFromWindowEdge();
   const storm = await createTestDatabase();
-  t.teardown(() => dropDatabase(storm));
+  t.teardown(() => storm.drop());
   const jobs = await Promise.all(Array.from({ length: 30 }, () => insertJob(storm.pool)));
   for (const job of jobs) await advanceJob(storm.pool, job.id, 'uploaded', 'parse_queued');
   await Promise.all(
@@ -694,7 +682,7 @@ test('jobs failing in the pipeline raise one job_failed alert, POSTed signed wit
   });
   t.teardown(async () => {
     await pipeline.stop();
-    await dropDatabase(work);
+    await work.drop();
   });
   await awayFromWindowEdge();
   await pipeline.start();

@@ -105,22 +105,7 @@ export async function loadSnapshot(db: CommonQueryMethods) {
       )`select reason, sum(refusals)::int as refusals from webhook_refusals group by reason order by reason`,
     ),
   ]);
-  const { at, health, failureRates, queue, budgets, breakers, stuck, costs, workers } = gauges;
-  return {
-    at,
-    health,
-    latency,
-    failureRates,
-    topFailures,
-    queue,
-    budgets,
-    breakers,
-    stuck,
-    costs,
-    alerts,
-    refusals,
-    workers,
-  };
+  return { ...gauges, latency, topFailures, alerts, refusals };
 }
 
 const Series = z.object({

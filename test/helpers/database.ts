@@ -4,7 +4,7 @@
 // environment; a file run on its own (npx ava test/x.test.ts) builds its own template.
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import type { DatabasePool } from 'slonik';
+import { sql, type DatabasePool } from 'slonik';
 import { createDatabasePool } from '../../lib/db/database.ts';
 import { migrate } from '../../lib/db/migrate.ts';
 import { createLogger } from '../../lib/log.ts';
@@ -72,3 +72,13 @@ export async function createTestDatabase(options: { poolSize?: number } = {}): P
     },
   };
 }
+
+/**
+ * Query text written out in full (tests and benchmarks only: no input from outside) in the shape
+ * slonik's tags take, a frozen template strings array: `sql.unsafe(written(q))`, `sql.type(T)(written(q))`.
+ */
+export function written(query: string): TemplateStringsArray {
+  return Object.freeze(Object.assign([query], { raw: Object.freeze([query]) })) as unknown as TemplateStringsArray;
+}
+
+export const writtenSql = (query: string) => sql.unsafe(written(query));
