@@ -9,11 +9,11 @@ import { scratchDatabase } from './harness.ts';
 import { createDatabasePool } from '../lib/db/database.ts';
 import { loadConfig } from '../lib/config.ts';
 import { createLogger } from '../lib/log.ts';
-import { buildDeps, intakePolicy } from '../lib/worker/deps.ts';
-import { startWorkers } from '../lib/worker/startWorkers.ts';
+import { buildDeps, intakePolicy } from '../worker/buildDeps.ts';
+import { startWorkers } from '../worker/startWorkers.ts';
 import { ingestDocument } from '../lib/intake/ingestDocument.ts';
-import { LlamaParseEmulator } from '../lib/emulators/llamaparse.ts';
-import { EmbeddingEmulator } from '../lib/emulators/embeddings.ts';
+import { LlamaParseEmulator } from '../emulators/llamaparse/emulator.ts';
+import { EmbeddingEmulator } from '../emulators/embeddings.ts';
 import { graphileLogger } from '../lib/db/migrate.ts';
 import { waitForTerminal } from '../test/helpers/pipeline.ts';
 

@@ -1,6 +1,6 @@
 // npm run samples: regenerates samples/operations-guide.pdf (the demo's PDF) from the text below.
 import { writeFileSync } from 'node:fs';
-import { minimalPdf, wrap } from '../test/helpers/minimalPdf.ts';
+import { minimalPdf, wrap } from '../lib/documents/minimalPdf.ts';
 
 const pages = [
   `Operations guide. Operators watch the pipeline with psql. The pipeline_health view shows how many jobs are in each state, the age of the oldest job in each state, and how many jobs entered each state in the last five and sixty minutes. The job_timeline view shows one job's events with the time spent in each state.`,

@@ -8,7 +8,7 @@ import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
 import { cleanEnv, freePort, isListening, runTvdb, PROJECT_DIR } from './helpers/cli.ts';
 import { startTvdb } from './helpers/processes.ts';
 import { waitForTerminal } from './helpers/pipeline.ts';
-import { minimalPdf, wrap } from './helpers/minimalPdf.ts';
+import { minimalPdf, wrap } from '../lib/documents/minimalPdf.ts';
 
 let db: TestDatabase;
 let dir: string;

@@ -3,9 +3,9 @@ import { sql } from 'slonik';
 import { z } from 'zod';
 import { createTestDatabase } from './helpers/database.ts';
 import { testPipeline, ingest, waitForTerminal, waitForState, llamaParseSetup } from './helpers/pipeline.ts';
-import { minimalPdf, wrap } from './helpers/minimalPdf.ts';
-import { LlamaParseEmulator } from '../lib/emulators/llamaparse.ts';
-import { EmbeddingEmulator } from '../lib/emulators/embeddings.ts';
+import { minimalPdf, wrap } from '../lib/documents/minimalPdf.ts';
+import { LlamaParseEmulator } from '../emulators/llamaparse/emulator.ts';
+import { EmbeddingEmulator } from '../emulators/embeddings.ts';
 import { setBudget } from '../lib/costs/reports.ts';
 import { cleanEnv, runTvdb } from './helpers/cli.ts';
 

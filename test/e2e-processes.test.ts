@@ -10,10 +10,10 @@ import { cleanEnv, freePort, runTvdb } from './helpers/cli.ts';
 import { startTvdb, waitForOutput, type TvdbProcess } from './helpers/processes.ts';
 import { waitForTerminal, eventTrail } from './helpers/pipeline.ts';
 import { HAS_CORPUS, CORPUS_MISSING, CORPUS_DIR, corpusFile } from './helpers/corpus.ts';
-import { LlamaParseEmulator } from '../lib/emulators/llamaparse.ts';
-import { EmbeddingEmulator } from '../lib/emulators/embeddings.ts';
+import { LlamaParseEmulator } from '../emulators/llamaparse/emulator.ts';
+import { EmbeddingEmulator } from '../emulators/embeddings.ts';
 import { HAPPY_PATH } from '../lib/jobs/states.ts';
-import { minimalPdf } from './helpers/minimalPdf.ts';
+import { minimalPdf } from '../lib/documents/minimalPdf.ts';
 
 // Corpus files up to 300 kB keep this test to seconds; the benchmark takes the whole corpus.
 const files = HAS_CORPUS

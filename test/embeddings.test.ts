@@ -1,6 +1,6 @@
 import test from 'ava';
 import OpenAI from 'openai';
-import { EmbeddingEmulator } from '../lib/emulators/embeddings.ts';
+import { EmbeddingEmulator } from '../emulators/embeddings.ts';
 import { createOpenAIProvider } from '../lib/embed/openaiProvider.ts';
 import { createLocalProvider } from '../lib/embed/localProvider.ts';
 import { hashingEmbedding } from '../lib/embed/hashingEmbedder.ts';

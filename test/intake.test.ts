@@ -3,8 +3,8 @@ import { sql } from 'slonik';
 import { z } from 'zod';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
 import { ingestDocument, refusalReason, type IntakePolicy } from '../lib/intake/ingestDocument.ts';
-import { detectType } from '../lib/intake/detectType.ts';
-import { minimalPdf } from './helpers/minimalPdf.ts';
+import { detectType } from '../lib/documents/detectType.ts';
+import { minimalPdf } from '../lib/documents/minimalPdf.ts';
 import { HAS_CORPUS, corpusFile } from './helpers/corpus.ts';
 
 let db: TestDatabase;

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { parseLocally } from '../lib/parse/local/parseLocally.ts';
 import { StageError } from '../lib/errors.ts';
-import { minimalPdf } from './helpers/minimalPdf.ts';
+import { minimalPdf } from '../lib/documents/minimalPdf.ts';
 import { HAS_CORPUS, CORPUS_MISSING, corpusFile } from './helpers/corpus.ts';
 import { cleanText } from '../lib/parse/cleanText.ts';
 

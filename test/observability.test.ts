@@ -11,7 +11,7 @@ import { createTestDatabase, written, type TestDatabase } from './helpers/databa
 import { insertJob } from './helpers/jobs.ts';
 import { ingest, llamaParseSetup, testPipeline, waitForTerminal } from './helpers/pipeline.ts';
 import { verifySignature } from '../lib/webhooks/signature.ts';
-import { minimalPdf } from './helpers/minimalPdf.ts';
+import { minimalPdf } from '../lib/documents/minimalPdf.ts';
 import { createMetrics } from '../lib/metrics/prometheus.ts';
 import { deliver, envelope, jobAwaitingWebhook, testServer } from './helpers/server.ts';
 import { advanceJob } from '../lib/jobs/advanceJob.ts';

@@ -4,8 +4,8 @@ import { sql } from 'slonik';
 import { z } from 'zod';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
 import { testPipeline, ingest, waitForTerminal, eventTrail, type TestPipeline } from './helpers/pipeline.ts';
-import { minimalPdf } from './helpers/minimalPdf.ts';
-import { LlamaParseEmulator } from '../lib/emulators/llamaparse.ts';
+import { minimalPdf } from '../lib/documents/minimalPdf.ts';
+import { LlamaParseEmulator } from '../emulators/llamaparse/emulator.ts';
 import { buildTaskList } from '../tasks/index.ts';
 import { HAPPY_PATH } from '../lib/jobs/states.ts';
 

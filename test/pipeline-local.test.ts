@@ -3,7 +3,7 @@ import { sql } from 'slonik';
 import { z } from 'zod';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
 import { testPipeline, ingest, waitForTerminal, eventTrail, type TestPipeline } from './helpers/pipeline.ts';
-import { minimalPdf, wrap } from './helpers/minimalPdf.ts';
+import { minimalPdf, wrap } from '../lib/documents/minimalPdf.ts';
 import { searchChunks } from '../lib/search/searchChunks.ts';
 import { HAPPY_PATH } from '../lib/jobs/states.ts';
 

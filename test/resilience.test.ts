@@ -5,8 +5,8 @@ import { sql } from 'slonik';
 import { z } from 'zod';
 import { createTestDatabase } from './helpers/database.ts';
 import { testPipeline, ingest, waitForTerminal, llamaParseSetup } from './helpers/pipeline.ts';
-import { minimalPdf } from './helpers/minimalPdf.ts';
-import { LlamaParseEmulator } from '../lib/emulators/llamaparse.ts';
+import { minimalPdf } from '../lib/documents/minimalPdf.ts';
+import { LlamaParseEmulator } from '../emulators/llamaparse/emulator.ts';
 
 const pdf = (tag: string) => minimalPdf([[`${tag} page one`], [`${tag} page two`]]);
 
@@ -131,7 +131,7 @@ test('uploads stay within the shared rate limit; a burst above it is absorbed an
 });
 
 test('after the last attempt of a stage (its own limit) the job moves to its failed state with the last error', async (t) => {
-  const { EmbeddingEmulator } = await import('../lib/emulators/embeddings.ts');
+  const { EmbeddingEmulator } = await import('../emulators/embeddings.ts');
   const db = await createTestDatabase();
   const embeddings = new EmbeddingEmulator({ faults: { serverErrors: { count: 1000, status: 500 } } });
   await embeddings.start();

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { sql, type CommonQueryMethods } from 'slonik';
 import { z } from 'zod';
-import type { PipelineDeps } from '../worker/deps.ts';
+import type { PipelineDeps } from '../../worker/buildDeps.ts';
 import { estimatePages } from './estimatePages.ts';
 import { llamaparsePrices } from './llamaparsePrices.ts';
 import { llamaparseCostMicroUsd, llamaparseCredits, tokenCostMicroUsd } from './pricing.ts';

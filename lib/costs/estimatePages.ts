@@ -1,6 +1,6 @@
 // Pages LlamaParse will bill for, counted before uploading: a PDF's page count; for other
 // documents, one page per 3,000 characters of text (at least one).
-import { detectType, decodeText } from '../intake/detectType.ts';
+import { detectType, decodeText } from '../documents/detectType.ts';
 
 const CHARS_PER_PAGE = 3000;
 

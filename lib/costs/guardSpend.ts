@@ -2,10 +2,10 @@
 // the task is scheduled again (a new graphile job, so no attempt is used), the job keeps its queued
 // state with a "waiting_for_budget" event, and resumes by itself when budget frees. Above the
 // slow-down share of a budget, work is spaced out instead of stopping abruptly at the limit.
-import type { PipelineDeps } from '../worker/deps.ts';
+import type { PipelineDeps } from '../../worker/buildDeps.ts';
 import type { Logger } from '../log.ts';
 import type { TaskName } from '../jobs/enqueue.ts';
-import { defer } from '../worker/defer.ts';
+import { defer } from '../jobs/defer.ts';
 import { budgetShare, reserveBudget, type Service } from './budget.ts';
 
 export type SpendRequest = {

@@ -4,7 +4,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { sql, type DatabasePool } from 'slonik';
 import { z } from 'zod';
-import { detectType, type DocumentKind } from './detectType.ts';
+import { detectType, type DocumentKind } from '../documents/detectType.ts';
 import { describe } from '../parse/local/parseLocally.ts';
 import { advanceJob } from '../jobs/advanceJob.ts';
 import { enqueue } from '../jobs/enqueue.ts';

@@ -3,7 +3,7 @@
 // recorded for the breaker. A denied call is not made: DeferError re-schedules the task.
 import { sql } from 'slonik';
 import { z } from 'zod';
-import type { PipelineDeps } from '../worker/deps.ts';
+import type { PipelineDeps } from '../../worker/buildDeps.ts';
 import { classify, DeferError } from '../errors.ts';
 import { EXTERNAL_CALL_BOUNDS, observeMetric, observeMetricSql } from '../metrics/observe.ts';
 

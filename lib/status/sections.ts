@@ -1,7 +1,7 @@
 // The status picture as titled tables, once: `tvdb status --watch` prints them as text, the /status
 // page as HTML. Each row has a key (a state, a task, a service) so a cell is addressable as
 // section/key/column (the page puts that in data-cell, for scripts and tests).
-import { duration } from '../cli/format.ts';
+import { duration } from '../format.ts';
 import { formatUsd } from '../costs/pricing.ts';
 import { FAILURE_WINDOW_MINUTES, type Snapshot } from './snapshot.ts';
 

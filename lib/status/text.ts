@@ -1,5 +1,5 @@
 // The status picture for a terminal: the headline, then each section as a plain table.
-import { table } from '../cli/format.ts';
+import { table } from '../format.ts';
 import { statusHeadline, statusSections } from './sections.ts';
 import type { Snapshot } from './snapshot.ts';
 

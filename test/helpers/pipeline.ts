@@ -5,13 +5,13 @@ import { sql, type DatabasePool } from 'slonik';
 import { z } from 'zod';
 import { loadConfig } from '../../lib/config.ts';
 import { createLogger } from '../../lib/log.ts';
-import { buildDeps, intakePolicy, type PipelineDeps } from '../../lib/worker/deps.ts';
-import { startWorkers, type StartedWorkers } from '../../lib/worker/startWorkers.ts';
+import { buildDeps, intakePolicy, type PipelineDeps } from '../../worker/buildDeps.ts';
+import { startWorkers, type StartedWorkers } from '../../worker/startWorkers.ts';
 import { ingestDocument, type IntakeResult } from '../../lib/intake/ingestDocument.ts';
 import { TERMINAL_STATES } from '../../lib/jobs/states.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 import type { ExecutionContext } from 'ava';
-import { LlamaParseEmulator, type LlamaParseEmulatorOptions } from '../../lib/emulators/llamaparse.ts';
+import { LlamaParseEmulator, type LlamaParseEmulatorOptions } from '../../emulators/llamaparse/emulator.ts';
 
 export type TestPipeline = {
   deps: PipelineDeps;

@@ -1,7 +1,7 @@
 // The documents of test/real/manifest.json: corpus files, or files this project generates.
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { minimalPdf, wrap } from '../helpers/minimalPdf.ts';
+import { minimalPdf, wrap } from '../../lib/documents/minimalPdf.ts';
 import { HAS_CORPUS, corpusFile } from '../helpers/corpus.ts';
 
 const Document = z.object({

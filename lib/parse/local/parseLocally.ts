@@ -1,6 +1,6 @@
 // The local parser: in-process, no network. Plain text, Markdown, HTML, PDF (text layer per page),
 // DOCX. Failures that no retry can fix (corrupt file, no text layer) are permanent.
-import { detectType, decodeText, type DocumentType } from '../../intake/detectType.ts';
+import { detectType, decodeText, type DocumentType } from '../../documents/detectType.ts';
 import { permanent } from '../../errors.ts';
 import type { ParseOutput } from '../types.ts';
 import { htmlToMarkdown, htmlCharset } from './htmlToMarkdown.ts';

@@ -2,8 +2,8 @@
 // breaker, a rate limit, a provider out of credits.
 import { sql } from 'slonik';
 import { z } from 'zod';
-import type { PipelineDeps } from './deps.ts';
-import { enqueue, type TaskName } from '../jobs/enqueue.ts';
+import type { PipelineDeps } from '../../worker/buildDeps.ts';
+import { enqueue, type TaskName } from './enqueue.ts';
 import { addJobNote } from '../pipeline/jobRecord.ts';
 
 /** Re-run the task later (a fresh graphile job: no attempt is used). Notes are not repeated. */

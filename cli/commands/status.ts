@@ -1,12 +1,12 @@
 import type { Command } from '../command.ts';
 import { parseCommandArgs, UsageError } from '../command.ts';
 import { withRuntime } from '../runtime.ts';
-import { table, duration } from '../format.ts';
-import { getPipelineHealth } from '../../status/pipelineHealth.ts';
-import { getJobWithTimeline } from '../../status/jobTimeline.ts';
-import { formatUsd } from '../../costs/pricing.ts';
-import { loadSnapshot } from '../../status/snapshot.ts';
-import { statusText } from '../../status/text.ts';
+import { table, duration } from '../../lib/format.ts';
+import { getPipelineHealth } from '../../lib/status/pipelineHealth.ts';
+import { getJobWithTimeline } from '../../lib/status/jobTimeline.ts';
+import { formatUsd } from '../../lib/costs/pricing.ts';
+import { loadSnapshot } from '../../lib/status/snapshot.ts';
+import { statusText } from '../../lib/status/text.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -6,9 +6,9 @@ import type { Command } from '../command.ts';
 import { parseCommandArgs } from '../command.ts';
 import { withRuntime } from '../runtime.ts';
 import { ingestFlow, exitCodeOf } from '../ingestFlow.ts';
-import { searchChunks } from '../../search/searchChunks.ts';
+import { searchChunks } from '../../lib/search/searchChunks.ts';
 
-const SAMPLES = path.relative(process.cwd(), fileURLToPath(new URL('../../../samples', import.meta.url))) || '.';
+const SAMPLES = path.relative(process.cwd(), fileURLToPath(new URL('../../samples', import.meta.url))) || '.';
 const QUESTION = 'what happens when a job makes an illegal state transition';
 
 const command: Command = {

@@ -1,7 +1,7 @@
 import { parseCommandArgs, UsageError, type Command } from '../command.ts';
 import { withRuntime } from '../runtime.ts';
-import { retryJob, failedJobIds, type RetryOutcome } from '../../jobs/retryJob.ts';
-import { attemptsFor } from '../../jobs/attempts.ts';
+import { retryJob, failedJobIds, type RetryOutcome } from '../../lib/jobs/retryJob.ts';
+import { attemptsFor } from '../../lib/jobs/attempts.ts';
 
 const STAGE_STATE: Record<string, string> = {
   parse: 'failed_parse',

@@ -6,8 +6,8 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import polka from 'polka';
 import { z } from 'zod';
-import { hashingEmbedding } from '../embed/hashingEmbedder.ts';
-import { countTokens } from '../chunk/tokenizer.ts';
+import { hashingEmbedding } from '../lib/embed/hashingEmbedder.ts';
+import { countTokens } from '../lib/chunk/tokenizer.ts';
 import { bearer, readBody, sendJson, sleep, takeFault } from './http.ts';
 
 export const EmbeddingFaults = z.object({

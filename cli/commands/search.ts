@@ -1,7 +1,7 @@
 import { parseCommandArgs, UsageError, type Command } from '../command.ts';
 import { withRuntime } from '../runtime.ts';
-import { chooseEmbedder } from '../../worker/deps.ts';
-import { searchChunks } from '../../search/searchChunks.ts';
+import { chooseEmbedder } from '../../worker/buildDeps.ts';
+import { searchChunks } from '../../lib/search/searchChunks.ts';
 
 const command: Command = {
   usage: `Usage: tvdb search "<text>" [-k N] [--json]

@@ -3,9 +3,9 @@
 // supervisor catches that, stops the runner, waits for Postgres, unlocks the jobs its dead pool
 // held (they run again: handlers are idempotent), and starts a fresh runner.
 import { sql } from 'slonik';
-import type { PipelineDeps } from './deps.ts';
+import type { PipelineDeps } from './buildDeps.ts';
 import { startWorkers, type StartedWorkers } from './startWorkers.ts';
-import { isDatabaseUnavailable } from '../db/unavailable.ts';
+import { isDatabaseUnavailable } from '../lib/db/unavailable.ts';
 
 export type SupervisedWorkers = { stop(): Promise<void>; restarts(): number };
 

@@ -7,15 +7,15 @@ import type { JobHelpers } from 'graphile-worker';
 import { sql } from 'slonik';
 import { z } from 'zod';
 import { classify, DeferError, StageError } from '../errors.ts';
-import { enqueue } from '../jobs/enqueue.ts';
+import { enqueue } from './enqueue.ts';
 import { jobLogger, type Logger } from '../log.ts';
 import { addJobNote } from '../pipeline/jobRecord.ts';
-import { sqlState, SQLSTATE } from '../jobs/advanceJob.ts';
+import { sqlState, SQLSTATE } from './advanceJob.ts';
 import { defer } from './defer.ts';
 import { observeMetric, STAGE_ATTEMPT_BOUNDS } from '../metrics/observe.ts';
-import type { TaskName } from '../jobs/enqueue.ts';
-import type { Stage } from '../jobs/states.ts';
-import type { PipelineDeps } from './deps.ts';
+import type { TaskName } from './enqueue.ts';
+import type { Stage } from './states.ts';
+import type { PipelineDeps } from '../../worker/buildDeps.ts';
 
 export const StagePayload = z.object({ jobId: z.uuid(), correlationId: z.string().min(1) }).passthrough();
 

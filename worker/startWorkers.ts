@@ -3,12 +3,12 @@
 // that, if this process dies, survivors unlock its jobs within a minute (see liveness.ts).
 import { EventEmitter } from 'node:events';
 import { run, type Runner, type WorkerEvents } from 'graphile-worker';
-import { graphileLogger } from '../db/migrate.ts';
-import { ALERT_EVALUATE_CRONTAB } from '../../tasks/alert__evaluate.ts';
-import { buildTaskList } from '../../tasks/index.ts';
+import { graphileLogger } from '../lib/db/migrate.ts';
+import { ALERT_EVALUATE_CRONTAB } from '../tasks/alert__evaluate.ts';
+import { buildTaskList } from '../tasks/index.ts';
 import { startLiveness } from './liveness.ts';
-import { configureRateLimits } from '../resilience/guardedCall.ts';
-import type { PipelineDeps } from './deps.ts';
+import { configureRateLimits } from '../lib/resilience/guardedCall.ts';
+import type { PipelineDeps } from './buildDeps.ts';
 
 export type StartedWorkers = {
   runner: Runner;

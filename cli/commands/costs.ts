@@ -1,8 +1,8 @@
 import { parseCommandArgs, UsageError, type Command } from '../command.ts';
 import { withRuntime } from '../runtime.ts';
-import { table } from '../format.ts';
-import { costBreakdown, listBudgets } from '../../costs/reports.ts';
-import { formatUsd } from '../../costs/pricing.ts';
+import { table } from '../../lib/format.ts';
+import { costBreakdown, listBudgets } from '../../lib/costs/reports.ts';
+import { formatUsd } from '../../lib/costs/pricing.ts';
 
 const BY = ['service', 'operation', 'day', 'job'] as const;
 

@@ -1,18 +1,18 @@
 // Everything a stage task needs, built once per process from configuration and passed in
 // (no singletons): the pool, the parser (local or LlamaParse), the embedder, settings.
 import type { DatabasePool } from 'slonik';
-import type { Config } from '../config.ts';
-import type { Logger } from '../log.ts';
-import type { DocumentKind } from '../intake/detectType.ts';
-import { LOCAL_PARSER_KINDS } from '../parse/local/parseLocally.ts';
-import { createLlamaParseClient, type LlamaParseClient } from '../parse/llamaparse/client.ts';
-import type { EmbeddingProvider } from '../embed/provider.ts';
-import { createLocalProvider } from '../embed/localProvider.ts';
-import { createOpenAIProvider } from '../embed/openaiProvider.ts';
-import type { IntakePolicy } from '../intake/ingestDocument.ts';
-import { countTokens } from '../chunk/tokenizer.ts';
-import { attemptsFor, type AttemptsFor } from '../jobs/attempts.ts';
-import type { ChunkingOptions } from '../chunk/chunkMarkdown.ts';
+import type { Config } from '../lib/config.ts';
+import type { Logger } from '../lib/log.ts';
+import type { DocumentKind } from '../lib/documents/detectType.ts';
+import { LOCAL_PARSER_KINDS } from '../lib/parse/local/parseLocally.ts';
+import { createLlamaParseClient, type LlamaParseClient } from '../lib/parse/llamaparse/client.ts';
+import type { EmbeddingProvider } from '../lib/embed/provider.ts';
+import { createLocalProvider } from '../lib/embed/localProvider.ts';
+import { createOpenAIProvider } from '../lib/embed/openaiProvider.ts';
+import type { IntakePolicy } from '../lib/intake/ingestDocument.ts';
+import { countTokens } from '../lib/chunk/tokenizer.ts';
+import { attemptsFor, type AttemptsFor } from '../lib/jobs/attempts.ts';
+import type { ChunkingOptions } from '../lib/chunk/chunkMarkdown.ts';
 
 export type ParserChoice =
   | { parser: 'local'; settingsKey: string; acceptedKinds: readonly DocumentKind[] }

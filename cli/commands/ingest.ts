@@ -4,10 +4,10 @@ import { withRuntime } from '../runtime.ts';
 import { ingestFlow, exitCodeOf } from '../ingestFlow.ts';
 import { readFileSync } from 'node:fs';
 import { expandPaths } from '../files.ts';
-import { table } from '../format.ts';
-import { buildDeps } from '../../worker/deps.ts';
-import { estimateFile, type FileEstimate } from '../../costs/estimateFiles.ts';
-import { formatUsd } from '../../costs/pricing.ts';
+import { table } from '../../lib/format.ts';
+import { buildDeps } from '../../worker/buildDeps.ts';
+import { estimateFile, type FileEstimate } from '../../lib/costs/estimateFiles.ts';
+import { formatUsd } from '../../lib/costs/pricing.ts';
 
 const command: Command = {
   usage: `Usage: tvdb ingest <file|folder>... [--no-wait] [--estimate] [--correlation-id ID] [--json]

@@ -1,6 +1,6 @@
 // tvdb: one CLI for the pipeline. Each command lives in ./commands/<name>.ts and exports
 // { summary, usage, run(argv) }.
-import { ConfigError } from '../config.ts';
+import { ConfigError } from '../lib/config.ts';
 import { UsageError, type Command } from './command.ts';
 
 // Summaries live here so that `tvdb --help` loads no command module.

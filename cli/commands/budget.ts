@@ -1,8 +1,8 @@
 import { parseCommandArgs, UsageError, type Command } from '../command.ts';
 import { withRuntime } from '../runtime.ts';
-import { table } from '../format.ts';
-import { listBudgets, setBudget } from '../../costs/reports.ts';
-import { formatUsd, parseUsd } from '../../costs/pricing.ts';
+import { table } from '../../lib/format.ts';
+import { listBudgets, setBudget } from '../../lib/costs/reports.ts';
+import { formatUsd, parseUsd } from '../../lib/costs/pricing.ts';
 
 const SCOPES = ['llamaparse', 'embeddings', 'all'];
 const PERIODS = ['day', 'month', 'total'];

@@ -5,10 +5,10 @@
 import { hostname } from 'node:os';
 import { sql, type DatabasePool } from 'slonik';
 import { z } from 'zod';
-import type { Logger } from '../log.ts';
-import { enqueue } from '../jobs/enqueue.ts';
-import { advanceJob } from '../jobs/advanceJob.ts';
-import type { AttemptsFor } from '../jobs/attempts.ts';
+import type { Logger } from '../lib/log.ts';
+import { enqueue } from '../lib/jobs/enqueue.ts';
+import { advanceJob } from '../lib/jobs/advanceJob.ts';
+import type { AttemptsFor } from '../lib/jobs/attempts.ts';
 
 export type LivenessOptions = { heartbeatMs: number; staleS: number; attempts: AttemptsFor };
 

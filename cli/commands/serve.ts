@@ -1,9 +1,9 @@
 import type { Command } from '../command.ts';
 import { parseCommandArgs } from '../command.ts';
 import { withRuntime } from '../runtime.ts';
-import { buildDeps, intakePolicy } from '../../worker/deps.ts';
+import { buildDeps, intakePolicy } from '../../worker/buildDeps.ts';
 import { superviseWorkers } from '../../worker/superviseWorkers.ts';
-import { checkServerConfig, serverContext, startServer } from '../../../server/start.ts';
+import { checkServerConfig, serverContext, startServer } from '../../server/start.ts';
 
 const command: Command = {
   usage: `Usage: tvdb serve [--no-workers]

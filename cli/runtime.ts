@@ -2,10 +2,10 @@
 // Shutdown runs registered steps in reverse order (workers drain before the pool closes, the pool
 // closes before an embedded server is released); a second Ctrl-C exits at once.
 import type { DatabasePool } from 'slonik';
-import { loadConfig, type Config } from '../config.ts';
-import { createLogger, type Logger } from '../log.ts';
-import { locateDatabase, createDatabasePool, type DatabaseLocation } from '../db/database.ts';
-import { migrate } from '../db/migrate.ts';
+import { loadConfig, type Config } from '../lib/config.ts';
+import { createLogger, type Logger } from '../lib/log.ts';
+import { locateDatabase, createDatabasePool, type DatabaseLocation } from '../lib/db/database.ts';
+import { migrate } from '../lib/db/migrate.ts';
 
 export type Runtime = {
   config: Config;

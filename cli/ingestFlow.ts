@@ -4,9 +4,9 @@ import { readFileSync } from 'node:fs';
 import type { Runtime } from './runtime.ts';
 import { expandPaths } from './files.ts';
 import { followJobs, type JobOutcome } from './followJobs.ts';
-import { table } from './format.ts';
-import { buildDeps, intakePolicy, type PipelineDeps } from '../worker/deps.ts';
-import { ingestDocument, type IntakeResult } from '../intake/ingestDocument.ts';
+import { table } from '../lib/format.ts';
+import { buildDeps, intakePolicy, type PipelineDeps } from '../worker/buildDeps.ts';
+import { ingestDocument, type IntakeResult } from '../lib/intake/ingestDocument.ts';
 import { superviseWorkers } from '../worker/superviseWorkers.ts';
 
 export type IngestFlowOptions = { wait: boolean; correlationId?: string | undefined; json: boolean };

@@ -1,7 +1,7 @@
 import type { Command } from '../command.ts';
 import { parseCommandArgs } from '../command.ts';
 import { withRuntime } from '../runtime.ts';
-import { buildDeps } from '../../worker/deps.ts';
+import { buildDeps } from '../../worker/buildDeps.ts';
 import { superviseWorkers } from '../../worker/superviseWorkers.ts';
 
 const command: Command = {

@@ -1,8 +1,8 @@
 import type { Command } from '../command.ts';
 import { parseCommandArgs } from '../command.ts';
 import { withRuntime } from '../runtime.ts';
-import { migrate } from '../../db/migrate.ts';
-import { redactUrl } from '../../log.ts';
+import { migrate } from '../../lib/db/migrate.ts';
+import { redactUrl } from '../../lib/log.ts';
 
 const command: Command = {
   usage: `Usage: tvdb migrate [--json]

@@ -8,12 +8,12 @@ import type { AddressInfo } from 'node:net';
 import polka from 'polka';
 import busboy from 'busboy';
 import { z } from 'zod';
-import { parseLocally } from '../parse/local/parseLocally.ts';
-import { detectType } from '../intake/detectType.ts';
-import { signBody } from '../webhooks/signature.ts';
-import { bearer, readBody, sendJson, sleep, takeFault } from './http.ts';
-import { LlamaParseFaults } from './llamaparseFaults.ts';
-import type { ParseOutput } from '../parse/types.ts';
+import { parseLocally } from '../../lib/parse/local/parseLocally.ts';
+import { detectType } from '../../lib/documents/detectType.ts';
+import { signBody } from '../../lib/webhooks/signature.ts';
+import { bearer, readBody, sendJson, sleep, takeFault } from '../http.ts';
+import { LlamaParseFaults } from './faults.ts';
+import type { ParseOutput } from '../../lib/parse/types.ts';
 
 export const CREDITS_PER_PAGE: Record<string, number> = { fast: 1, cost_effective: 3, agentic: 10, agentic_plus: 45 };
 
