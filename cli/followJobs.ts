@@ -2,7 +2,7 @@
 // a live progress block on a terminal, one plain line per change otherwise (logs, CI).
 import { sql, type DatabasePool } from 'slonik';
 import { z } from 'zod';
-import { TERMINAL_STATES } from '../lib/jobs/states.ts';
+import { TERMINAL_STATES } from '../lib/jobs/stages.ts';
 
 const Row = z.object({
   id: z.string(),

@@ -5,7 +5,9 @@ import type { Runtime } from './runtime.ts';
 import { expandPaths } from './files.ts';
 import { followJobs, type JobOutcome } from './followJobs.ts';
 import { table } from '../lib/format.ts';
-import { buildDeps, intakePolicy, type PipelineDeps } from '../worker/buildDeps.ts';
+import { buildDeps } from '../worker/buildDeps.ts';
+import { intakePolicy } from '../lib/intake/intakePolicy.ts';
+import type { PipelineDeps } from '../lib/pipeline/deps.ts';
 import { ingestDocument, type IntakeResult } from '../lib/intake/ingestDocument.ts';
 import { superviseWorkers } from '../worker/superviseWorkers.ts';
 

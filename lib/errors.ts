@@ -30,15 +30,19 @@ export function classify(error: unknown): ErrorClass {
   return error instanceof StageError ? error.errorClass : 'transient';
 }
 
-/** Not a failure: the work must wait (an open circuit breaker, a rate limit) and is re-scheduled
- * without using an attempt. `note` becomes a job event. */
+/** Not a failure: the work must wait (an open circuit breaker, a rate limit, a budget) and is
+ * re-scheduled without using an attempt. This is the one way to defer: throw it, and the stage
+ * wrapper re-queues the task. `note` becomes a job event (not repeated while the wait lasts);
+ * `payload` is merged into the re-queued task's payload (undefined removes a key). */
 export class DeferError extends Error {
   override name = 'DeferError';
   readonly delayS: number;
   readonly note: Record<string, unknown>;
-  constructor(delayS: number, note: Record<string, unknown>) {
+  readonly payload: Record<string, unknown>;
+  constructor(delayS: number, note: Record<string, unknown>, options: { payload?: Record<string, unknown> } = {}) {
     super(`deferred for ${delayS} s: ${String(note.event)}`);
     this.delayS = delayS;
     this.note = note;
+    this.payload = options.payload ?? {};
   }
 }

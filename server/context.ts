@@ -2,7 +2,7 @@
 import type { BlockList } from 'node:net';
 import type { DatabasePool } from 'slonik';
 import type { Logger } from '../lib/log.ts';
-import type { IntakePolicy } from '../lib/intake/ingestDocument.ts';
+import type { IntakePolicy } from '../lib/intake/intakePolicy.ts';
 
 export type ServerContext = {
   pool: DatabasePool;

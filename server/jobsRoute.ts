@@ -3,7 +3,7 @@ import type { Request, Response } from 'polka';
 import { sql } from 'slonik';
 import { z } from 'zod';
 import { getJobWithTimeline } from '../lib/status/jobTimeline.ts';
-import { JOB_STATES } from '../lib/jobs/states.ts';
+import { JOB_STATES } from '../lib/jobs/stages.ts';
 import type { ServerContext } from './context.ts';
 import { fail, json } from './http.ts';
 

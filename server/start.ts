@@ -6,7 +6,7 @@ import type { Config } from '../lib/config.ts';
 import { ConfigError } from '../lib/config.ts';
 import type { Logger } from '../lib/log.ts';
 import type { DatabasePool } from 'slonik';
-import type { IntakePolicy } from '../lib/intake/ingestDocument.ts';
+import type { IntakePolicy } from '../lib/intake/intakePolicy.ts';
 import { parseCidrList } from '../lib/webhooks/cidr.ts';
 import { createApp } from './app.ts';
 import { attemptsFor } from '../lib/jobs/attempts.ts';

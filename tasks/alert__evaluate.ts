@@ -4,7 +4,7 @@
 import type { Task } from 'graphile-worker';
 import { sql } from 'slonik';
 import { z } from 'zod';
-import type { PipelineDeps } from '../worker/buildDeps.ts';
+import type { PipelineDeps } from '../lib/pipeline/deps.ts';
 
 export const ALERT_EVALUATE_CRONTAB = '* * * * * alert__evaluate ?max=1&jobKey=alert__evaluate';
 

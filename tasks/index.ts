@@ -1,6 +1,6 @@
 // The graphile-worker task list: the file name is the task identifier.
 import type { TaskList } from 'graphile-worker';
-import type { PipelineDeps } from '../worker/buildDeps.ts';
+import type { PipelineDeps } from '../lib/pipeline/deps.ts';
 import { job__parse } from './job__parse.ts';
 import { job__parse_collect } from './job__parse_collect.ts';
 import { job__chunk } from './job__chunk.ts';

@@ -2,8 +2,8 @@
 // (job, ordinal) and chunking is deterministic, so a re-run after a crash writes nothing new.
 import type { Task } from 'graphile-worker';
 import { sql } from 'slonik';
-import type { PipelineDeps } from '../worker/buildDeps.ts';
-import { runStage } from '../lib/jobs/runStage.ts';
+import type { PipelineDeps } from '../lib/pipeline/deps.ts';
+import { runStage } from '../lib/pipeline/runStage.ts';
 import { loadJob, lockJob } from '../lib/pipeline/jobRecord.ts';
 import { loadParsedPages } from '../lib/pipeline/parseResults.ts';
 import { chunkMarkdown, type Chunk } from '../lib/chunk/chunkMarkdown.ts';

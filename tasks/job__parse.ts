@@ -4,8 +4,8 @@
 import type { Task } from 'graphile-worker';
 import { guardedCall } from '../lib/resilience/guardedCall.ts';
 import { sql } from 'slonik';
-import type { PipelineDeps } from '../worker/buildDeps.ts';
-import { runStage } from '../lib/jobs/runStage.ts';
+import type { PipelineDeps } from '../lib/pipeline/deps.ts';
+import { runStage } from '../lib/pipeline/runStage.ts';
 import { loadJob, loadDocumentBytes, addJobNote } from '../lib/pipeline/jobRecord.ts';
 import { findParseResult } from '../lib/pipeline/parseResults.ts';
 import { completeParse } from '../lib/pipeline/completeParse.ts';

@@ -11,7 +11,7 @@ import { createTestDatabase } from './helpers/database.ts';
 import { cleanEnv, runTvdb } from './helpers/cli.ts';
 import { startTvdb, type TvdbProcess } from './helpers/processes.ts';
 import { waitForTerminal } from './helpers/pipeline.ts';
-import { HAPPY_PATH } from '../lib/jobs/states.ts';
+import { HAPPY_PATH } from '../lib/jobs/stages.ts';
 
 test('SIGKILLed workers: their jobs run again on survivors within a minute, and every job completes once', async (t) => {
   const db = await createTestDatabase({ poolSize: 4 });

@@ -12,7 +12,7 @@ import { waitForTerminal, eventTrail } from './helpers/pipeline.ts';
 import { HAS_CORPUS, CORPUS_MISSING, CORPUS_DIR, corpusFile } from './helpers/corpus.ts';
 import { LlamaParseEmulator } from '../emulators/llamaparse/emulator.ts';
 import { EmbeddingEmulator } from '../emulators/embeddings.ts';
-import { HAPPY_PATH } from '../lib/jobs/states.ts';
+import { HAPPY_PATH } from '../lib/jobs/stages.ts';
 import { minimalPdf } from '../lib/documents/minimalPdf.ts';
 
 // Corpus files up to 300 kB keep this test to seconds; the benchmark takes the whole corpus.

@@ -2,7 +2,14 @@ import test from 'ava';
 import { sql } from 'slonik';
 import { z } from 'zod';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
-import { ingestDocument, refusalReason, type IntakePolicy } from '../lib/intake/ingestDocument.ts';
+import { ingestDocument } from '../lib/intake/ingestDocument.ts';
+import type { IntakePolicy } from '../lib/intake/intakePolicy.ts';
+import { checkDocument } from '../lib/intake/checkDocument.ts';
+
+const refusalReason = (bytes: Uint8Array, p: IntakePolicy) => {
+  const check = checkDocument(bytes, p);
+  return check.ok ? null : check.reason;
+};
 import { detectType } from '../lib/documents/detectType.ts';
 import { minimalPdf } from '../lib/documents/minimalPdf.ts';
 import { HAS_CORPUS, corpusFile } from './helpers/corpus.ts';

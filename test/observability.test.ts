@@ -15,7 +15,7 @@ import { minimalPdf } from '../lib/documents/minimalPdf.ts';
 import { createMetrics } from '../lib/metrics/prometheus.ts';
 import { deliver, envelope, jobAwaitingWebhook, testServer } from './helpers/server.ts';
 import { advanceJob } from '../lib/jobs/advanceJob.ts';
-import { HAPPY_PATH, type JobState } from '../lib/jobs/states.ts';
+import { HAPPY_PATH, type JobState } from '../lib/jobs/stages.ts';
 import {
   exposedNames,
   officialParserMissing,

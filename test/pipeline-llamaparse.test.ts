@@ -7,7 +7,7 @@ import { testPipeline, ingest, waitForTerminal, eventTrail, type TestPipeline } 
 import { minimalPdf } from '../lib/documents/minimalPdf.ts';
 import { LlamaParseEmulator } from '../emulators/llamaparse/emulator.ts';
 import { buildTaskList } from '../tasks/index.ts';
-import { HAPPY_PATH } from '../lib/jobs/states.ts';
+import { HAPPY_PATH } from '../lib/jobs/stages.ts';
 
 let db: TestDatabase;
 let emulator: LlamaParseEmulator;

@@ -5,7 +5,7 @@ import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
 import { testPipeline, ingest, waitForTerminal, eventTrail, type TestPipeline } from './helpers/pipeline.ts';
 import { minimalPdf, wrap } from '../lib/documents/minimalPdf.ts';
 import { searchChunks } from '../lib/search/searchChunks.ts';
-import { HAPPY_PATH } from '../lib/jobs/states.ts';
+import { HAPPY_PATH } from '../lib/jobs/stages.ts';
 
 let db: TestDatabase;
 let pipeline: TestPipeline;

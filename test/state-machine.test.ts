@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
 import { insertJob, legalTransitions, walkTo, eventCount, jobState, type Transition } from './helpers/jobs.ts';
 import { advanceJob, sqlState, SQLSTATE } from '../lib/jobs/advanceJob.ts';
-import { JOB_STATES, HAPPY_PATH } from '../lib/jobs/states.ts';
+import { JOB_STATES, HAPPY_PATH } from '../lib/jobs/stages.ts';
 
 let db: TestDatabase;
 let transitions: Transition[];

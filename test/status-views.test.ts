@@ -11,7 +11,7 @@ import { cleanEnv, runTvdb } from './helpers/cli.ts';
 import { startTvdb, waitForOutput } from './helpers/processes.ts';
 import { testServer } from './helpers/server.ts';
 import { advanceJob } from '../lib/jobs/advanceJob.ts';
-import type { JobState } from '../lib/jobs/states.ts';
+import type { JobState } from '../lib/jobs/stages.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 

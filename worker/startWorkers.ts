@@ -7,8 +7,8 @@ import { graphileLogger } from '../lib/db/migrate.ts';
 import { ALERT_EVALUATE_CRONTAB } from '../tasks/alert__evaluate.ts';
 import { buildTaskList } from '../tasks/index.ts';
 import { startLiveness } from './liveness.ts';
-import { configureRateLimits } from '../lib/resilience/guardedCall.ts';
-import type { PipelineDeps } from './buildDeps.ts';
+import { configureRateLimits } from '../lib/resilience/rateLimits.ts';
+import type { PipelineDeps } from '../lib/pipeline/deps.ts';
 
 export type StartedWorkers = {
   runner: Runner;
@@ -23,7 +23,7 @@ export async function startWorkers(
   options: { concurrency?: number } = {},
 ): Promise<StartedWorkers> {
   const concurrency = options.concurrency ?? deps.config.TVDB_WORKER_CONCURRENCY;
-  await configureRateLimits(deps);
+  await configureRateLimits(deps.pool, deps.config);
   const events: WorkerEvents = new EventEmitter() as WorkerEvents;
   let poolId: string | undefined;
   events.on('pool:create', ({ workerPool }) => (poolId = workerPool.id));

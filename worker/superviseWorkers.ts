@@ -3,7 +3,7 @@
 // supervisor catches that, stops the runner, waits for Postgres, unlocks the jobs its dead pool
 // held (they run again: handlers are idempotent), and starts a fresh runner.
 import { sql } from 'slonik';
-import type { PipelineDeps } from './buildDeps.ts';
+import type { PipelineDeps } from '../lib/pipeline/deps.ts';
 import { startWorkers, type StartedWorkers } from './startWorkers.ts';
 import { isDatabaseUnavailable } from '../lib/db/unavailable.ts';
 

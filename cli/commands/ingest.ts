@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { expandPaths } from '../files.ts';
 import { table } from '../../lib/format.ts';
 import { buildDeps } from '../../worker/buildDeps.ts';
-import { estimateFile, type FileEstimate } from '../../lib/costs/estimateFiles.ts';
+import { estimateFile, type FileEstimate } from '../../lib/pipeline/estimateFiles.ts';
 import { formatUsd } from '../../lib/costs/pricing.ts';
 
 const command: Command = {

@@ -2,18 +2,16 @@ import { parseCommandArgs, UsageError, type Command } from '../command.ts';
 import { withRuntime } from '../runtime.ts';
 import { retryJob, failedJobIds, type RetryOutcome } from '../../lib/jobs/retryJob.ts';
 import { attemptsFor } from '../../lib/jobs/attempts.ts';
+import { STAGES } from '../../lib/jobs/stages.ts';
 
-const STAGE_STATE: Record<string, string> = {
-  parse: 'failed_parse',
-  chunk: 'failed_chunking',
-  embed: 'failed_embedding',
-};
+const STAGE_NAMES = STAGES.map((s) => s.stage).join('|');
+const retryMoves = STAGES.map((s) => `${s.failed} -> ${s.retryTo}`).join(', ');
 
 const command: Command = {
-  usage: `Usage: tvdb retry <job-id>... | --failed [--stage parse|chunk|embed] [--json]
+  usage: `Usage: tvdb retry <job-id>... | --failed [--stage ${STAGE_NAMES}] [--json]
 
-Moves each failed job back to the state its stage starts from (failed_parse -> parse_queued,
-failed_chunking -> parsed, failed_embedding -> embedding_queued) and queues the stage again.
+Moves each failed job back to the state its stage starts from (${retryMoves})
+and queues the stage again.
 Workers pick the jobs up ("tvdb worker", "tvdb serve", or a running "tvdb ingest").`,
   async run(argv) {
     const { values, positionals } = parseCommandArgs(argv, {
@@ -21,11 +19,12 @@ Workers pick the jobs up ("tvdb worker", "tvdb serve", or a running "tvdb ingest
       allowPositionals: true,
     });
     if (!values.failed && !positionals.length) throw new UsageError('name job ids, or --failed');
-    if (values.stage && !STAGE_STATE[values.stage])
-      throw new UsageError(`--stage takes parse, chunk or embed, not "${values.stage}"`);
+    const stage = values.stage ? STAGES.find((s) => s.stage === values.stage) : undefined;
+    if (values.stage && !stage)
+      throw new UsageError(`--stage takes ${STAGE_NAMES.replace(/\|/g, ', ')}, not "${values.stage}"`);
     return withRuntime({ poolSize: 2 }, async ({ pool, config }) => {
       const ids = values.failed
-        ? await failedJobIds(pool, values.stage ? STAGE_STATE[values.stage] : undefined)
+        ? await failedJobIds(pool, stage?.failed)
         : positionals;
       const outcomes: RetryOutcome[] = [];
       for (const id of ids) outcomes.push(await retryJob(pool, id, attemptsFor(config)));

@@ -1,6 +1,6 @@
 import { parseCommandArgs, UsageError, type Command } from '../command.ts';
 import { withRuntime } from '../runtime.ts';
-import { chooseEmbedder } from '../../worker/buildDeps.ts';
+import { chooseEmbedder } from '../../lib/embed/chooseEmbedder.ts';
 import { searchChunks } from '../../lib/search/searchChunks.ts';
 
 const command: Command = {

@@ -1,7 +1,8 @@
 import type { Command } from '../command.ts';
 import { parseCommandArgs } from '../command.ts';
 import { withRuntime } from '../runtime.ts';
-import { buildDeps, intakePolicy } from '../../worker/buildDeps.ts';
+import { buildDeps } from '../../worker/buildDeps.ts';
+import { intakePolicy } from '../../lib/intake/intakePolicy.ts';
 import { superviseWorkers } from '../../worker/superviseWorkers.ts';
 import { checkServerConfig, serverContext, startServer } from '../../server/start.ts';
 

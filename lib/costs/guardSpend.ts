@@ -1,66 +1,58 @@
 // Before a paid call: take a budget reservation for its estimate. A refusal does not fail the job:
-// the task is scheduled again (a new graphile job, so no attempt is used), the job keeps its queued
-// state with a "waiting_for_budget" event, and resumes by itself when budget frees. Above the
-// slow-down share of a budget, work is spaced out instead of stopping abruptly at the limit.
-import type { PipelineDeps } from '../../worker/buildDeps.ts';
-import type { Logger } from '../log.ts';
-import type { TaskName } from '../jobs/enqueue.ts';
-import { defer } from '../jobs/defer.ts';
+// it throws DeferError, so the task runs again later (a new graphile job, no attempt used), the
+// job keeps its queued state with a "waiting_for_budget" event, and resumes by itself when budget
+// frees. Above the slow-down share of a budget, work is spaced out instead of stopping abruptly.
+import type { CommonQueryMethods } from 'slonik';
+import type { Config } from '../config.ts';
+import { DeferError } from '../errors.ts';
 import { budgetShare, reserveBudget, type Service } from './budget.ts';
+
+export type SpendSettings = { recheckS: number; slowdownShare: number; reservationTtlS: number };
+
+export const spendSettings = (config: Config): SpendSettings => ({
+  recheckS: config.TVDB_BUDGET_RECHECK_S,
+  slowdownShare: config.TVDB_BUDGET_SLOWDOWN_SHARE,
+  reservationTtlS: config.TVDB_RESERVATION_TTL_S,
+});
 
 export type SpendRequest = {
   jobId: string;
   stage: 'parse' | 'embed';
   service: Service;
   amountMicroUsd: number;
-  task: TaskName;
-  payload: Record<string, unknown>;
-  log: Logger;
+  /** This run was already spaced out once (payload.slowed): do not slow it again. */
+  slowed: boolean;
 };
 
-export async function guardSpend(
-  deps: PipelineDeps,
-  request: SpendRequest,
-): Promise<{ ok: true; reservationId: number } | { ok: false }> {
-  const { jobId, stage, service, task, payload, log } = request;
-  if (!payload.slowed) {
-    const share = await budgetShare(deps.pool, service);
-    const slowFrom = deps.config.TVDB_BUDGET_SLOWDOWN_SHARE;
-    if (share >= slowFrom && share < 1) {
+/** Returns the reservation id; throws DeferError when the spend must wait. */
+export async function guardSpend(db: CommonQueryMethods, settings: SpendSettings, request: SpendRequest) {
+  const { jobId, stage, service } = request;
+  if (!request.slowed) {
+    const share = await budgetShare(db, service);
+    if (share >= settings.slowdownShare && share < 1) {
       // From 0 s at the slow-down share up to the recheck interval near the limit.
       const delayS = Math.ceil(
-        ((share - slowFrom) / Math.max(0.0001, 1 - slowFrom)) * deps.config.TVDB_BUDGET_RECHECK_S,
+        ((share - settings.slowdownShare) / Math.max(0.0001, 1 - settings.slowdownShare)) * settings.recheckS,
       );
-      if (delayS > 0) {
-        await defer(deps, request, { ...payload, slowed: true }, delayS, {
-          event: 'budget_slowdown',
-          service,
-          share_used: share,
-          delay_s: delayS,
-        });
-        log.info(
-          { share_used: share, delay_s: delayS },
-          `${stage}: ${service} budget at ${Math.round(share * 100)}%: slowing down`,
+      if (delayS > 0)
+        throw new DeferError(
+          delayS,
+          { event: 'budget_slowdown', service, share_used: share, delay_s: delayS },
+          { payload: { slowed: true } },
         );
-        return { ok: false };
-      }
     }
   }
-  const reservation = await reserveBudget(deps.pool, {
+  const reservation = await reserveBudget(db, {
     jobId,
     stage,
     service,
     amountMicroUsd: request.amountMicroUsd,
-    ttlS: deps.config.TVDB_RESERVATION_TTL_S,
+    ttlS: settings.reservationTtlS,
   });
-  if (reservation.ok) return { ok: true, reservationId: reservation.reservationId };
-  const { slowed: _slowed, ...rest } = payload;
-  await defer(deps, request, rest, deps.config.TVDB_BUDGET_RECHECK_S, {
-    event: 'waiting_for_budget',
-    service,
-    estimate_micro_usd: request.amountMicroUsd,
-    reason: reservation.refusedBy,
-  });
-  log.warn({ reason: reservation.refusedBy }, `${stage}: waiting for budget`);
-  return { ok: false };
+  if (reservation.ok) return reservation.reservationId;
+  throw new DeferError(
+    settings.recheckS,
+    { event: 'waiting_for_budget', service, estimate_micro_usd: request.amountMicroUsd, reason: reservation.refusedBy },
+    { payload: { slowed: undefined } },
+  );
 }

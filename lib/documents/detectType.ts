@@ -12,6 +12,17 @@ export type DocumentType =
 
 export type DocumentKind = DocumentType['kind'];
 
+/** A type as people name it, for refusals: "PowerPoint presentations", "application/pdf". */
+export function describe(type: DocumentType): string {
+  if (type.kind === 'unknown') return type.description;
+  const names: Record<string, string> = {
+    pptx: 'PowerPoint presentations',
+    xlsx: 'Excel workbooks',
+    image: `images (${type.mediaType})`,
+  };
+  return names[type.kind] ?? type.mediaType;
+}
+
 const startsWith = (bytes: Uint8Array, magic: number[], offset = 0) => magic.every((b, i) => bytes[offset + i] === b);
 
 export function detectType(bytes: Uint8Array): DocumentType {

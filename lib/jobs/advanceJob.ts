@@ -4,7 +4,7 @@
 // unexpected state by advance_job (TV002).
 import { sql, type CommonQueryMethods } from 'slonik';
 import { z } from 'zod';
-import type { JobState } from './states.ts';
+import type { JobState } from './stages.ts';
 
 export type AdvanceOutcome = 'moved' | 'already_there';
 

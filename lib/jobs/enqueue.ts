@@ -1,21 +1,14 @@
 // Enqueue a graphile-worker task with its SQL API, on the caller's connection: inside a
 // transaction the job exists only if the transaction commits (the NOTIFY fires at commit).
 import { sql, type CommonQueryMethods } from 'slonik';
+import { jobKeyPrefix, type StageTask } from './stages.ts';
 
-export type TaskName = 'job__parse' | 'job__parse_collect' | 'job__chunk' | 'job__embed' | 'alert__deliver';
+export type TaskName = StageTask | 'alert__deliver';
 
-// Each stage task of a job has one job key, so a job has at most one pending task per stage.
-// (SQL uses the same keys: record_webhook_delivery() and the stuck_jobs view.)
-const JOB_KEY_PREFIX: Record<TaskName, string> = {
-  job__parse: 'parse',
-  job__parse_collect: 'collect',
-  job__chunk: 'chunk',
-  job__embed: 'embed',
-  alert__deliver: 'alert',
-};
-
-export function jobKeyFor(task: TaskName, jobId: string): string {
-  return `${JOB_KEY_PREFIX[task]}:${jobId}`;
+/** A stage task's job key for a job (stages.ts): a job has at most one pending task of each kind. */
+export function jobKeyFor(task: TaskName, jobId: string): string | null {
+  const prefix = jobKeyPrefix(task);
+  return prefix ? `${prefix}:${jobId}` : null;
 }
 
 export type EnqueueOptions = {
@@ -33,13 +26,14 @@ export async function enqueue(
   payload: Record<string, unknown>,
   options: EnqueueOptions = {},
 ) {
+  const jobKey = options.jobKey ?? (typeof payload.jobId === 'string' ? jobKeyFor(task, payload.jobId) : null);
   await db.query(sql.unsafe`
     select graphile_worker.add_job(
       ${task},
       ${sql.json(payload as never)},
       run_at => ${options.runAt ? options.runAt.toISOString() : null}::timestamptz,
       max_attempts => ${options.maxAttempts ?? null}::int,
-      job_key => ${options.jobKey ?? (typeof payload.jobId === 'string' ? jobKeyFor(task, payload.jobId) : null)}::text,
+      job_key => ${jobKey}::text,
       job_key_mode => ${options.jobKeyMode ?? null}::text,
       priority => ${options.priority ?? null}::int
     )`);

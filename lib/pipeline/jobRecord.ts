@@ -1,7 +1,7 @@
 // Reading and locking a job row for a stage.
 import { sql, type CommonQueryMethods } from 'slonik';
 import { z } from 'zod';
-import type { JobState } from '../jobs/states.ts';
+import type { JobState } from '../jobs/stages.ts';
 
 const JobRecord = z.object({
   id: z.string(),
@@ -37,8 +37,4 @@ export async function loadDocumentBytes(db: CommonQueryMethods, documentId: numb
   return db.oneFirst(
     sql.type(z.object({ content: z.instanceof(Buffer) }))`select content from documents where id = ${documentId}`,
   );
-}
-
-export async function addJobNote(db: CommonQueryMethods, jobId: string, detail: Record<string, unknown>) {
-  await db.query(sql.unsafe`select add_job_note(${jobId}::uuid, ${sql.jsonb(detail as never)})`);
 }

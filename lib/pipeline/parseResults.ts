@@ -6,6 +6,16 @@ import type { ParseOutput } from '../parse/types.ts';
 
 export type ParserIdentity = { parser: 'local' | 'llamaparse'; settingsKey: string };
 
+export const parserIdentity = (p: ParserIdentity): ParserIdentity => ({ parser: p.parser, settingsKey: p.settingsKey });
+
+/** Were bytes with this SHA-256 already parsed with these settings (under any job)? */
+export async function hasParseResultFor(db: CommonQueryMethods, sha256: Buffer, who: ParserIdentity): Promise<boolean> {
+  const row = await db.maybeOneFirst(sql.type(z.object({ id: z.number() }))`
+    select r.id::int from parse_results r join documents d on d.id = r.document_id
+    where d.sha256 = ${sql.binary(sha256)} and r.parser = ${who.parser} and r.settings_key = ${who.settingsKey} limit 1`);
+  return row !== null;
+}
+
 export async function findParseResult(
   db: CommonQueryMethods,
   documentId: number,

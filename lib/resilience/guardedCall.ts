@@ -1,54 +1,47 @@
 // Every call to an external service goes through here: the service's shared rate limit (token
 // buckets in Postgres), its circuit breaker (state in Postgres), then the call, whose outcome is
 // recorded for the breaker. A denied call is not made: DeferError re-schedules the task.
-import { sql } from 'slonik';
-import { z } from 'zod';
-import type { PipelineDeps } from '../../worker/buildDeps.ts';
+import type { DatabasePool } from 'slonik';
 import { classify, DeferError } from '../errors.ts';
-import { EXTERNAL_CALL_BOUNDS, observeMetric, observeMetricSql } from '../metrics/observe.ts';
+import type { Logger } from '../log.ts';
+import { observeMetric } from '../metrics/observe.ts';
+import { acquireBreaker, recordBreakerOutcome, type BreakerSettings, type ExternalService } from './breakers.ts';
+import { takeRateTokens } from './rateLimits.ts';
 
-export type ExternalService = 'llamaparse' | 'embeddings';
+export type { ExternalService } from './breakers.ts';
+export type CallGuard = { pool: DatabasePool; log: Logger; breaker: BreakerSettings };
 
 export async function guardedCall<T>(
-  deps: PipelineDeps,
+  guard: CallGuard,
   service: ExternalService,
   operation: string,
   call: () => Promise<T>,
   buckets: Array<[bucket: string, cost: number]> = [],
 ): Promise<T> {
+  const denied = (reason: 'rate_limited' | 'breaker_open') =>
+    observeMetric(guard.pool, guard.log, 'tvdb_external_calls_denied_total', { service, operation, reason });
   try {
-    for (const [bucket, cost] of buckets) await takeTokens(deps, service, bucket, cost);
+    for (const [bucket, cost] of buckets) await takeTokens(guard.pool, service, bucket, cost);
   } catch (error) {
-    if (error instanceof DeferError)
-      await observeMetric(deps.pool, deps.log, 'tvdb_external_calls_denied_total', {
-        service,
-        operation,
-        reason: 'rate_limited',
-      });
+    if (error instanceof DeferError) await denied('rate_limited');
     throw error;
   }
-  const { decision, retry_in_s } = await deps.pool.one(sql.type(
-    z.object({ decision: z.string(), retry_in_s: z.number() }),
-  )`
-    select decision, retry_in_s from breaker_acquire(${service}, make_interval(secs => ${deps.config.BREAKER_COOLDOWN_S}), ${deps.config.BREAKER_PROBES})`);
+  const { decision, retryInS } = await acquireBreaker(guard.pool, service, guard.breaker);
   if (decision === 'deny') {
-    await observeMetric(deps.pool, deps.log, 'tvdb_external_calls_denied_total', {
-      service,
-      operation,
-      reason: 'breaker_open',
-    });
-    throw new DeferError(Math.ceil(retry_in_s), { event: 'breaker_open', service, retry_in_s: Math.ceil(retry_in_s) });
+    await denied('breaker_open');
+    throw new DeferError(Math.ceil(retryInS), { event: 'breaker_open', service, retry_in_s: Math.ceil(retryInS) });
   }
   const probe = decision === 'probe';
-  // The breaker's verdict and the call's latency are recorded in one statement.
   const started = performance.now();
-  const record = (outcome: string, reason: string) => {
-    const seconds = (performance.now() - started) / 1000;
-    const breakerOutcome = outcome === 'success' || outcome === 'transient' ? outcome : 'permanent';
-    return deps.pool.query(sql.unsafe`
-      select breaker_record(${service}, ${breakerOutcome}, ${probe}, ${deps.config.BREAKER_FAILURE_THRESHOLD}, ${deps.config.BREAKER_PROBES}, ${reason.slice(0, 300)}),
-             ${observeMetricSql('tvdb_external_call_duration_seconds', { service, operation, outcome }, seconds, EXTERNAL_CALL_BOUNDS)}`);
-  };
+  const record = (outcome: string, reason: string) =>
+    recordBreakerOutcome(guard.pool, guard.breaker, {
+      service,
+      operation,
+      outcome,
+      probe,
+      reason,
+      seconds: (performance.now() - started) / 1000,
+    });
   try {
     const result = await call();
     await record('success', probe ? 'probe succeeded' : 'success');
@@ -60,27 +53,13 @@ export async function guardedCall<T>(
 }
 
 // Short waits are slept here; longer ones re-schedule the task.
-async function takeTokens(deps: PipelineDeps, service: ExternalService, bucket: string, cost: number) {
+async function takeTokens(pool: DatabasePool, service: ExternalService, bucket: string, cost: number) {
   for (let i = 0; i < 10; i++) {
-    const wait = await deps.pool.oneFirst(
-      sql.type(z.object({ w: z.number() }))`select take_rate_tokens(${bucket}, ${cost}) as w`,
-    );
+    const wait = await takeRateTokens(pool, bucket, cost);
     if (wait === 0) return;
     if (wait > 2)
       throw new DeferError(Math.ceil(wait), { event: 'rate_limited', service, bucket, wait_s: Math.ceil(wait) });
     await new Promise((r) => setTimeout(r, wait * 1000 + Math.random() * 100));
   }
   throw new DeferError(2, { event: 'rate_limited', service, bucket });
-}
-
-/** Workers set the shared buckets from their configuration when they start. */
-export async function configureRateLimits(deps: PipelineDeps) {
-  const c = deps.config;
-  for (const [bucket, capacity, perS] of [
-    ['llamaparse:uploads', c.LLAMAPARSE_UPLOADS_PER_10S, c.LLAMAPARSE_UPLOADS_PER_10S / 10],
-    ['embeddings:requests', c.EMBEDDINGS_RPM, c.EMBEDDINGS_RPM / 60],
-    ['embeddings:tokens', c.EMBEDDINGS_TPM, c.EMBEDDINGS_TPM / 60],
-  ] as const) {
-    await deps.pool.query(sql.unsafe`select configure_rate_limit(${bucket}, ${capacity}, ${perS})`);
-  }
 }

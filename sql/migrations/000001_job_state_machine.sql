@@ -209,16 +209,3 @@ left join (
   group by to_state
 ) t on t.to_state = s.state
 order by s.ord;
-
--- Down Migration
-drop view pipeline_health;
-drop view job_timeline;
-drop function advance_job(uuid, job_state, job_state, jsonb);
-drop table job_events;
-drop function tg_append_only();
-drop table job_state_transitions;
-drop table jobs;
-drop function tg_jobs__record_event();
-drop function tg_jobs__check_transition();
-drop table documents;
-drop type job_state;

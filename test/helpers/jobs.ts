@@ -4,7 +4,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { sql, type CommonQueryMethods } from 'slonik';
 import { z } from 'zod';
 import { advanceJob } from '../../lib/jobs/advanceJob.ts';
-import type { JobState } from '../../lib/jobs/states.ts';
+import type { JobState } from '../../lib/jobs/stages.ts';
 
 export async function insertJob(db: CommonQueryMethods, opts: { correlationId?: string; text?: string } = {}) {
   const content = Buffer.from(opts.text ?? `test document ${randomUUID()}`);

@@ -11,7 +11,7 @@ import { createDatabasePool } from '../../lib/db/database.ts';
 import { loadConfig } from '../../lib/config.ts';
 import { createLogger } from '../../lib/log.ts';
 import { buildDeps } from '../../worker/buildDeps.ts';
-import { estimateFile } from '../../lib/costs/estimateFiles.ts';
+import { estimateFile } from '../../lib/pipeline/estimateFiles.ts';
 import { setBudget } from '../../lib/costs/reports.ts';
 import { formatUsd, parseUsd } from '../../lib/costs/pricing.ts';
 import { signBody } from '../../lib/webhooks/signature.ts';

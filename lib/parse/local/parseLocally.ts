@@ -1,6 +1,6 @@
 // The local parser: in-process, no network. Plain text, Markdown, HTML, PDF (text layer per page),
 // DOCX. Failures that no retry can fix (corrupt file, no text layer) are permanent.
-import { detectType, decodeText, type DocumentType } from '../../documents/detectType.ts';
+import { describe, detectType, decodeText, type DocumentType } from '../../documents/detectType.ts';
 import { permanent } from '../../errors.ts';
 import type { ParseOutput } from '../types.ts';
 import { htmlToMarkdown, htmlCharset } from './htmlToMarkdown.ts';
@@ -32,16 +32,6 @@ async function parseByKind(bytes: Uint8Array, type: DocumentType): Promise<Parse
         `the local parser cannot read ${describe(type)}; configure LlamaParse (LLAMA_CLOUD_API_KEY) for it`,
       );
   }
-}
-
-export function describe(type: DocumentType): string {
-  if (type.kind === 'unknown') return type.description;
-  const names: Record<string, string> = {
-    pptx: 'PowerPoint presentations',
-    xlsx: 'Excel workbooks',
-    image: `images (${type.mediaType})`,
-  };
-  return names[type.kind] ?? type.mediaType;
 }
 
 function decodeOrFail(bytes: Uint8Array): string {

@@ -3,13 +3,12 @@
 // tokens by parsing locally and counting with the embedding tokenizer. Bytes already parsed with
 // the same settings cost no parse.
 import { createHash } from 'node:crypto';
-import { sql, type CommonQueryMethods } from 'slonik';
-import { z } from 'zod';
-import type { PipelineDeps } from '../../worker/buildDeps.ts';
-import { estimatePages } from './estimatePages.ts';
-import { llamaparsePrices } from './llamaparsePrices.ts';
-import { llamaparseCostMicroUsd, llamaparseCredits, tokenCostMicroUsd } from './pricing.ts';
-import { priceAt } from './budget.ts';
+import type { PipelineDeps } from './deps.ts';
+import { estimatePages } from '../costs/estimatePages.ts';
+import { estimateLlamaParse } from '../costs/estimateLlamaParse.ts';
+import { tokenCostMicroUsd } from '../costs/pricing.ts';
+import { hasParseResultFor, parserIdentity } from './parseResults.ts';
+import { priceAt } from '../costs/budget.ts';
 import { parseLocally } from '../parse/local/parseLocally.ts';
 import { countTokens } from '../chunk/tokenizer.ts';
 
@@ -24,14 +23,15 @@ export type FileEstimate = {
 
 export async function estimateFile(deps: PipelineDeps, file: string, bytes: Uint8Array): Promise<FileEstimate> {
   const notes: string[] = [];
-  const pages = await estimatePages(bytes);
+  let pages: number;
   let parseMicroUsd = 0;
-  if (deps.parser.parser === 'llamaparse') {
-    if (await alreadyParsed(deps.pool, bytes, deps.parser.settingsKey)) notes.push('already parsed: no parse cost');
-    else {
-      const prices = await llamaparsePrices(deps.pool, deps.config.LLAMAPARSE_TIER);
-      parseMicroUsd = llamaparseCostMicroUsd(llamaparseCredits(pages, prices.creditsPerPage), prices.microUsdPerCredit);
-    }
+  const parser = deps.parser;
+  const sha256 = createHash('sha256').update(bytes).digest();
+  if (parser.parser === 'llamaparse' && !(await hasParseResultFor(deps.pool, sha256, parserIdentity(parser)))) {
+    ({ pages, microUsd: parseMicroUsd } = await estimateLlamaParse(deps.pool, deps.config.LLAMAPARSE_TIER, bytes));
+  } else {
+    if (parser.parser === 'llamaparse') notes.push('already parsed: no parse cost');
+    pages = await estimatePages(bytes);
   }
   let tokens: number | null = null;
   try {
@@ -49,12 +49,4 @@ export async function estimateFile(deps: PipelineDeps, file: string, bytes: Uint
     embedMicroUsd = tokens === null || price === null ? null : tokenCostMicroUsd(Math.ceil(tokens * overlap), price);
   }
   return { file, pages, parseMicroUsd, tokens, embedMicroUsd, note: notes.join('; ') };
-}
-
-async function alreadyParsed(db: CommonQueryMethods, bytes: Uint8Array, settingsKey: string): Promise<boolean> {
-  const sha = createHash('sha256').update(bytes).digest();
-  const row = await db.maybeOneFirst(sql.type(z.object({ id: z.number() }))`
-    select r.id::int from parse_results r join documents d on d.id = r.document_id
-    where d.sha256 = ${sql.binary(sha)} and r.parser = 'llamaparse' and r.settings_key = ${settingsKey} limit 1`);
-  return row !== null;
 }

@@ -2,9 +2,9 @@
 // breaker, a rate limit, a provider out of credits.
 import { sql } from 'slonik';
 import { z } from 'zod';
-import type { PipelineDeps } from '../../worker/buildDeps.ts';
-import { enqueue, type TaskName } from './enqueue.ts';
-import { addJobNote } from '../pipeline/jobRecord.ts';
+import type { PipelineDeps } from '../jobs/deps.ts';
+import { enqueue, type TaskName } from '../jobs/enqueue.ts';
+import { addJobNote } from '../jobs/jobRecord.ts';
 
 /** Re-run the task later (a fresh graphile job: no attempt is used). Notes are not repeated. */
 export async function defer(

@@ -7,15 +7,15 @@ import type { JobHelpers } from 'graphile-worker';
 import { sql } from 'slonik';
 import { z } from 'zod';
 import { classify, DeferError, StageError } from '../errors.ts';
-import { enqueue } from './enqueue.ts';
+import { enqueue } from '../jobs/enqueue.ts';
 import { jobLogger, type Logger } from '../log.ts';
-import { addJobNote } from '../pipeline/jobRecord.ts';
-import { sqlState, SQLSTATE } from './advanceJob.ts';
+import { addJobNote } from '../jobs/jobRecord.ts';
+import { sqlState, SQLSTATE } from '../jobs/advanceJob.ts';
 import { defer } from './defer.ts';
 import { observeMetric, STAGE_ATTEMPT_BOUNDS } from '../metrics/observe.ts';
-import type { TaskName } from './enqueue.ts';
-import type { Stage } from './states.ts';
-import type { PipelineDeps } from '../../worker/buildDeps.ts';
+import type { TaskName } from '../jobs/enqueue.ts';
+import { stageDef, type Stage } from '../jobs/stages.ts';
+import type { PipelineDeps } from '../jobs/deps.ts';
 
 export const StagePayload = z.object({ jobId: z.uuid(), correlationId: z.string().min(1) }).passthrough();
 
@@ -27,8 +27,6 @@ export type StageContext = {
   attempt: number;
   maxAttempts: number;
 };
-
-export const FAILED_STATE = { parse: 'failed_parse', chunk: 'failed_chunking', embed: 'failed_embedding' } as const;
 
 export async function runStage(
   stage: Stage,
@@ -150,7 +148,7 @@ export async function runStage(
 async function failJob(deps: PipelineDeps, jobId: string, stage: Stage, detail: Record<string, unknown>) {
   try {
     await deps.pool.query(
-      sql.unsafe`select fail_job(${jobId}::uuid, ${FAILED_STATE[stage]}::job_state, ${sql.jsonb({ ...detail, who: 'worker' } as never)})`,
+      sql.unsafe`select fail_job(${jobId}::uuid, ${stageDef(stage).failed}::job_state, ${sql.jsonb({ ...detail, who: 'worker' } as never)})`,
     );
   } catch (error) {
     // The job already left this stage (a stale duplicate task): there is nothing to fail.
