@@ -1,76 +1,54 @@
-// Parse stage, first half. Local parser: parse in-process and finish. LlamaParse: upload once (the
-// LlamaParse job id is stored the moment it is known; a re-run for a job that has one never uploads
-// again) and hand over to job__parse_collect, by webhook nudge or by polling.
+// Parse stage, first half. Bytes already parsed with these settings: reuse. Local parser: parse
+// in-process and finish. LlamaParse: reserve the estimate, upload once (the LlamaParse job id is
+// stored the moment it is known; a re-run for a job that has one never uploads again) and hand over
+// to job__parse_collect, by webhook nudge or by polling.
 import type { Task } from 'graphile-worker';
-import { guardedCall } from '../lib/resilience/guardedCall.ts';
-import { sql } from 'slonik';
-import type { PipelineDeps } from '../lib/pipeline/deps.ts';
+import { callGuard, type PipelineDeps } from '../lib/pipeline/deps.ts';
 import { runStage } from '../lib/pipeline/runStage.ts';
-import { loadJob, loadDocumentBytes, addJobNote } from '../lib/pipeline/jobRecord.ts';
-import { findParseResult } from '../lib/pipeline/parseResults.ts';
+import { inStage } from '../lib/pipeline/stageSteps.ts';
+import { loadJob, loadDocumentBytes } from '../lib/pipeline/jobRecord.ts';
+import { findParseResult, parserIdentity } from '../lib/pipeline/parseResults.ts';
 import { completeParse } from '../lib/pipeline/completeParse.ts';
+import { recordSubmission, scheduleCollect } from '../lib/pipeline/llamaparseJobs.ts';
 import { parseLocally } from '../lib/parse/local/parseLocally.ts';
-import { enqueue } from '../lib/jobs/enqueue.ts';
-import { guardSpend } from '../lib/costs/guardSpend.ts';
-import { estimatePages } from '../lib/costs/estimatePages.ts';
-import { llamaparsePrices } from '../lib/costs/llamaparsePrices.ts';
-import { llamaparseCostMicroUsd, llamaparseCredits } from '../lib/costs/pricing.ts';
+import { guardedCall } from '../lib/resilience/guardedCall.ts';
+import { guardSpend, spendSettings } from '../lib/costs/guardSpend.ts';
+import { estimateLlamaParse } from '../lib/costs/estimateLlamaParse.ts';
 
-export function job__parse(deps: PipelineDeps): Task {
+export default function job__parse(deps: PipelineDeps): Task {
   return (payload, helpers) =>
     runStage('parse', payload, helpers, deps, async ({ jobId, correlationId, payload: p, log }) => {
       const job = await loadJob(deps.pool, jobId);
-      if (job.state !== 'parse_queued')
+      if (!inStage('parse', job.state))
         return log.info({ state: job.state }, 'parse: job is not waiting for a parse; nothing to do');
-      const parser = deps.parser;
-      const who = { parser: parser.parser, settingsKey: parser.settingsKey };
+      const { parser, config } = deps;
+      const who = parserIdentity(parser);
+      const ref = { jobId, correlationId };
       const reuse = await findParseResult(deps.pool, job.document_id, who);
       if (reuse !== null) {
-        await completeParse(deps.pool, jobId, who, { reuse }, deps.attempts('job__chunk'));
+        await completeParse(deps.pool, ref, who, { reuse }, deps.attempts);
         return log.info({ parse_result_id: reuse }, 'parse: same bytes already parsed with these settings; reused');
       }
       if (parser.parser === 'local') {
-        const bytes = await loadDocumentBytes(deps.pool, job.document_id);
-        const output = await parseLocally(bytes);
-        await completeParse(
-          deps.pool,
-          jobId,
-          who,
-          { output, credits: null, llamaparseJobId: null },
-          deps.attempts('job__chunk'),
-        );
+        const output = await parseLocally(await loadDocumentBytes(deps.pool, job.document_id));
+        await completeParse(deps.pool, ref, who, { output, credits: null, llamaparseJobId: null }, deps.attempts);
         return log.info({ pages: output.pages.length, page_count: output.pageCount }, 'parse: parsed locally');
       }
-      const collect = (runAt: Date) =>
-        enqueue(
-          deps.pool,
-          'job__parse_collect',
-          { jobId, correlationId, polls: 0 },
-          { jobKeyMode: 'preserve_run_at', runAt },
-        );
       if (job.llamaparse_job_id) {
         // Uploaded by an earlier run that crashed before scheduling the collector: just collect.
-        await collect(new Date());
+        await scheduleCollect(deps.pool, { ...ref, polls: 0 }, new Date(), { jobKeyMode: 'preserve_run_at' });
         return log.info({ llamaparse_job_id: job.llamaparse_job_id }, 'parse: already submitted; collecting');
       }
       const bytes = await loadDocumentBytes(deps.pool, job.document_id);
       // Reserve the estimated cost before the paid call; without room, wait (no attempt used).
-      const prices = await llamaparsePrices(deps.pool, deps.config.LLAMAPARSE_TIER);
-      const pages = await estimatePages(bytes);
-      const estimate = llamaparseCostMicroUsd(
-        llamaparseCredits(pages, prices.creditsPerPage),
-        prices.microUsdPerCredit,
-      );
-      const spend = await guardSpend(deps, {
+      const estimate = await estimateLlamaParse(deps.pool, config.LLAMAPARSE_TIER, bytes);
+      await guardSpend(deps.pool, spendSettings(config), {
         jobId,
         stage: 'parse',
         service: 'llamaparse',
-        amountMicroUsd: estimate,
-        task: 'job__parse',
-        payload: p,
-        log,
+        amountMicroUsd: estimate.microUsd,
+        slowed: Boolean(p.slowed),
       });
-      if (!spend.ok) return;
       const webhook =
         parser.webhook && job.webhook_token
           ? {
@@ -78,35 +56,17 @@ export function job__parse(deps: PipelineDeps): Task {
               signingSecret: parser.webhook.signingSecret,
             }
           : undefined;
-      // Crash window: LlamaParse accepted the upload but we die before the UPDATE below. The re-run
+      // Crash window: LlamaParse accepted the upload but we die before recording it. The re-run
       // uploads again; LlamaParse serves identical bytes from its 48 h cache (no second charge).
-      const { id } = await guardedCall(
-        deps,
-        'llamaparse',
-        'upload',
-        () => parser.client.upload({ bytes, fileName: job.file_name, jobId, correlationId, webhook }),
-        [['llamaparse:uploads', 1]],
-      );
-      const firstCheck = new Date(Date.now() + (webhook ? deps.config.LLAMAPARSE_RECONCILE_AFTER_S * 1000 : 1000));
-      await deps.pool.transaction(async (tx) => {
-        const stored = await tx.query(sql.unsafe`
-          update jobs set llamaparse_job_id = ${id}, parse_submitted_at = now()
-          where id = ${jobId}::uuid and llamaparse_job_id is null`);
-        if (stored.rowCount === 0) return; // a concurrent run stored its own id first
-        await addJobNote(tx, jobId, {
-          event: 'submitted_to_llamaparse',
-          llamaparse_job_id: id,
-          mode: webhook ? 'webhook' : 'polling',
-          estimated_pages: pages,
-          estimate_micro_usd: estimate,
-        });
-        await enqueue(
-          tx,
-          'job__parse_collect',
-          { jobId, correlationId, polls: 0 },
-          { runAt: firstCheck, maxAttempts: deps.attempts('job__parse_collect') },
-        );
+      const upload = () => parser.client.upload({ bytes, fileName: job.file_name, jobId, correlationId, webhook });
+      const { id } = await guardedCall(callGuard(deps), 'llamaparse', 'upload', upload, [['llamaparse:uploads', 1]]);
+      const mode = webhook ? 'webhook' : 'polling';
+      await recordSubmission(deps.pool, ref, {
+        llamaparseJobId: id,
+        firstCheck: new Date(Date.now() + (webhook ? config.LLAMAPARSE_RECONCILE_AFTER_S * 1000 : 1000)),
+        maxAttempts: deps.attempts('job__parse_collect'),
+        note: { mode, estimated_pages: estimate.pages, estimate_micro_usd: estimate.microUsd },
       });
-      log.info({ llamaparse_job_id: id, mode: webhook ? 'webhook' : 'polling' }, 'parse: submitted to LlamaParse');
+      log.info({ llamaparse_job_id: id, mode }, 'parse: submitted to LlamaParse');
     });
 }

@@ -152,16 +152,22 @@ test('above the slow-down share work is spaced out, not stopped; then it proceed
     externalId: null,
     reservationId: null,
   });
+  const { spendSettings } = await import('../lib/costs/guardSpend.ts');
+  const { deferTask } = await import('../lib/pipeline/defer.ts');
+  const { DeferError } = await import('../lib/errors.ts');
+  const settings = spendSettings(pipeline.deps.config);
   const request = {
     jobId: job.id,
     stage: 'embed' as const,
     service: 'embeddings' as const,
     amountMicroUsd: 500,
-    task: 'job__embed' as const,
-    payload: { jobId: job.id, correlationId: job.correlationId },
-    log: pipeline.deps.log,
+    slowed: false,
   };
-  t.deepEqual(await guardSpend(pipeline.deps, request), { ok: false });
+  // What the stage wrapper does with the deferral: re-queue the task later, no attempt used.
+  const deferral = await guardSpend(db.pool, settings, request).catch((error: unknown) => error);
+  if (!(deferral instanceof DeferError)) return t.fail('the spend was not deferred');
+  const task = { jobId: job.id, task: 'job__embed' as const, maxAttempts: 8 };
+  await deferTask(db.pool, { ...task, payload: { jobId: job.id, correlationId: job.correlationId } }, deferral);
   const queued = await db.pool.one(sql.type(
     z.object({ payload: z.record(z.string(), z.unknown()), delay_s: z.number() }),
   )`
@@ -174,8 +180,8 @@ test('above the slow-down share work is spaced out, not stopped; then it proceed
   const note = await db.pool.oneFirst(sql.type(z.object({ e: z.string() }))`
     select detail ->> 'event' as e from job_events where job_id = ${job.id}::uuid order by id desc limit 1`);
   t.is(note, 'budget_slowdown');
-  const next = await guardSpend(pipeline.deps, { ...request, payload: { ...request.payload, slowed: true } });
-  t.true(next.ok, 'the slowed task proceeds when it runs again');
+  const next = await guardSpend(db.pool, settings, { ...request, slowed: queued.payload.slowed === true });
+  t.true(Number.isInteger(next), 'the slowed task proceeds when it runs again');
 });
 
 test("LlamaParse's 402 pauses parsing without using attempts, raises an alert, and resumes", async (t) => {

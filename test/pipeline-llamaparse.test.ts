@@ -6,7 +6,7 @@ import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
 import { testPipeline, ingest, waitForTerminal, eventTrail, type TestPipeline } from './helpers/pipeline.ts';
 import { minimalPdf } from '../lib/documents/minimalPdf.ts';
 import { LlamaParseEmulator } from '../emulators/llamaparse/emulator.ts';
-import { buildTaskList } from '../tasks/index.ts';
+import { loadTasks } from '../tasks/index.ts';
 import { HAPPY_PATH } from '../lib/jobs/stages.ts';
 
 let db: TestDatabase;
@@ -53,7 +53,7 @@ test.serial('a re-run of the parse task for a job that has its LlamaParse id nev
   // Workers are not running yet: we drive the task by hand, as a crash-restart would.
   const [result] = await ingest(pipeline.deps, [{ name: 'once.pdf', bytes: pdf('once') }], 'corr-once');
   if (!result?.ok) return t.fail();
-  const tasks = buildTaskList(pipeline.deps);
+  const { taskList: tasks } = await loadTasks(pipeline.deps);
   const uploadsBefore = emulator.stats.uploads;
   await tasks.job__parse!({ jobId: result.jobId, correlationId: 'corr-once' }, helpersFor());
   await tasks.job__parse!({ jobId: result.jobId, correlationId: 'corr-once' }, helpersFor(2));

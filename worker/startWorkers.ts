@@ -4,11 +4,10 @@
 import { EventEmitter } from 'node:events';
 import { run, type Runner, type WorkerEvents } from 'graphile-worker';
 import { graphileLogger } from '../lib/db/migrate.ts';
-import { ALERT_EVALUATE_CRONTAB } from '../tasks/alert__evaluate.ts';
-import { buildTaskList } from '../tasks/index.ts';
-import { startLiveness } from './liveness.ts';
 import { configureRateLimits } from '../lib/resilience/rateLimits.ts';
 import type { PipelineDeps } from '../lib/pipeline/deps.ts';
+import { loadTasks } from '../tasks/index.ts';
+import { startLiveness } from './liveness.ts';
 
 export type StartedWorkers = {
   runner: Runner;
@@ -24,6 +23,7 @@ export async function startWorkers(
 ): Promise<StartedWorkers> {
   const concurrency = options.concurrency ?? deps.config.TVDB_WORKER_CONCURRENCY;
   await configureRateLimits(deps.pool, deps.config);
+  const { taskList, crontab } = await loadTasks(deps);
   const events: WorkerEvents = new EventEmitter() as WorkerEvents;
   let poolId: string | undefined;
   events.on('pool:create', ({ workerPool }) => (poolId = workerPool.id));
@@ -34,8 +34,8 @@ export async function startWorkers(
     maxPoolSize: concurrency + 2,
     pollInterval: deps.config.TVDB_POLL_INTERVAL_MS,
     noHandleSignals: true,
-    taskList: buildTaskList(deps),
-    crontab: ALERT_EVALUATE_CRONTAB,
+    taskList,
+    crontab,
     logger: graphileLogger(deps.log),
   });
   if (!poolId) throw new Error('graphile-worker did not report its pool id');

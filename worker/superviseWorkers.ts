@@ -2,9 +2,9 @@
 // failing a job) can reject unhandled while Postgres is down, which would end the process. The
 // supervisor catches that, stops the runner, waits for Postgres, unlocks the jobs its dead pool
 // held (they run again: handlers are idempotent), and starts a fresh runner.
-import { sql } from 'slonik';
 import type { PipelineDeps } from '../lib/pipeline/deps.ts';
 import { startWorkers, type StartedWorkers } from './startWorkers.ts';
+import { releaseWorkerPool } from '../lib/liveness/workerProcesses.ts';
 import { isDatabaseUnavailable } from '../lib/db/unavailable.ts';
 
 export type SupervisedWorkers = { stop(): Promise<void>; restarts(): number };
@@ -26,10 +26,7 @@ export async function superviseWorkers(
     await old.liveness.stop().catch(() => {});
     for (let delay = 500; !stopping; delay = Math.min(delay * 2, 10_000)) {
       try {
-        await deps.pool.query(
-          sql.unsafe`select graphile_worker.force_unlock_workers(${sql.array([old.poolId], 'text')})`,
-        );
-        await deps.pool.query(sql.unsafe`delete from worker_processes where pool_id = ${old.poolId}`);
+        await releaseWorkerPool(deps.pool, old.poolId);
         current = await startWorkers(deps, connectionString, options);
         restarts += 1;
         deps.log.warn({ pool_id: current.poolId, previous_pool_id: old.poolId }, 'database back: workers restarted');

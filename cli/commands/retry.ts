@@ -23,9 +23,7 @@ Workers pick the jobs up ("tvdb worker", "tvdb serve", or a running "tvdb ingest
     if (values.stage && !stage)
       throw new UsageError(`--stage takes ${STAGE_NAMES.replace(/\|/g, ', ')}, not "${values.stage}"`);
     return withRuntime({ poolSize: 2 }, async ({ pool, config }) => {
-      const ids = values.failed
-        ? await failedJobIds(pool, stage?.failed)
-        : positionals;
+      const ids = values.failed ? await failedJobIds(pool, stage?.failed) : positionals;
       const outcomes: RetryOutcome[] = [];
       for (const id of ids) outcomes.push(await retryJob(pool, id, attemptsFor(config)));
       if (values.json) process.stdout.write(JSON.stringify(outcomes) + '\n');

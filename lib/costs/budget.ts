@@ -71,3 +71,10 @@ export async function priceAt(
   );
   return price === null ? null : Number(price);
 }
+
+/** Is there a ledger row for this provider job already (a collect that ran twice)? */
+export async function isBilled(db: CommonQueryMethods, service: Service, externalId: string): Promise<boolean> {
+  const row = await db.maybeOneFirst(sql.type(z.object({ id: z.number() }))`
+    select id::int from cost_ledger where service = ${service} and external_id = ${externalId} limit 1`);
+  return row !== null;
+}

@@ -35,7 +35,11 @@ export async function ingestDocument(
   const correlationId = input.correlationId ?? randomUUID();
   const parse = stageDef('parse');
   return pool.transaction(async (tx) => {
-    const { documentId, newDocument } = await storeDocument(tx, { bytes: input.bytes, sha256, mediaType: type.mediaType });
+    const { documentId, newDocument } = await storeDocument(tx, {
+      bytes: input.bytes,
+      sha256,
+      mediaType: type.mediaType,
+    });
     const jobId = await createJob(tx, { documentId, fileName: input.fileName, correlationId });
     await advanceJob(tx, jobId, parse.queuedFrom, parse.startsFrom, {
       who: 'intake',
@@ -43,6 +47,14 @@ export async function ingestDocument(
       bytes: input.bytes.length,
     });
     await enqueue(tx, parse.task, { jobId, correlationId }, { maxAttempts: policy.maxAttempts });
-    return { ok: true as const, fileName: input.fileName, jobId, correlationId, documentId, newDocument, kind: type.kind };
+    return {
+      ok: true as const,
+      fileName: input.fileName,
+      jobId,
+      correlationId,
+      documentId,
+      newDocument,
+      kind: type.kind,
+    };
   });
 }

@@ -27,9 +27,14 @@ export async function reconcileStuckJobs(tx: CommonQueryMethods, attempts: Attem
     }
     const stage = state === COMPLETE_STATE ? undefined : stageOwning(state);
     if (!stage) continue;
-    await enqueue(tx, stage.task, { jobId: job.job_id, correlationId: job.correlation_id }, {
-      maxAttempts: attempts(stage.task),
-    });
+    await enqueue(
+      tx,
+      stage.task,
+      { jobId: job.job_id, correlationId: job.correlation_id },
+      {
+        maxAttempts: attempts(stage.task),
+      },
+    );
     await addJobNote(tx, job.job_id, { event: 'reconciled', action: `re-enqueued ${stage.task}` });
     log.warn(
       { job_id: job.job_id, correlation_id: job.correlation_id, state, task: stage.task },

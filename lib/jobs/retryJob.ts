@@ -13,7 +13,9 @@ export async function retryJob(db: CommonQueryMethods, jobId: string, attempts: 
   const perStage = Object.fromEntries(STAGES.map((s) => [s.stage, attempts(s.task)]));
   const row = await db.one(sql.type(Row)`
     select outcome, from_state::text, to_state::text from retry_job(${jobId}::uuid, ${sql.jsonb(perStage)})`);
-  return row.outcome === 'retried' ? { jobId, from: row.from_state!, to: row.to_state! } : { jobId, skipped: row.outcome };
+  return row.outcome === 'retried'
+    ? { jobId, from: row.from_state!, to: row.to_state! }
+    : { jobId, skipped: row.outcome };
 }
 
 /** Failed jobs, oldest first; only those in one failed state when given. */

@@ -1,13 +1,14 @@
-// The end of a successful parse, in one transaction: store the result (or reuse one), point the
-// job at it, move parse_queued -> parsed, enqueue chunking. Safe to call twice: the second call
-// finds the job already parsed and changes nothing.
-import type { DatabasePool } from 'slonik';
+// The end of a successful parse, in one transaction: the paid call's ledger row and the settlement
+// of its reservation, the result stored (or reused), the job pointed at it, the stage finished
+// (which queues chunking). Safe to call twice: the second call finds the job parsed and changes nothing.
+import type { CommonQueryMethods, DatabasePool } from 'slonik';
 import { sql } from 'slonik';
 import type { ParseOutput } from '../parse/types.ts';
-import { advanceJob } from '../jobs/advanceJob.ts';
-import { enqueue } from '../jobs/enqueue.ts';
+import type { AttemptsFor } from '../jobs/attempts.ts';
+import { stageDef } from '../jobs/stages.ts';
 import { lockJob } from './jobRecord.ts';
 import { storeParseResult, type ParserIdentity } from './parseResults.ts';
+import { finishStage } from './stageSteps.ts';
 import { recordCost, settleReservation, type LedgerEntry } from '../costs/budget.ts';
 
 export type ParseOutcome =
@@ -15,36 +16,36 @@ export type ParseOutcome =
 
 export async function completeParse(
   pool: DatabasePool,
-  jobId: string,
+  job: { jobId: string; correlationId: string },
   who: ParserIdentity,
   outcome: ParseOutcome,
-  maxAttempts: number,
+  attempts: AttemptsFor,
   bill?: LedgerEntry,
 ): Promise<'moved' | 'already_there'> {
   return pool.transaction(async (tx) => {
-    const job = await lockJob(tx, jobId);
-    if (job.state !== 'parse_queued') return 'already_there';
-    // The paid call's ledger row and the settlement of its reservation, with the result.
+    const locked = await lockJob(tx, job.jobId);
+    if (locked.state !== stageDef('parse').startsFrom) return 'already_there';
     if (bill) {
       await recordCost(tx, bill);
       if (bill.reservationId !== null) await settleReservation(tx, bill.reservationId);
     }
     const resultId =
-      'reuse' in outcome ? outcome.reuse : await storeParseResult(tx, job.document_id, who, outcome.output, outcome);
-    await tx.query(sql.unsafe`update jobs set parse_result_id = ${resultId} where id = ${jobId}::uuid`);
+      'reuse' in outcome ? outcome.reuse : await storeParseResult(tx, locked.document_id, who, outcome.output, outcome);
+    await pointJobAtParseResult(tx, job.jobId, resultId);
     const detail =
       'reuse' in outcome
-        ? { who: 'worker', parser: who.parser, reused_parse_result: resultId }
+        ? { parser: who.parser, reused_parse_result: resultId }
         : {
-            who: 'worker',
             parser: who.parser,
             pages: outcome.output.pages.length,
             page_count: outcome.output.pageCount,
             credits: outcome.credits,
             ...(outcome.output.failedPages.length ? { failed_pages: outcome.output.failedPages } : {}),
           };
-    await advanceJob(tx, jobId, 'parse_queued', 'parsed', detail);
-    await enqueue(tx, 'job__chunk', { jobId, correlationId: job.correlation_id }, { maxAttempts });
-    return 'moved';
+    return finishStage(tx, 'parse', job, detail, attempts);
   });
+}
+
+async function pointJobAtParseResult(tx: CommonQueryMethods, jobId: string, resultId: number) {
+  await tx.query(sql.unsafe`update jobs set parse_result_id = ${resultId} where id = ${jobId}::uuid`);
 }

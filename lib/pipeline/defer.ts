@@ -1,27 +1,24 @@
-// Re-running a stage task later without using an attempt: waiting for budget, an open circuit
-// breaker, a rate limit, a provider out of credits.
-import { sql } from 'slonik';
-import { z } from 'zod';
-import type { PipelineDeps } from '../jobs/deps.ts';
+// Deferring is not failing: a task that must wait (budget, an open breaker, a rate limit, a
+// provider out of credits) throws DeferError, and the stage wrapper calls this to re-run it later as
+// a fresh graphile job (same job key, `replace`), so no attempt is used. The wait's note is added
+// to the job's history once per streak (not again while the latest event is the same wait).
+import type { DatabasePool } from 'slonik';
+import type { DeferError } from '../errors.ts';
 import { enqueue, type TaskName } from '../jobs/enqueue.ts';
-import { addJobNote } from '../jobs/jobRecord.ts';
+import { addJobNote, lastEventName } from '../jobs/jobNotes.ts';
 
-/** Re-run the task later (a fresh graphile job: no attempt is used). Notes are not repeated. */
-export async function defer(
-  deps: PipelineDeps,
-  request: { jobId: string; task: TaskName },
-  payload: Record<string, unknown>,
-  delayS: number,
-  note: Record<string, unknown>,
-) {
-  await deps.pool.transaction(async (tx) => {
-    const last = await tx.maybeOneFirst(sql.type(z.object({ e: z.string().nullable() }))`
-      select detail ->> 'event' as e from job_events where job_id = ${request.jobId}::uuid order by id desc limit 1`);
-    if (last !== note.event) await addJobNote(tx, request.jobId, note);
-    await enqueue(tx, request.task, payload, {
+export type DeferredTask = { jobId: string; task: TaskName; payload: Record<string, unknown>; maxAttempts: number };
+
+export async function deferTask(pool: DatabasePool, deferred: DeferredTask, error: DeferError) {
+  const payload = { ...deferred.payload, ...error.payload };
+  for (const [key, value] of Object.entries(payload)) if (value === undefined) delete payload[key];
+  await pool.transaction(async (tx) => {
+    if ((await lastEventName(tx, deferred.jobId)) !== error.note.event)
+      await addJobNote(tx, deferred.jobId, error.note);
+    await enqueue(tx, deferred.task, payload, {
       jobKeyMode: 'replace',
-      runAt: new Date(Date.now() + delayS * 1000),
-      maxAttempts: deps.attempts(request.task),
+      runAt: new Date(Date.now() + error.delayS * 1000),
+      maxAttempts: deferred.maxAttempts,
     });
   });
 }

@@ -8,6 +8,8 @@ import type { LlamaParseClient } from '../parse/llamaparse/client.ts';
 import type { EmbeddingProvider } from '../embed/provider.ts';
 import type { AttemptsFor } from '../jobs/attempts.ts';
 import type { ChunkingOptions } from '../chunk/chunkMarkdown.ts';
+import { breakerSettings } from '../resilience/breakers.ts';
+import type { CallGuard } from '../resilience/guardedCall.ts';
 
 export type ParserChoice =
   | { parser: 'local'; settingsKey: string; acceptedKinds: readonly DocumentKind[] }
@@ -30,3 +32,10 @@ export type PipelineDeps = {
   /** Attempts per task (per stage when configured). */
   attempts: AttemptsFor;
 };
+
+/** What guardedCall needs of the deps: the pool, the log, the breaker settings. */
+export const callGuard = (deps: PipelineDeps): CallGuard => ({
+  pool: deps.pool,
+  log: deps.log,
+  breaker: breakerSettings(deps.config),
+});

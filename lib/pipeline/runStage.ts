@@ -4,18 +4,17 @@
 // a note on the job (attempt, class, message, next run) and a rethrow, so graphile-worker retries
 // with its backoff; after the last attempt the job moves to its failed state with the last error.
 import type { JobHelpers } from 'graphile-worker';
-import { sql } from 'slonik';
 import { z } from 'zod';
 import { classify, DeferError, StageError } from '../errors.ts';
-import { enqueue } from '../jobs/enqueue.ts';
+import { enqueue, type TaskName } from '../jobs/enqueue.ts';
 import { jobLogger, type Logger } from '../log.ts';
-import { addJobNote } from '../jobs/jobRecord.ts';
-import { sqlState, SQLSTATE } from '../jobs/advanceJob.ts';
-import { defer } from './defer.ts';
+import { addJobNote } from '../jobs/jobNotes.ts';
+import { failJob } from '../jobs/failJob.ts';
+import { raiseAlert } from '../alerts/raiseAlert.ts';
+import { deferTask } from './defer.ts';
 import { observeMetric, STAGE_ATTEMPT_BOUNDS } from '../metrics/observe.ts';
-import type { TaskName } from '../jobs/enqueue.ts';
 import { stageDef, type Stage } from '../jobs/stages.ts';
-import type { PipelineDeps } from '../jobs/deps.ts';
+import type { PipelineDeps } from './deps.ts';
 
 export const StagePayload = z.object({ jobId: z.uuid(), correlationId: z.string().min(1) }).passthrough();
 
@@ -45,6 +44,7 @@ export async function runStage(
     return;
   }
   const { jobId, correlationId } = parsed.data;
+  const task = helpers.job.task_identifier as TaskName;
   // A task rescheduled for a provider's Retry-After is a new graphile job: it carries the attempts
   // already used, so numbering and the attempt budget continue where they were.
   const prior = typeof parsed.data.priorAttempts === 'number' ? parsed.data.priorAttempts : 0;
@@ -57,57 +57,54 @@ export async function runStage(
       deps.pool,
       log,
       'tvdb_stage_attempt_duration_seconds',
-      { stage, task: helpers.job.task_identifier, outcome },
+      { stage, task, outcome },
       (performance.now() - started) / 1000,
       STAGE_ATTEMPT_BOUNDS,
     );
+  const deferred = { jobId, task, payload: parsed.data, maxAttempts: deps.attempts(task) };
   try {
     await work({ jobId, correlationId, payload: parsed.data, log, attempt, maxAttempts });
     log.debug({ ms: Math.round(performance.now() - started) }, `${stage} task done`);
     await attemptEnded('success');
   } catch (error) {
     if (error instanceof DeferError) {
+      // Budget, an open breaker or a rate limit: wait without using an attempt.
       await attemptEnded('deferred');
-      // An open breaker or a rate limit: wait without using an attempt.
-      log.info(
-        { delay_s: error.delayS, ...error.note },
-        `${stage}: ${String(error.note.event).replace(/_/g, ' ')}; deferred`,
-      );
-      await defer(
-        deps,
-        { jobId, task: helpers.job.task_identifier as TaskName },
-        parsed.data,
-        error.delayS,
-        error.note,
-      );
+      const event = String(error.note.event);
+      const line = `${stage}: ${event.replace(/_/g, ' ')}; deferred`;
+      if (event === 'waiting_for_budget') log.warn({ delay_s: error.delayS, ...error.note }, line);
+      else log.info({ delay_s: error.delayS, ...error.note }, line);
+      await deferTask(deps.pool, deferred, error);
       return;
     }
     const errorClass = classify(error);
     const message = (error as Error).message ?? String(error);
     if (errorClass === 'out_of_credits' && stage !== 'chunk') {
       // The provider's own account is empty: pause like a budget refusal (no attempt used), alert.
+      const pauseS = deps.config.TVDB_BUDGET_RECHECK_S * 10;
       log.error({ err: error }, `${stage}: ${message}; pausing`);
       await attemptEnded('paused');
-      await deps.pool.query(sql.unsafe`
-        select raise_alert('provider_out_of_credits', ${`out_of_credits:${stage}:${new Date().toISOString().slice(0, 13)}`}, 'critical',
-          ${`${message}: ${stage} work is paused and retried every ${deps.config.TVDB_BUDGET_RECHECK_S * 10} s`}, ${sql.jsonb({ stage })})`);
-      await defer(
-        deps,
-        { jobId, task: helpers.job.task_identifier as TaskName },
-        parsed.data,
-        deps.config.TVDB_BUDGET_RECHECK_S * 10,
-        {
-          event: 'waiting_for_credits',
-          error: message,
-        },
-      );
+      await raiseAlert(deps.pool, {
+        kind: 'provider_out_of_credits',
+        dedupeKey: `out_of_credits:${stage}:${new Date().toISOString().slice(0, 13)}`,
+        severity: 'critical',
+        message: `${message}: ${stage} work is paused and retried every ${pauseS} s`,
+        detail: { stage },
+      });
+      await deferTask(deps.pool, deferred, new DeferError(pauseS, { event: 'waiting_for_credits', error: message }));
       return;
     }
     const lastAttempt = attempt >= maxAttempts;
     if (errorClass === 'permanent' || lastAttempt) {
       const reason = errorClass === 'permanent' ? message : `gave up after ${attempt} attempts: ${message}`;
       log.warn({ err: error, error_class: errorClass }, `${stage} failed: ${reason}`);
-      await failJob(deps, jobId, stage, { error: reason, error_class: errorClass, attempt });
+      // 'gone': the job already left this stage (a stale duplicate task); there is nothing to fail.
+      await failJob(deps.pool, jobId, stageDef(stage).failed, {
+        error: reason,
+        error_class: errorClass,
+        attempt,
+        who: 'worker',
+      });
       await attemptEnded('failed');
       return;
     }
@@ -127,31 +124,16 @@ export async function runStage(
       error_class: errorClass,
       error: message,
       next_run_at: nextRunAt.toISOString(),
-    }).catch((noteError) => log.error({ err: noteError }, 'could not record the failed attempt'));
+    }).catch((noteError: unknown) => log.error({ err: noteError }, 'could not record the failed attempt'));
     if (retryAfterMs !== undefined) {
       await enqueue(
         deps.pool,
-        helpers.job.task_identifier as TaskName,
+        task,
         { ...parsed.data, priorAttempts: attempt },
-        {
-          jobKeyMode: 'replace',
-          runAt: nextRunAt,
-          maxAttempts: maxAttempts - attempt,
-        },
+        { jobKeyMode: 'replace', runAt: nextRunAt, maxAttempts: maxAttempts - attempt },
       );
       return;
     }
     throw error;
-  }
-}
-
-async function failJob(deps: PipelineDeps, jobId: string, stage: Stage, detail: Record<string, unknown>) {
-  try {
-    await deps.pool.query(
-      sql.unsafe`select fail_job(${jobId}::uuid, ${stageDef(stage).failed}::job_state, ${sql.jsonb({ ...detail, who: 'worker' } as never)})`,
-    );
-  } catch (error) {
-    // The job already left this stage (a stale duplicate task): there is nothing to fail.
-    if (sqlState(error) !== SQLSTATE.illegalTransition) throw error;
   }
 }

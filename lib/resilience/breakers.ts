@@ -30,7 +30,14 @@ export async function acquireBreaker(
 export async function recordBreakerOutcome(
   db: CommonQueryMethods,
   settings: BreakerSettings,
-  call: { service: ExternalService; operation: string; outcome: string; probe: boolean; reason: string; seconds: number },
+  call: {
+    service: ExternalService;
+    operation: string;
+    outcome: string;
+    probe: boolean;
+    reason: string;
+    seconds: number;
+  },
 ) {
   const breakerOutcome = call.outcome === 'success' || call.outcome === 'transient' ? call.outcome : 'permanent';
   const labels = { service: call.service, operation: call.operation, outcome: call.outcome };

@@ -1,0 +1,60 @@
+// The embed stage's paid loop: batches within the provider's limits, each through guardedCall when
+// the provider is paid, and each batch's vectors with its ledger row in one transaction (a crash
+// loses at most the batch in flight and never bills it twice). Returns the tokens billed.
+import { recordCost } from '../costs/budget.ts';
+import { tokenCostMicroUsd } from '../costs/pricing.ts';
+import { batchByLimits } from '../embed/batchByLimits.ts';
+import { storeEmbeddings, type MissingEmbedding } from '../embed/embeddingRows.ts';
+import type { Logger } from '../log.ts';
+import { guardedCall } from '../resilience/guardedCall.ts';
+import { callGuard, type PipelineDeps } from './deps.ts';
+
+export const sumTokens = (rows: ReadonlyArray<{ token_count: number }>) => rows.reduce((n, m) => n + m.token_count, 0);
+
+export async function embedMissing(
+  deps: PipelineDeps,
+  job: { jobId: string; correlationId: string },
+  missing: readonly MissingEmbedding[],
+  billing: { paid: boolean; pricePerMillion: number; reservationId: number | null },
+  log: Logger,
+): Promise<number> {
+  const { embedder } = deps;
+  const { model, dimensions } = embedder;
+  let promptTokens = 0;
+  const batches = batchByLimits([...missing], embedder.maxBatch, embedder.maxBatchTokens);
+  for (const [i, batch] of batches.entries()) {
+    const embed = () => embedder.embed(batch.map((m) => m.content));
+    const buckets: Array<[string, number]> = [
+      ['embeddings:requests', 1],
+      ['embeddings:tokens', sumTokens(batch)],
+    ];
+    const result = billing.paid
+      ? await guardedCall(callGuard(deps), 'embeddings', 'embed', embed, buckets)
+      : await embed();
+    const tokens = result.promptTokens ?? sumTokens(batch);
+    promptTokens += tokens;
+    await deps.pool.transaction(async (tx) => {
+      await storeEmbeddings(
+        tx,
+        model,
+        dimensions,
+        batch.map((m, j) => ({ sha: m.sha, vector: result.vectors[j]! })),
+      );
+      if (billing.paid)
+        await recordCost(tx, {
+          service: 'embeddings',
+          operation: 'embed',
+          units: tokens,
+          unit: 'tokens',
+          costMicroUsd: tokenCostMicroUsd(tokens, billing.pricePerMillion),
+          estimated: result.promptTokens === null,
+          jobId: job.jobId,
+          correlationId: job.correlationId,
+          externalId: model,
+          reservationId: billing.reservationId,
+        });
+    });
+    log.debug({ batch: i + 1, batches: batches.length }, 'embed: batch stored');
+  }
+  return promptTokens;
+}

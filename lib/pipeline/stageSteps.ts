@@ -1,0 +1,41 @@
+// The moves every stage makes, read from the stage table (lib/jobs/stages.ts), so a task names its
+// stage and never a state: begin (start -> in progress, when the stage has such a state) and
+// finish (-> done -> handoff, and the next stage's task queued), in the caller's transaction.
+import type { CommonQueryMethods } from 'slonik';
+import { advanceJob, type AdvanceOutcome, type EventDetail } from '../jobs/advanceJob.ts';
+import type { AttemptsFor } from '../jobs/attempts.ts';
+import { enqueue } from '../jobs/enqueue.ts';
+import { STAGES, stageDef, type JobState, type Stage } from '../jobs/stages.ts';
+
+/** Is the job where this stage's task works on it (its start or in-progress state)? */
+export function inStage(stage: Stage, state: JobState): boolean {
+  const s = stageDef(stage);
+  return state === s.startsFrom || state === s.inProgress;
+}
+
+export async function beginStage(db: CommonQueryMethods, stage: Stage, jobId: string, detail: EventDetail = {}) {
+  const s = stageDef(stage);
+  if (s.inProgress === null) return 'already_there';
+  return advanceJob(db, jobId, s.startsFrom, s.inProgress, { who: 'worker', ...detail });
+}
+
+/** The stage's done move with its detail, the handoff, and the next stage's task; once. */
+export async function finishStage(
+  tx: CommonQueryMethods,
+  stage: Stage,
+  job: { jobId: string; correlationId: string },
+  detail: EventDetail,
+  attempts: AttemptsFor,
+): Promise<AdvanceOutcome> {
+  const s = stageDef(stage);
+  const moved = await advanceJob(tx, job.jobId, s.inProgress ?? s.startsFrom, s.done, { who: 'worker', ...detail });
+  if (moved === 'already_there') return moved;
+  let state: JobState = s.done;
+  if (s.handoffTo !== null) {
+    await advanceJob(tx, job.jobId, s.done, s.handoffTo, { who: 'worker' });
+    state = s.handoffTo;
+  }
+  const next = STAGES.find((n) => n.startsFrom === state);
+  if (next) await enqueue(tx, next.task, job, { maxAttempts: attempts(next.task) });
+  return moved;
+}
