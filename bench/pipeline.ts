@@ -13,7 +13,7 @@ import { buildDeps } from '../worker/buildDeps.ts';
 import { intakePolicy } from '../lib/intake/intakePolicy.ts';
 import { startWorkers } from '../worker/startWorkers.ts';
 import { ingestDocument } from '../lib/intake/ingestDocument.ts';
-import { LlamaParseEmulator } from '../emulators/llamaparse/emulator.ts';
+import { LlamaParseEmulator } from '../emulators/llamaparse/index.ts';
 import { EmbeddingEmulator } from '../emulators/embeddings.ts';
 import { graphileLogger } from '../lib/db/migrate.ts';
 import { waitForTerminal } from '../test/helpers/pipeline.ts';

@@ -8,7 +8,8 @@ import polka from 'polka';
 import { z } from 'zod';
 import { hashingEmbedding } from '../lib/embed/hashingEmbedder.ts';
 import { countTokens } from '../lib/chunk/tokenizer.ts';
-import { bearer, readBody, sendJson, sleep, takeFault } from './http.ts';
+import { bearer, readBody, sendJson, sleep } from './http.ts';
+import { takeFault } from './takeFault.ts';
 
 export const EmbeddingFaults = z.object({
   rateLimit: z.object({ count: z.number().int().min(0), retryAfterS: z.number().min(0).optional() }).optional(),

@@ -25,14 +25,3 @@ export function bearer(req: IncomingMessage): string | undefined {
   const header = req.headers.authorization;
   return header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
 }
-
-/** Consume one use of a counted fault ({count: N}); true when it applies to this call. */
-export function takeFault<K extends string>(
-  faults: Partial<Record<K, { count: number } | undefined>>,
-  name: K,
-): boolean {
-  const fault = faults[name];
-  if (!fault || fault.count <= 0) return false;
-  fault.count -= 1;
-  return true;
-}

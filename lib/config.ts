@@ -22,7 +22,17 @@ export const ConfigSchema = z.object({
   LLAMAPARSE_MAX_WAIT_S: positiveInt(1800),
   LLAMAPARSE_RECONCILE_AFTER_S: positiveInt(30),
   PUBLIC_BASE_URL: optionalUrl,
-  LLAMAPARSE_WEBHOOK_SECRET: z.string().min(1).optional(),
+  // Signing secrets, comma-separated to rotate: parsed once, here. The first signs, any verifies.
+  LLAMAPARSE_WEBHOOK_SECRET: z
+    .string()
+    .transform((list) =>
+      list
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.string()).min(1, 'a comma-separated list of at least one secret'))
+    .optional(),
   TVDB_MAX_FILE_BYTES: positiveInt(50 * 1024 * 1024),
   // chunk + embed stages
   CHUNK_TARGET_TOKENS: positiveInt(512),

@@ -44,10 +44,7 @@ export function serverContext(config: Config, pool: DatabasePool, log: Logger, i
     intake,
     apiToken: config.TVDB_API_TOKEN,
     webhook: {
-      secrets: (config.LLAMAPARSE_WEBHOOK_SECRET ?? '')
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean),
+      secrets: config.LLAMAPARSE_WEBHOOK_SECRET ?? [],
       allowlist,
       maxBodyBytes: config.WEBHOOK_MAX_BODY_BYTES,
       toleranceS: config.WEBHOOK_TIMESTAMP_TOLERANCE_S,

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { createTestDatabase } from './helpers/database.ts';
 import { testPipeline, ingest, waitForTerminal, waitForState, llamaParseSetup } from './helpers/pipeline.ts';
 import { minimalPdf, wrap } from '../lib/documents/minimalPdf.ts';
-import { LlamaParseEmulator } from '../emulators/llamaparse/emulator.ts';
+import { LlamaParseEmulator } from '../emulators/llamaparse/index.ts';
 import { EmbeddingEmulator } from '../emulators/embeddings.ts';
 import { setBudget } from '../lib/costs/reports.ts';
 import { cleanEnv, runTvdb } from './helpers/cli.ts';

@@ -10,7 +10,7 @@ import { cleanEnv, freePort, runTvdb } from './helpers/cli.ts';
 import { startTvdb, waitForOutput, type TvdbProcess } from './helpers/processes.ts';
 import { waitForTerminal, eventTrail } from './helpers/pipeline.ts';
 import { HAS_CORPUS, CORPUS_MISSING, CORPUS_DIR, corpusFile } from './helpers/corpus.ts';
-import { LlamaParseEmulator } from '../emulators/llamaparse/emulator.ts';
+import { LlamaParseEmulator } from '../emulators/llamaparse/index.ts';
 import { EmbeddingEmulator } from '../emulators/embeddings.ts';
 import { HAPPY_PATH } from '../lib/jobs/stages.ts';
 import { minimalPdf } from '../lib/documents/minimalPdf.ts';

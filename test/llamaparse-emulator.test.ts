@@ -1,7 +1,7 @@
 import test from 'ava';
 import LlamaCloud, { toFile } from '@llamaindex/llama-cloud';
 import { createServer, type IncomingMessage } from 'node:http';
-import { LlamaParseEmulator } from '../emulators/llamaparse/emulator.ts';
+import { LlamaParseEmulator } from '../emulators/llamaparse/index.ts';
 import { createLlamaParseClient } from '../lib/parse/llamaparse/client.ts';
 import { StageError } from '../lib/errors.ts';
 import { verifySignature } from '../lib/webhooks/signature.ts';

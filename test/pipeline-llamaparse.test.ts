@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
 import { testPipeline, ingest, waitForTerminal, eventTrail, type TestPipeline } from './helpers/pipeline.ts';
 import { minimalPdf } from '../lib/documents/minimalPdf.ts';
-import { LlamaParseEmulator } from '../emulators/llamaparse/emulator.ts';
+import { LlamaParseEmulator } from '../emulators/llamaparse/index.ts';
 import { loadTasks } from '../tasks/index.ts';
 import { HAPPY_PATH } from '../lib/jobs/stages.ts';
 

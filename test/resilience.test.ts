@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { createTestDatabase } from './helpers/database.ts';
 import { testPipeline, ingest, waitForTerminal, llamaParseSetup } from './helpers/pipeline.ts';
 import { minimalPdf } from '../lib/documents/minimalPdf.ts';
-import { LlamaParseEmulator } from '../emulators/llamaparse/emulator.ts';
+import { LlamaParseEmulator } from '../emulators/llamaparse/index.ts';
 
 const pdf = (tag: string) => minimalPdf([[`${tag} page one`], [`${tag} page two`]]);
 

@@ -1,6 +1,6 @@
 import type { Command } from '../command.ts';
 import { parseCommandArgs, UsageError } from '../command.ts';
-import { LlamaParseEmulator } from '../../emulators/llamaparse/emulator.ts';
+import { LlamaParseEmulator } from '../../emulators/llamaparse/index.ts';
 import { EmbeddingEmulator } from '../../emulators/embeddings.ts';
 
 const command: Command = {

@@ -13,7 +13,7 @@ import { ingestDocument, type IntakeResult } from '../../lib/intake/ingestDocume
 import { TERMINAL_STATES } from '../../lib/jobs/stages.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 import type { ExecutionContext } from 'ava';
-import { LlamaParseEmulator, type LlamaParseEmulatorOptions } from '../../emulators/llamaparse/emulator.ts';
+import { LlamaParseEmulator, type LlamaParseEmulatorOptions } from '../../emulators/llamaparse/index.ts';
 
 export type TestPipeline = {
   deps: PipelineDeps;

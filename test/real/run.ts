@@ -15,7 +15,7 @@ import { estimateFile } from '../../lib/pipeline/estimateFiles.ts';
 import { setBudget } from '../../lib/costs/reports.ts';
 import { formatUsd, parseUsd } from '../../lib/costs/pricing.ts';
 import { signBody } from '../../lib/webhooks/signature.ts';
-import { LlamaParseEmulator } from '../../emulators/llamaparse/emulator.ts';
+import { LlamaParseEmulator } from '../../emulators/llamaparse/index.ts';
 import { EmbeddingEmulator } from '../../emulators/embeddings.ts';
 import { startTvdb, waitForOutput } from '../helpers/processes.ts';
 import { cleanEnv, freePort } from '../helpers/cli.ts';

@@ -1,0 +1,155 @@
+// The LlamaParse emulator's HTTP surface: the v2 parse API the official SDK calls (upload, get with
+// expand, list, cancel) behind bearer auth and the call-level faults, plus /_emulator admin routes.
+import type { ServerResponse } from 'node:http';
+import type { Polka, Request } from 'polka';
+import { z } from 'zod';
+import { readMultipart } from '../../lib/http/readMultipart.ts';
+import { bearer, readBody, sendJson, sleep } from '../http.ts';
+import { takeFault } from '../takeFault.ts';
+import { LlamaParseFaults } from './faults.ts';
+import { createJob, finishJob, freshStats, jobView, resultPages, startJob, type Webhook } from './jobs.ts';
+import type { LlamaParseEmulator } from './index.ts';
+
+const Configuration = z
+  .object({
+    tier: z.enum(['fast', 'cost_effective', 'agentic', 'agentic_plus']),
+    version: z.string().min(1),
+    user_metadata: z.record(z.string(), z.string()).optional(),
+    webhook_configurations: z
+      .array(
+        z.object({
+          webhook_url: z.string().url().nullish(),
+          webhook_events: z.array(z.string()).nullish(),
+          webhook_headers: z.record(z.string(), z.unknown()).nullish(),
+          webhook_output_format: z.enum(['json', 'string']).nullish(),
+          webhook_signing_secret: z.string().nullish(),
+        }),
+      )
+      .optional(),
+  })
+  .passthrough();
+
+const fastApiError = (issues: z.core.$ZodIssue[]) => ({
+  detail: issues.map((i) => ({ loc: ['body', 'configuration', ...i.path.map(String)], msg: i.message, type: i.code })),
+});
+
+export function addRoutes(app: Polka, emu: LlamaParseEmulator) {
+  app.use(async (req, res, next) => {
+    if (req.path.startsWith('/_emulator')) return next();
+    const key = `${req.method} ${req.path.replace(/\/parse\/[^/]+/, '/parse/{id}')}`;
+    emu.stats.calls[key] = (emu.stats.calls[key] ?? 0) + 1;
+    emu.callTimes.push(Date.now());
+    if (takeFault(emu.faults, 'slowResponses')) await sleep(emu.faults.slowResponses!.delayMs);
+    if (emu.faults.unauthorized || !emu.apiKeys.includes(bearer(req) ?? ''))
+      return sendJson(res, 401, { detail: 'Invalid authentication credentials' });
+    if (takeFault(emu.faults, 'serverErrors'))
+      return sendJson(res, emu.faults.serverErrors!.status, { detail: 'Service Unavailable' });
+    next();
+  });
+  app.post('/api/v2/parse/upload', (req, res) => upload(emu, req, res));
+  app.post('/api/v2/parse', async (req, res) => {
+    await readBody(req);
+    sendJson(res, 422, {
+      detail: [
+        {
+          loc: ['body', 'file_id'],
+          msg: 'the emulator accepts uploads only (POST /api/v2/parse/upload)',
+          type: 'value_error',
+        },
+      ],
+    });
+  });
+  app.get('/api/v2/parse', (_req, res) =>
+    sendJson(res, 200, { items: [...emu.jobs.values()].map((j) => jobView(j, false)), next_page_token: null }),
+  );
+  app.get('/api/v2/parse/:id', (req, res) => getJob(emu, req, res));
+  app.post('/api/v2/parse/:id/cancel', (req, res) => {
+    const job = emu.jobs.get(req.params.id!);
+    if (!job) return sendJson(res, 404, { detail: 'Job not found' });
+    if (job.status !== 'PENDING' && job.status !== 'RUNNING')
+      return sendJson(res, 400, { detail: `Job is already ${job.status} and cannot be cancelled` });
+    finishJob(emu.simulation, job, 'CANCELLED');
+    sendJson(res, 200, jobView(job, false));
+  });
+  // Admin endpoints for tests and demos.
+  app.get('/_emulator/stats', (_req, res) => sendJson(res, 200, emu.stats));
+  app.post('/_emulator/faults', async (req, res) => {
+    const parsed = LlamaParseFaults.safeParse(JSON.parse((await readBody(req)).toString() || '{}'));
+    if (!parsed.success) return sendJson(res, 400, { detail: parsed.error.issues });
+    emu.faults = parsed.data;
+    sendJson(res, 200, emu.faults);
+  });
+  app.post('/_emulator/reset', (_req, res) => {
+    emu.stats = freshStats();
+    emu.faults = {};
+    sendJson(res, 200, { ok: true });
+  });
+}
+
+async function upload(emu: LlamaParseEmulator, req: Request, res: ServerResponse) {
+  let form;
+  try {
+    form = await readMultipart(req, { fileSize: 512 * 1024 * 1024 });
+  } catch (error) {
+    return sendJson(res, 422, { detail: String((error as Error).message) });
+  }
+  const file = form.files.find((f) => f.field === 'file');
+  if (emu.faults.outOfCredits)
+    return sendJson(res, 402, { detail: 'You have run out of credits. Upgrade your plan or add credits.' });
+  if (takeFault(emu.faults, 'rateLimit')) {
+    const { retryAfterS, retryAfterMs } = emu.faults.rateLimit!;
+    const headers: Record<string, string> = {};
+    if (retryAfterS !== undefined) headers['retry-after'] = String(retryAfterS);
+    if (retryAfterMs !== undefined) headers['retry-after-ms'] = String(retryAfterMs);
+    return sendJson(res, 429, { detail: 'Rate limit exceeded' }, headers);
+  }
+  if (!file) return sendJson(res, 422, { detail: [{ loc: ['body', 'file'], msg: 'Field required', type: 'missing' }] });
+  let config: z.infer<typeof Configuration>;
+  try {
+    const parsed = Configuration.safeParse(JSON.parse(form.fields.configuration ?? 'null'));
+    if (!parsed.success) return sendJson(res, 422, fastApiError(parsed.error.issues));
+    config = parsed.data;
+  } catch {
+    return sendJson(res, 422, {
+      detail: [{ loc: ['body', 'configuration'], msg: 'Invalid JSON', type: 'json_invalid' }],
+    });
+  }
+  const webhook = config.webhook_configurations?.[0]; // "only the first entry is used"
+  const job = createJob(emu.simulation, {
+    fileName: file.fileName || undefined,
+    tier: config.tier,
+    ...(config.user_metadata ? { userMetadata: config.user_metadata } : {}),
+    ...(webhook?.webhook_url ? { webhook: webhook as Webhook } : {}),
+  });
+  emu.jobs.set(job.id, job);
+  emu.stats.uploads += 1;
+  emu.uploadTimes.push(Date.now());
+  emu.stats.jobs += 1;
+  emu.log(`job ${job.id} created for ${job.name} (${file.bytes.length} bytes, tier ${job.tier})`);
+  startJob(emu.simulation, job, file.bytes);
+  sendJson(res, 200, jobView(job, false));
+}
+
+function getJob(emu: LlamaParseEmulator, req: Request, res: ServerResponse) {
+  const job = emu.jobs.get(req.params.id!);
+  if (!job) return sendJson(res, 404, { detail: 'Job not found' });
+  const url = new URL(req.url, 'http://x');
+  const expand = new Set(
+    url.searchParams
+      .getAll('expand')
+      .flatMap((e) => e.split(','))
+      .concat(url.searchParams.getAll('expand[]')),
+  );
+  const body: Record<string, unknown> = { job: jobView(job, expand.has('usage')) };
+  if (job.status === 'COMPLETED' && job.result) {
+    const pages = resultPages(job);
+    if (expand.has('markdown'))
+      body.markdown = {
+        pages: pages.map((p) => ('error' in p ? p : { page_number: p.page_number, markdown: p.text, success: true })),
+      };
+    if (expand.has('text'))
+      body.text = { pages: pages.flatMap((p) => ('error' in p ? [] : [{ page_number: p.page_number, text: p.text }])) };
+    if (expand.has('job_metadata')) body.job_metadata = { job_pages: job.result.pageCount, job_is_cache_hit: false };
+  }
+  sendJson(res, 200, body);
+}
