@@ -7,8 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { createLogger } from '../lib/log.ts';
 import { startEmbeddedPostgres } from '../lib/db/embedded.ts';
 import { migrate } from '../lib/db/migrate.ts';
-import { adminQuery, databaseUrl } from '../test/helpers/database.ts';
-import { freePort } from '../test/helpers/cli.ts';
+import { adminQuery, databaseUrl } from '../lib/db/admin.ts';
+import { freePort } from '../lib/http/freePort.ts';
 
 export async function scratchDatabase() {
   const log = createLogger('warn');

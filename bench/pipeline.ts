@@ -16,7 +16,7 @@ import { ingestDocument } from '../lib/intake/ingestDocument.ts';
 import { LlamaParseEmulator } from '../emulators/llamaparse/index.ts';
 import { EmbeddingEmulator } from '../emulators/embeddings.ts';
 import { graphileLogger } from '../lib/db/migrate.ts';
-import { waitForTerminal } from '../test/helpers/pipeline.ts';
+import { waitForTerminal } from '../lib/jobs/waitForTerminal.ts';
 
 const DOCS = Number(process.env.BENCH_DOCS ?? 200);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);

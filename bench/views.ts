@@ -9,7 +9,7 @@ import { createDatabasePool } from '../lib/db/database.ts';
 import { createMetrics } from '../lib/metrics/prometheus.ts';
 import { loadSnapshot } from '../lib/status/snapshot.ts';
 import { scratchDatabase } from './harness.ts';
-import { writtenSql } from '../test/helpers/database.ts';
+import { writtenSql } from '../lib/db/writtenSql.ts';
 
 const JOBS = Number(process.env.BENCH_JOBS ?? 100_000);
 const SPREAD_DAYS = Number(process.env.BENCH_SPREAD_DAYS ?? 30);

@@ -8,7 +8,7 @@ import { sql } from 'slonik';
 import { scratchDatabase, percentile } from './harness.ts';
 import { createDatabasePool } from '../lib/db/database.ts';
 import { signBody } from '../lib/webhooks/signature.ts';
-import { freePort } from '../test/helpers/cli.ts';
+import { freePort } from '../lib/http/freePort.ts';
 
 const CONNECTIONS = 64;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);

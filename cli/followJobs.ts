@@ -2,7 +2,7 @@
 // a live progress block on a terminal, one plain line per change otherwise (logs, CI).
 import { sql, type DatabasePool } from 'slonik';
 import { z } from 'zod';
-import { TERMINAL_STATES } from '../lib/jobs/stages.ts';
+import { COMPLETE_STATE, STAGES, isTerminal, stageOwning, type JobState } from '../lib/jobs/stages.ts';
 
 const Row = z.object({
   id: z.string(),
@@ -23,21 +23,9 @@ type NoteDetail = {
   reason?: string;
 };
 
-const STAGE_OF: Record<string, string> = {
-  uploaded: 'parse',
-  parse_queued: 'parse',
-  parsed: 'chunk',
-  chunking: 'chunk',
-  chunks_stored: 'chunk',
-  embedding_queued: 'embed',
-  embedding_in_progress: 'embed',
-  embeddings_stored: 'embed',
-  complete: 'complete',
-  failed_parse: 'failed',
-  failed_chunking: 'failed',
-  failed_embedding: 'failed',
-};
-const isTerminal = (state: string) => TERMINAL_STATES.includes(state as never);
+// Where a job is, for the progress line: the stage that acts on it next, complete or failed.
+const stageOf = (state: string) =>
+  stageOwning(state as JobState)?.stage ?? (state === COMPLETE_STATE ? 'complete' : 'failed');
 
 export async function followJobs(
   pool: DatabasePool,
@@ -79,14 +67,15 @@ export async function followJobs(
     const done = jobs.filter((j) => isTerminal(j.state)).length;
     const waiting = jobs.filter((j) => j.waiting).length;
     if (live) {
-      const counts: Record<string, number> = { parse: 0, chunk: 0, embed: 0, complete: 0, failed: 0 };
-      for (const j of jobs) counts[STAGE_OF[j.state]!]! += 1;
+      const counts: Record<string, number> = { complete: 0, failed: 0 };
+      for (const j of jobs) counts[stageOf(j.state)] = (counts[stageOf(j.state)] ?? 0) + 1;
+      const active = STAGES.map((s) => `${s.activity} ${counts[s.stage] ?? 0}`).join('  ');
       const width = 30;
       const filled = Math.round((done / Math.max(1, jobs.length)) * width);
       const lines = [
         ...noteLines,
         `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${done}/${jobs.length} done  ${((Date.now() - started) / 1000).toFixed(0)}s`,
-        `  parsing ${counts.parse}  chunking ${counts.chunk}  embedding ${counts.embed}  complete ${counts.complete}  failed ${counts.failed}` +
+        `  ${active}  complete ${counts.complete}  failed ${counts.failed}` +
           (waiting ? `  waiting for budget ${waiting}` : ''),
       ];
       out.write(`${drawnLines ? `\x1b[${drawnLines}A` : ''}${lines.map((l) => `\x1b[2K${l}`).join('\n')}\n`);

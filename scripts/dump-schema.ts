@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { migrate } from '../lib/db/migrate.ts';
 import { dumpSchema } from '../lib/db/schemaDump.ts';
 import { createLogger } from '../lib/log.ts';
-import { adminQuery, databaseUrl } from '../test/helpers/database.ts';
+import { adminQuery, databaseUrl } from '../lib/db/admin.ts';
 
 const admin = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const name = `tvdb_dump_${randomBytes(4).toString('hex')}`;

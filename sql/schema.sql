@@ -231,23 +231,11 @@ CREATE FUNCTION public.record_webhook_delivery(p_token text, p_event_id text, p_
     LANGUAGE plpgsql
     AS $$
 declare
-  r record;
-begin
-  select * into r from record_webhook_delivery_uncounted(p_token, p_event_id, p_event_type, p_llamaparse_job_id,
-                                                         p_known, p_final, p_max_attempts);
-  if r.outcome in ('accepted', 'duplicate', 'not_recorded_yet') then
-    perform observe_metric('tvdb_webhook_deliveries_total', jsonb_build_object(
-      'outcome', case r.outcome when 'not_recorded_yet' then 'retry_later' else r.outcome end, 'reason', ''));
-  end if;
-  return query select r.outcome, r.job_id, r.acted, r.detail;
-end $$;
-
-CREATE FUNCTION public.record_webhook_delivery_uncounted(p_token text, p_event_id text, p_event_type text, p_llamaparse_job_id text, p_known boolean, p_final boolean, p_max_attempts integer) RETURNS TABLE(outcome text, job_id uuid, acted boolean, detail text)
-    LANGUAGE plpgsql
-    AS $$
-declare
   j record;
-  v_inserted text;
+  v_outcome text;
+  v_acted boolean := false;
+  v_detail text;
+  v_collector record;
 begin
   select id, state, correlation_id, llamaparse_job_id into j from jobs where webhook_token = p_token;
   if not found then
@@ -256,29 +244,31 @@ begin
   end if;
   if j.llamaparse_job_id is null then
     -- The upload's answer and its first webhook race: LlamaParse will retry.
-    return query select 'not_recorded_yet', j.id, false, 'the LlamaParse job id is not recorded yet';
+    v_outcome := 'not_recorded_yet';
+    v_detail := 'the LlamaParse job id is not recorded yet';
+  elsif j.llamaparse_job_id <> p_llamaparse_job_id then
+    return query select 'job_mismatch', j.id, false,
+      format('delivery is for %s, the job''s is another', left(p_llamaparse_job_id, 40));
     return;
+  else
+    insert into webhook_deliveries (event_id, event_type, llamaparse_job_id, job_id, correlation_id, known_event)
+    values (p_event_id, p_event_type, p_llamaparse_job_id, j.id, j.correlation_id, p_known)
+    on conflict (event_id) do nothing;
+    v_outcome := case when found then 'accepted' else 'duplicate' end;
+    select t.task, t.job_key_prefix, s.starts_from into v_collector
+    from pipeline_stage_tasks t join pipeline_stages s using (stage)
+    where t.task = 'job__parse_collect';
+    if v_outcome = 'accepted' and p_final and j.state = v_collector.starts_from then
+      perform graphile_worker.add_job(v_collector.task,
+        json_build_object('jobId', j.id, 'correlationId', j.correlation_id, 'polls', 0),
+        run_at => now(), max_attempts => p_max_attempts, job_key => v_collector.job_key_prefix || ':' || j.id,
+        job_key_mode => 'replace');
+      v_acted := true;
+    end if;
   end if;
-  if j.llamaparse_job_id <> p_llamaparse_job_id then
-    return query select 'job_mismatch', j.id, false, format('delivery is for %s, the job''s is another', left(p_llamaparse_job_id, 40));
-    return;
-  end if;
-  insert into webhook_deliveries (event_id, event_type, llamaparse_job_id, job_id, correlation_id, known_event)
-  values (p_event_id, p_event_type, p_llamaparse_job_id, j.id, j.correlation_id, p_known)
-  on conflict (event_id) do nothing
-  returning event_id into v_inserted;
-  if v_inserted is null then
-    return query select 'duplicate', j.id, false, null::text;
-    return;
-  end if;
-  if p_final and j.state = 'parse_queued' then
-    perform graphile_worker.add_job('job__parse_collect',
-      json_build_object('jobId', j.id, 'correlationId', j.correlation_id, 'polls', 0),
-      run_at => now(), max_attempts => p_max_attempts, job_key => 'collect:' || j.id, job_key_mode => 'replace');
-    return query select 'accepted', j.id, true, null::text;
-    return;
-  end if;
-  return query select 'accepted', j.id, false, null::text;
+  perform observe_metric('tvdb_webhook_deliveries_total', jsonb_build_object(
+    'outcome', case v_outcome when 'not_recorded_yet' then 'retry_later' else v_outcome end, 'reason', ''));
+  return query select v_outcome, j.id, v_acted, v_detail;
 end $$;
 
 CREATE FUNCTION public.reserve_budget(p_job_id uuid, p_stage text, p_service text, p_amount bigint, p_ttl interval DEFAULT '01:00:00'::interval) RETURNS TABLE(reservation_id bigint, refused_by text, reused boolean)
@@ -310,6 +300,33 @@ begin
     insert into budget_reservations (job_id, stage, service, amount_micro_usd, expires_at)
     values (p_job_id, p_stage, p_service, p_amount, now() + p_ttl)
     returning id, null::text, false;
+end $$;
+
+CREATE FUNCTION public.retry_job(p_job_id uuid, p_max_attempts jsonb, p_who text DEFAULT 'retry'::text) RETURNS TABLE(outcome text, from_state public.job_state, to_state public.job_state)
+    LANGUAGE plpgsql
+    AS $$
+declare
+  j record;
+  s record;
+begin
+  select id, state, correlation_id into j from jobs where id = p_job_id for update;
+  if not found then
+    return query select 'no such job', null::job_state, null::job_state;
+    return;
+  end if;
+  select * into s from pipeline_stages where failed = j.state;
+  if not found then
+    return query select format('job is %s, not failed', j.state), j.state, null::job_state;
+    return;
+  end if;
+  if s.stage = 'parse' then
+    update jobs set llamaparse_job_id = null, parse_submitted_at = null, parse_resubmissions = 0 where id = j.id;
+  end if;
+  perform advance_job(j.id, j.state, s.retry_to, jsonb_build_object('who', p_who));
+  perform graphile_worker.add_job(s.task, json_build_object('jobId', j.id, 'correlationId', j.correlation_id),
+    max_attempts => (p_max_attempts ->> s.stage)::int, job_key => s.job_key_prefix || ':' || j.id,
+    job_key_mode => 'replace');
+  return query select 'retried', j.state, s.retry_to;
 end $$;
 
 CREATE FUNCTION public.settle_reservation(p_reservation_id bigint) RETURNS void
@@ -740,6 +757,21 @@ CREATE TABLE public.job_events (
     CONSTRAINT job_events_kind_check CHECK ((kind = ANY (ARRAY['created'::text, 'transition'::text, 'note'::text])))
 );
 
+CREATE TABLE public.pipeline_stages (
+    stage text NOT NULL,
+    "position" integer NOT NULL,
+    task text NOT NULL,
+    job_key_prefix text NOT NULL,
+    queued_from public.job_state,
+    starts_from public.job_state NOT NULL,
+    in_progress public.job_state,
+    done public.job_state NOT NULL,
+    handoff_to public.job_state,
+    failed public.job_state NOT NULL,
+    retry_to public.job_state NOT NULL,
+    attempts_setting text NOT NULL
+);
+
 CREATE VIEW public.failure_summary AS
  SELECT 'job_failed'::text AS kind,
     (job_events.to_state)::text AS stage,
@@ -748,7 +780,8 @@ CREATE VIEW public.failure_summary AS
     (count(*))::integer AS occurrences,
     max(job_events.at) AS last_at
    FROM public.job_events
-  WHERE ((job_events.kind = 'transition'::text) AND (job_events.to_state = ANY (ARRAY['failed_parse'::public.job_state, 'failed_chunking'::public.job_state, 'failed_embedding'::public.job_state])) AND (job_events.at > (now() - '24:00:00'::interval)))
+  WHERE ((job_events.kind = 'transition'::text) AND (job_events.to_state IN ( SELECT pipeline_stages.failed
+           FROM public.pipeline_stages)) AND (job_events.at > (now() - '24:00:00'::interval)))
   GROUP BY (job_events.to_state)::text, COALESCE((job_events.detail ->> 'error_class'::text), 'permanent'::text), ("left"((job_events.detail ->> 'error'::text), 200))
 UNION ALL
  SELECT 'attempt_failed'::text AS kind,
@@ -913,6 +946,88 @@ CREATE VIEW public.pipeline_health AS
           GROUP BY job_events.to_state) t ON ((t.to_state = s.state)))
   ORDER BY s.ord;
 
+CREATE VIEW public.pipeline_stage_moves AS
+ WITH paths AS (
+         SELECT s.stage,
+            p.state,
+            p.ord
+           FROM public.pipeline_stages s,
+            LATERAL unnest(ARRAY[s.queued_from, s.starts_from, s.in_progress, s.done, s.handoff_to]) WITH ORDINALITY p(state, ord)
+          WHERE (p.state IS NOT NULL)
+        )
+ SELECT a.stage,
+    a.state AS from_state,
+    b.state AS to_state,
+    'forward'::text AS kind
+   FROM (paths a
+     JOIN LATERAL ( SELECT b_1.state
+           FROM paths b_1
+          WHERE ((b_1.stage = a.stage) AND (b_1.ord > a.ord))
+          ORDER BY b_1.ord
+         LIMIT 1) b ON (true))
+UNION ALL
+ SELECT pipeline_stages.stage,
+    f.state AS from_state,
+    pipeline_stages.failed AS to_state,
+    'fail'::text AS kind
+   FROM public.pipeline_stages,
+    LATERAL unnest(ARRAY[pipeline_stages.starts_from, pipeline_stages.in_progress]) f(state)
+  WHERE (f.state IS NOT NULL)
+UNION ALL
+ SELECT pipeline_stages.stage,
+    pipeline_stages.failed AS from_state,
+    pipeline_stages.retry_to AS to_state,
+    'retry'::text AS kind
+   FROM public.pipeline_stages;
+
+CREATE TABLE public.pipeline_stage_tasks (
+    task text NOT NULL,
+    stage text NOT NULL,
+    job_key_prefix text NOT NULL
+);
+
+CREATE VIEW public.pipeline_state_owners AS
+ SELECT DISTINCT ON (x.state) x.state,
+    x.stage
+   FROM ( SELECT pipeline_stages.stage,
+            pipeline_stages."position",
+            pipeline_stages.queued_from AS state,
+            1 AS rank
+           FROM public.pipeline_stages
+        UNION ALL
+         SELECT pipeline_stages.stage,
+            pipeline_stages."position",
+            pipeline_stages.starts_from,
+            1
+           FROM public.pipeline_stages
+        UNION ALL
+         SELECT pipeline_stages.stage,
+            pipeline_stages."position",
+            pipeline_stages.in_progress,
+            1
+           FROM public.pipeline_stages
+        UNION ALL
+         SELECT pipeline_stages.stage,
+            pipeline_stages."position",
+            pipeline_stages.done,
+            2
+           FROM public.pipeline_stages) x
+  WHERE (x.state IS NOT NULL)
+  ORDER BY x.state, x.rank, x."position";
+
+CREATE VIEW public.pipeline_tasks AS
+ SELECT pipeline_stages.stage,
+    pipeline_stages.task,
+    pipeline_stages.job_key_prefix,
+    true AS starts_stage
+   FROM public.pipeline_stages
+UNION ALL
+ SELECT pipeline_stage_tasks.stage,
+    pipeline_stage_tasks.task,
+    pipeline_stage_tasks.job_key_prefix,
+    false AS starts_stage
+   FROM public.pipeline_stage_tasks;
+
 CREATE TABLE public.price_catalog (
     id bigint NOT NULL,
     service text NOT NULL,
@@ -973,10 +1088,10 @@ CREATE VIEW public.stage_latency AS
   ORDER BY (array_position(enum_range(NULL::public.job_state), s.state));
 
 CREATE VIEW public.stage_outcome_states AS
- SELECT v.stage,
-    v.done_state,
-    v.failed_state
-   FROM ( VALUES ('parse'::text,'parsed'::public.job_state,'failed_parse'::public.job_state), ('chunk'::text,'chunks_stored'::public.job_state,'failed_chunking'::public.job_state), ('embed'::text,'embeddings_stored'::public.job_state,'failed_embedding'::public.job_state)) v(stage, done_state, failed_state);
+ SELECT pipeline_stages.stage,
+    pipeline_stages.done AS done_state,
+    pipeline_stages.failed AS failed_state
+   FROM public.pipeline_stages;
 
 CREATE VIEW public.stuck_jobs AS
  SELECT j.id AS job_id,
@@ -985,9 +1100,11 @@ CREATE VIEW public.stuck_jobs AS
     j.correlation_id,
     (now() - j.state_changed_at) AS in_state_for
    FROM public.jobs j
-  WHERE ((j.state <> ALL (ARRAY['complete'::public.job_state, 'failed_parse'::public.job_state, 'failed_chunking'::public.job_state, 'failed_embedding'::public.job_state])) AND (j.state_changed_at < (now() - '00:02:00'::interval)) AND (NOT (EXISTS ( SELECT 1
-           FROM graphile_worker._private_jobs g
-          WHERE (g.key = ANY (ARRAY[('parse:'::text || j.id), ('collect:'::text || j.id), ('chunk:'::text || j.id), ('embed:'::text || j.id)]))))));
+  WHERE ((j.state IN ( SELECT pipeline_state_owners.state
+           FROM public.pipeline_state_owners)) AND (j.state_changed_at < (now() - '00:02:00'::interval)) AND (NOT (EXISTS ( SELECT 1
+           FROM graphile_worker.jobs g
+          WHERE (g.key IN ( SELECT ((t.job_key_prefix || ':'::text) || j.id)
+                   FROM public.pipeline_tasks t))))));
 
 CREATE TABLE public.webhook_deliveries (
     event_id text NOT NULL,
@@ -1108,6 +1225,27 @@ ALTER TABLE ONLY public.parsed_pages
 ALTER TABLE ONLY public.pgmigrations
     ADD CONSTRAINT pgmigrations_pkey PRIMARY KEY (id);
 
+ALTER TABLE ONLY public.pipeline_stage_tasks
+    ADD CONSTRAINT pipeline_stage_tasks_job_key_prefix_key UNIQUE (job_key_prefix);
+
+ALTER TABLE ONLY public.pipeline_stage_tasks
+    ADD CONSTRAINT pipeline_stage_tasks_pkey PRIMARY KEY (task);
+
+ALTER TABLE ONLY public.pipeline_stages
+    ADD CONSTRAINT pipeline_stages_failed_key UNIQUE (failed);
+
+ALTER TABLE ONLY public.pipeline_stages
+    ADD CONSTRAINT pipeline_stages_job_key_prefix_key UNIQUE (job_key_prefix);
+
+ALTER TABLE ONLY public.pipeline_stages
+    ADD CONSTRAINT pipeline_stages_pkey PRIMARY KEY (stage);
+
+ALTER TABLE ONLY public.pipeline_stages
+    ADD CONSTRAINT pipeline_stages_position_key UNIQUE ("position");
+
+ALTER TABLE ONLY public.pipeline_stages
+    ADD CONSTRAINT pipeline_stages_task_key UNIQUE (task);
+
 ALTER TABLE ONLY public.price_catalog
     ADD CONSTRAINT price_catalog_pkey PRIMARY KEY (id);
 
@@ -1215,6 +1353,9 @@ ALTER TABLE ONLY public.parse_results
 
 ALTER TABLE ONLY public.parsed_pages
     ADD CONSTRAINT parsed_pages_parse_result_id_fkey FOREIGN KEY (parse_result_id) REFERENCES public.parse_results(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.pipeline_stage_tasks
+    ADD CONSTRAINT pipeline_stage_tasks_stage_fkey FOREIGN KEY (stage) REFERENCES public.pipeline_stages(stage) ON DELETE CASCADE;
 
 ALTER TABLE ONLY public.webhook_deliveries
     ADD CONSTRAINT webhook_deliveries_job_id_fkey FOREIGN KEY (job_id) REFERENCES public.jobs(id) ON DELETE RESTRICT;

@@ -1,10 +1,10 @@
 // One place that turns configuration into a database: DATABASE_URL when set, else the embedded
 // server in TVDB_DATA_DIR (started on demand, released when the process is done with it).
-import pg from 'pg';
 import { createPool, SchemaValidationError, type DatabasePool, type Interceptor } from 'slonik';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import { startEmbeddedPostgres } from './embedded.ts';
+import { createDatabaseIfMissing } from './admin.ts';
 
 export const EMBEDDED_DATABASE = 'tvdb';
 
@@ -17,19 +17,6 @@ export async function locateDatabase(config: Config, log: Logger): Promise<Datab
   const server = await startEmbeddedPostgres({ dataDir: config.TVDB_DATA_DIR, port: config.TVDB_EMBEDDED_PORT, log });
   await createDatabaseIfMissing(server.urlFor('postgres'), EMBEDDED_DATABASE);
   return { url: server.urlFor(EMBEDDED_DATABASE), embedded: true, release: server.release };
-}
-
-export async function createDatabaseIfMissing(adminUrl: string, name: string) {
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  try {
-    const { rowCount } = await client.query('select 1 from pg_database where datname = $1', [name]);
-    if (!rowCount) await client.query(`create database ${client.escapeIdentifier(name)}`);
-  } catch (error) {
-    if ((error as { code?: string }).code !== '42P04') throw error; // created concurrently: fine
-  } finally {
-    await client.end();
-  }
 }
 
 // Rows of sql.type(schema) queries are validated at run time (slonik does not, by default).

@@ -2,7 +2,7 @@
 // vLLM, Ollama, TEI, our emulator). SDK retries off: our stage retries own them (see the LlamaParse
 // client for why). Token usage comes from the response, for the ledger.
 import OpenAI from 'openai';
-import { classifyHttpError } from '../parse/llamaparse/classifyHttpError.ts';
+import { classifyHttpError } from '../http/classifyHttpError.ts';
 import { permanent } from '../errors.ts';
 import type { EmbeddingProvider } from './provider.ts';
 

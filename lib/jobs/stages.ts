@@ -12,6 +12,8 @@
 export const STAGES = [
   {
     stage: 'parse',
+    /** What a person calls the stage's work (progress lines). */
+    activity: 'parsing',
     task: 'job__parse',
     jobKeyPrefix: 'parse',
     /** Further tasks of the stage: each with its own job key (one pending task of each per job). */
@@ -27,6 +29,7 @@ export const STAGES = [
   },
   {
     stage: 'chunk',
+    activity: 'chunking',
     task: 'job__chunk',
     jobKeyPrefix: 'chunk',
     helperTasks: [],
@@ -41,6 +44,7 @@ export const STAGES = [
   },
   {
     stage: 'embed',
+    activity: 'embedding',
     task: 'job__embed',
     jobKeyPrefix: 'embed',
     helperTasks: [],

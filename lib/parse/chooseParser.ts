@@ -1,9 +1,19 @@
 // The parser configuration selects: LlamaParse when LLAMA_CLOUD_API_KEY is set, else the local one.
 import type { Config } from '../config.ts';
 import type { DocumentKind } from '../documents/detectType.ts';
-import type { ParserChoice } from '../pipeline/deps.ts';
 import { LOCAL_PARSER_KINDS } from './local/parseLocally.ts';
-import { createLlamaParseClient } from './llamaparse/client.ts';
+import { createLlamaParseClient, type LlamaParseClient } from './llamaparse/client.ts';
+
+export type ParserChoice =
+  | { parser: 'local'; settingsKey: string; acceptedKinds: readonly DocumentKind[] }
+  | {
+      parser: 'llamaparse';
+      settingsKey: string;
+      acceptedKinds: readonly DocumentKind[];
+      client: LlamaParseClient;
+      /** Set when PUBLIC_BASE_URL is: LlamaParse calls us back; otherwise we poll. */
+      webhook: { baseUrl: string; signingSecret: string | undefined } | null;
+    };
 
 const LLAMAPARSE_KINDS: readonly DocumentKind[] = ['pdf', 'docx', 'pptx', 'xlsx', 'html', 'markdown', 'text', 'image'];
 

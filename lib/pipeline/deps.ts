@@ -3,24 +3,12 @@
 import type { DatabasePool } from 'slonik';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
-import type { DocumentKind } from '../documents/detectType.ts';
-import type { LlamaParseClient } from '../parse/llamaparse/client.ts';
+import type { ParserChoice } from '../parse/chooseParser.ts';
 import type { EmbeddingProvider } from '../embed/provider.ts';
 import type { AttemptsFor } from '../jobs/attempts.ts';
 import type { ChunkingOptions } from '../chunk/chunkMarkdown.ts';
 import { breakerSettings } from '../resilience/breakers.ts';
 import type { CallGuard } from '../resilience/guardedCall.ts';
-
-export type ParserChoice =
-  | { parser: 'local'; settingsKey: string; acceptedKinds: readonly DocumentKind[] }
-  | {
-      parser: 'llamaparse';
-      settingsKey: string;
-      acceptedKinds: readonly DocumentKind[];
-      client: LlamaParseClient;
-      /** Set when PUBLIC_BASE_URL is: LlamaParse calls us back; otherwise we poll. */
-      webhook: { baseUrl: string; signingSecret: string | undefined } | null;
-    };
 
 export type PipelineDeps = {
   pool: DatabasePool;

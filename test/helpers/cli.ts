@@ -44,15 +44,7 @@ export function runTvdb(
   });
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
+export { freePort } from '../../lib/http/freePort.ts';
 
 export function isListening(port: number): Promise<boolean> {
   return new Promise((resolve) => {

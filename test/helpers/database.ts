@@ -3,9 +3,9 @@
 // test/run.ts prepares the server and the template once per run and passes them in the
 // environment; a file run on its own (npx ava test/x.test.ts) builds its own template.
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { sql, type DatabasePool } from 'slonik';
 import { createDatabasePool } from '../../lib/db/database.ts';
+import { adminQuery as adminQueryOn, databaseUrl } from '../../lib/db/admin.ts';
 import { migrate } from '../../lib/db/migrate.ts';
 import { createLogger } from '../../lib/log.ts';
 
@@ -17,21 +17,9 @@ const adminUrl = () => {
   return url;
 };
 
-export function databaseUrl(admin: string, name: string) {
-  const url = new URL(admin);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
+export { databaseUrl };
 
-export async function adminQuery(sql: string, url = adminUrl()) {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
+export const adminQuery = (statement: string, url = adminUrl()) => adminQueryOn(statement, url);
 
 let ownTemplate: Promise<string> | undefined;
 
@@ -73,12 +61,4 @@ export async function createTestDatabase(options: { poolSize?: number } = {}): P
   };
 }
 
-/**
- * Query text written out in full (tests and benchmarks only: no input from outside) in the shape
- * slonik's tags take, a frozen template strings array: `sql.unsafe(written(q))`, `sql.type(T)(written(q))`.
- */
-export function written(query: string): TemplateStringsArray {
-  return Object.freeze(Object.assign([query], { raw: Object.freeze([query]) })) as unknown as TemplateStringsArray;
-}
-
-export const writtenSql = (query: string) => sql.unsafe(written(query));
+export { written, writtenSql } from '../../lib/db/writtenSql.ts';

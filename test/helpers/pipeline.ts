@@ -10,7 +10,6 @@ import { intakePolicy } from '../../lib/intake/intakePolicy.ts';
 import type { PipelineDeps } from '../../lib/pipeline/deps.ts';
 import { startWorkers, type StartedWorkers } from '../../worker/startWorkers.ts';
 import { ingestDocument, type IntakeResult } from '../../lib/intake/ingestDocument.ts';
-import { TERMINAL_STATES } from '../../lib/jobs/stages.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 import type { ExecutionContext } from 'ava';
 import { LlamaParseEmulator, type LlamaParseEmulatorOptions } from '../../emulators/llamaparse/index.ts';
@@ -66,26 +65,7 @@ const StateRow = z.object({
   file_name: z.string(),
 });
 
-export async function waitForTerminal(pool: DatabasePool, ids: string[], timeoutMs = 60_000) {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const rows = await pool.any(
-      sql.type(
-        StateRow,
-      )`select id::text, state::text, last_error, file_name from jobs where id = any(${sql.array(ids, 'uuid')})`,
-    );
-    if (rows.every((r) => TERMINAL_STATES.includes(r.state as never)))
-      return Object.fromEntries(rows.map((r) => [r.id, r]));
-    if (Date.now() > end)
-      throw new Error(
-        `jobs not terminal after ${timeoutMs} ms: ${rows
-          .filter((r) => !TERMINAL_STATES.includes(r.state as never))
-          .map((r) => `${r.file_name}=${r.state}`)
-          .join(', ')}`,
-      );
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+export { waitForTerminal } from '../../lib/jobs/waitForTerminal.ts';
 
 export async function waitForState(pool: DatabasePool, id: string, state: string, timeoutMs = 30_000) {
   const end = Date.now() + timeoutMs;

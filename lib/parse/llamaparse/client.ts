@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import LlamaCloud, { APIError, toFile } from '@llamaindex/llama-cloud';
 import type { ParsingGetResponse } from '@llamaindex/llama-cloud/resources/parsing';
-import { classifyHttpError } from './classifyHttpError.ts';
+import { classifyHttpError } from '../../http/classifyHttpError.ts';
 
 export type LlamaParseTier = 'fast' | 'cost_effective' | 'agentic' | 'agentic_plus';
 export type LlamaParseJob = ParsingGetResponse;

@@ -1,6 +1,6 @@
 // Pure: how a provider's HTTP failure should be handled. Shared by the LlamaParse and embedding
 // adapters (both SDKs raise errors with .status and .headers).
-import { StageError } from '../../errors.ts';
+import { StageError } from '../errors.ts';
 
 const TRANSIENT_STATUS = new Set([408, 409, 425, 429]);
 
