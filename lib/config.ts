@@ -1,6 +1,7 @@
 // Configuration is read once, at the edge, by one zod schema. A bad value stops start-up with a
 // message naming the variable and what it expects.
 import { z } from 'zod';
+import { STAGES, type StageDef } from './jobs/stages.ts';
 
 const optionalUrl = z.url().optional();
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
@@ -46,9 +47,10 @@ export const ConfigSchema = z.object({
   // workers
   TVDB_WORKER_CONCURRENCY: positiveInt(4),
   TVDB_MAX_ATTEMPTS: positiveInt(8),
-  TVDB_MAX_ATTEMPTS_PARSE: z.coerce.number().int().positive().optional(),
-  TVDB_MAX_ATTEMPTS_CHUNK: z.coerce.number().int().positive().optional(),
-  TVDB_MAX_ATTEMPTS_EMBED: z.coerce.number().int().positive().optional(),
+  // and per stage (TVDB_MAX_ATTEMPTS_PARSE, ...): one optional variable per row of the stage table
+  ...(Object.fromEntries(STAGES.map((s) => [s.attemptsSetting, z.coerce.number().int().positive().optional()])) as {
+    [K in StageDef['attemptsSetting']]: z.ZodOptional<z.ZodCoercedNumber>;
+  }),
   // resilience
   LLAMAPARSE_UPLOADS_PER_10S: positiveInt(50),
   EMBEDDINGS_RPM: positiveInt(3000),
