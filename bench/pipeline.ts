@@ -15,6 +15,7 @@ import { startWorkers } from '../worker/startWorkers.ts';
 import { ingestDocument } from '../lib/intake/ingestDocument.ts';
 import { LlamaParseEmulator } from '../emulators/llamaparse/index.ts';
 import { EmbeddingEmulator } from '../emulators/embeddings.ts';
+import { pointAt } from '../emulators/pointAt.ts';
 import { graphileLogger } from '../lib/db/migrate.ts';
 import { waitForTerminal } from '../lib/jobs/waitForTerminal.ts';
 
@@ -44,14 +45,7 @@ async function pipelineRun(
   try {
     const config = loadConfig({
       DATABASE_URL: db.url,
-      LLAMA_CLOUD_API_KEY: 'llx-emulator',
-      LLAMA_CLOUD_BASE_URL: llama.url,
-      LLAMAPARSE_TIER: 'fast',
-      EMBEDDINGS_PROVIDER: 'openai',
-      EMBEDDINGS_API_KEY: 'sk-emulator',
-      EMBEDDINGS_BASE_URL: embeddings.url,
-      EMBEDDINGS_MODEL: 'text-embedding-3-small',
-      EMBEDDINGS_DIMENSIONS: '256',
+      ...pointAt({ llamaparse: llama, embeddings }, 256),
       TVDB_POLL_INTERVAL_MS: '200',
       TVDB_WORKER_CONCURRENCY: String(CONCURRENCY),
     });

@@ -6,6 +6,7 @@ import { testPipeline, ingest, waitForTerminal, waitForState, llamaParseSetup } 
 import { minimalPdf, wrap } from '../lib/documents/minimalPdf.ts';
 import { LlamaParseEmulator } from '../emulators/llamaparse/index.ts';
 import { EmbeddingEmulator } from '../emulators/embeddings.ts';
+import { pointAt } from '../emulators/pointAt.ts';
 import { setBudget } from '../lib/costs/reports.ts';
 import { cleanEnv, runTvdb } from './helpers/cli.ts';
 
@@ -20,17 +21,7 @@ test('a budget covering part of the work completes that part; the rest waits for
   const llama = new LlamaParseEmulator({ startDelayMs: 5, perPageDelayMs: 2 });
   const embeddings = new EmbeddingEmulator();
   await Promise.all([llama.start(), embeddings.start()]);
-  const pipeline = testPipeline(db, {
-    LLAMA_CLOUD_API_KEY: 'llx-emulator',
-    LLAMA_CLOUD_BASE_URL: llama.url,
-    LLAMAPARSE_TIER: 'fast',
-    EMBEDDINGS_PROVIDER: 'openai',
-    EMBEDDINGS_API_KEY: 'sk-emulator',
-    EMBEDDINGS_BASE_URL: embeddings.url,
-    EMBEDDINGS_MODEL: 'text-embedding-3-small',
-    EMBEDDINGS_DIMENSIONS: '32',
-    TVDB_BUDGET_RECHECK_S: '1',
-  });
+  const pipeline = testPipeline(db, { ...pointAt({ llamaparse: llama, embeddings }, 32), TVDB_BUDGET_RECHECK_S: '1' });
   t.teardown(async () => {
     await pipeline.stop();
     await Promise.all([llama.stop(), embeddings.stop()]);
@@ -137,21 +128,10 @@ test('above the slow-down share work is spaced out, not stopped; then it proceed
   t.teardown(() => db.drop());
   const { guardSpend } = await import('../lib/costs/guardSpend.ts');
   const { insertJob } = await import('./helpers/jobs.ts');
-  const { recordCost } = await import('../lib/costs/budget.ts');
+  const { recordEmbeddingCost } = await import('./helpers/costs.ts');
   await setBudget(db.pool, 'embeddings', 'total', 10_000, false);
   const job = await insertJob(db.pool);
-  await recordCost(db.pool, {
-    service: 'embeddings',
-    operation: 'embed',
-    units: 9000,
-    unit: 'tokens',
-    costMicroUsd: 9000,
-    estimated: false,
-    jobId: job.id,
-    correlationId: null,
-    externalId: null,
-    reservationId: null,
-  });
+  await recordEmbeddingCost(db.pool, job.id, 9000, 9000);
   const { spendSettings } = await import('../lib/costs/guardSpend.ts');
   const { deferTask } = await import('../lib/pipeline/defer.ts');
   const { DeferError } = await import('../lib/errors.ts');

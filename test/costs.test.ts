@@ -4,6 +4,7 @@ import { sql } from 'slonik';
 import { z } from 'zod';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
 import { insertJob } from './helpers/jobs.ts';
+import { recordEmbeddingCost } from './helpers/costs.ts';
 import { reserveBudget, recordCost, settleReservation, priceAt } from '../lib/costs/budget.ts';
 import { formatUsd, parseUsd, tokenCostMicroUsd, llamaparseCostMicroUsd } from '../lib/costs/pricing.ts';
 import { sqlState, SQLSTATE } from '../lib/jobs/advanceJob.ts';
@@ -53,18 +54,7 @@ test('prices are data with effective dates: a new price is an insert, the old on
 
 test('the ledger is append-only', async (t) => {
   const job = await insertJob(db.pool);
-  await recordCost(db.pool, {
-    service: 'embeddings',
-    operation: 'embed',
-    units: 10,
-    unit: 'tokens',
-    costMicroUsd: 1,
-    estimated: false,
-    jobId: job.id,
-    correlationId: job.correlationId,
-    externalId: null,
-    reservationId: null,
-  });
+  await recordEmbeddingCost(db.pool, job.id, 10, 1, job.correlationId);
   for (const q of [sql.unsafe`update cost_ledger set cost_micro_usd = 0`, sql.unsafe`delete from cost_ledger`]) {
     t.is(sqlState(await t.throwsAsync(db.pool.query(q))), SQLSTATE.appendOnly);
   }
@@ -138,47 +128,17 @@ test('a retried stage reuses its reservation; an abandoned one expires and frees
   const n = (q: ReturnType<typeof sql.unsafe>) => db.pool.oneFirst(q).then(Number);
   await db.pool.query(sql.unsafe`insert into budgets (scope, period, limit_micro_usd) values ('all', 'day', 5000)`);
   const job = await insertJob(db.pool);
-  const first = await reserveBudget(db.pool, {
-    jobId: job.id,
-    stage: 'embed',
-    service: 'embeddings',
-    amountMicroUsd: 4000,
-    ttlS: 5,
-  });
-  const again = await reserveBudget(db.pool, {
-    jobId: job.id,
-    stage: 'embed',
-    service: 'embeddings',
-    amountMicroUsd: 4000,
-    ttlS: 5,
-  });
+  // 4,000 of the day's 5,000 for an embed stage, held for ttlS seconds.
+  const reserve = (jobId: string, ttlS: number) =>
+    reserveBudget(db.pool, { jobId, stage: 'embed', service: 'embeddings', amountMicroUsd: 4000, ttlS });
+  const first = await reserve(job.id, 5);
+  const again = await reserve(job.id, 5);
   t.true(first.ok && again.ok);
   t.deepEqual(again, { ok: true, reservationId: (first as { reservationId: number }).reservationId, reused: true });
   const other = await insertJob(db.pool);
-  t.false(
-    (
-      await reserveBudget(db.pool, {
-        jobId: other.id,
-        stage: 'embed',
-        service: 'embeddings',
-        amountMicroUsd: 4000,
-        ttlS: 60,
-      })
-    ).ok,
-  );
+  t.false((await reserve(other.id, 60)).ok);
   await new Promise((r) => setTimeout(r, 5200)); // the 5 s hold lapses
-  t.true(
-    (
-      await reserveBudget(db.pool, {
-        jobId: other.id,
-        stage: 'embed',
-        service: 'embeddings',
-        amountMicroUsd: 4000,
-        ttlS: 60,
-      })
-    ).ok,
-    'the abandoned hold expired',
-  );
+  t.true((await reserve(other.id, 60)).ok, 'the abandoned hold expired');
 });
 
 test('crossing 50%, 80% and 100% raises one alert each, once; the alert webhook is signed and verifiable', async (t) => {
@@ -201,19 +161,7 @@ test('crossing 50%, 80% and 100% raises one alert each, once; the alert webhook 
     sql.unsafe`insert into budgets (scope, period, limit_micro_usd) values ('embeddings', 'month', 10000)`,
   );
   const job = await insertJob(db.pool);
-  const spend = (micro: number) =>
-    recordCost(db.pool, {
-      service: 'embeddings',
-      operation: 'embed',
-      units: micro,
-      unit: 'tokens',
-      costMicroUsd: micro,
-      estimated: false,
-      jobId: job.id,
-      correlationId: null,
-      externalId: null,
-      reservationId: null,
-    });
+  const spend = (micro: number) => recordEmbeddingCost(db.pool, job.id, micro, micro);
   for (const step of [3000, 1000, 2000, 1000, 1000, 1000, 2000, 500]) await spend(step); // 30%, 40%, 60%, ... 115%
   const alerts = await db.pool.anyFirst(sql.type(z.object({ d: z.string() }))`
     select detail ->> 'threshold' as d from alerts where kind = 'budget_threshold' and detail ->> 'scope' = 'embeddings' order by id`);

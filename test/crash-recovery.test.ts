@@ -123,26 +123,11 @@ test('a stranded job (its task lost) shows in stuck_jobs and is re-enqueued and 
 });
 
 test('Postgres restarted under load: worker processes reconnect by themselves and nothing is lost', async (t) => {
-  const { chmodSync } = await import('node:fs');
-  const { startEmbeddedPostgres } = await import('../lib/db/embedded.ts');
-  const { createLogger } = await import('../lib/log.ts');
-  const { migrate } = await import('../lib/db/migrate.ts');
+  const { ownPostgres } = await import('./helpers/embeddedPostgres.ts');
   const { createDatabasePool } = await import('../lib/db/database.ts');
-  const { adminQuery } = await import('./helpers/database.ts');
-  const { freePort } = await import('./helpers/cli.ts');
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'tvdb-restart-'));
-  chmodSync(dataDir, 0o755);
-  const port = await freePort();
-  const log = createLogger('silent');
-  let server = await startEmbeddedPostgres({ dataDir, port, log, durable: false });
-  t.teardown(async () => {
-    await server.stop();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
-  await adminQuery('create database tvdb', server.urlFor('postgres'));
-  await migrate(server.urlFor('tvdb'), log);
-  const url = server.urlFor('tvdb');
-  const docs = path.join(dataDir, 'docs');
+  const postgres = await ownPostgres(t, 'tvdb-restart-');
+  const url = postgres.url;
+  const docs = path.join(postgres.dataDir, 'docs');
   const { mkdirSync } = await import('node:fs');
   mkdirSync(docs);
   let seed = 5;
@@ -163,9 +148,9 @@ test('Postgres restarted under load: worker processes reconnect by themselves an
   const submitted = await runTvdb(['ingest', '--no-wait', '--json', docs], env);
   const ids = (JSON.parse(submitted.stdout) as { results: Array<{ jobId: string }> }).results.map((r) => r.jobId);
   await new Promise((r) => setTimeout(r, 1500));
-  await server.stop(); // under load
+  await postgres.stop(); // under load
   await new Promise((r) => setTimeout(r, 3000));
-  server = await startEmbeddedPostgres({ dataDir, port, log, durable: false });
+  await postgres.restart();
   const pool = await createDatabasePool(url, 2);
   t.teardown(() => pool.end());
   const states = await waitForTerminal(pool, ids, 150_000).catch((error) => {

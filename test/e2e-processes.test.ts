@@ -12,6 +12,7 @@ import { waitForTerminal, eventTrail } from './helpers/pipeline.ts';
 import { HAS_CORPUS, CORPUS_MISSING, CORPUS_DIR, corpusFile } from './helpers/corpus.ts';
 import { LlamaParseEmulator } from '../emulators/llamaparse/index.ts';
 import { EmbeddingEmulator } from '../emulators/embeddings.ts';
+import { pointAt } from '../emulators/pointAt.ts';
 import { HAPPY_PATH } from '../lib/jobs/stages.ts';
 import { minimalPdf } from '../lib/documents/minimalPdf.ts';
 
@@ -54,17 +55,10 @@ test.before(async () => {
     PORT: String(port),
     TVDB_API_TOKEN: TOKEN,
     LOG_LEVEL: 'warn',
-    LLAMA_CLOUD_API_KEY: 'llx-emulator',
-    LLAMA_CLOUD_BASE_URL: llama.url,
-    LLAMAPARSE_TIER: 'fast',
+    ...pointAt({ llamaparse: llama, embeddings }, 64),
     PUBLIC_BASE_URL: baseUrl,
     LLAMAPARSE_WEBHOOK_SECRET: 'whsec-e2e',
     LLAMAPARSE_RECONCILE_AFTER_S: '120',
-    EMBEDDINGS_PROVIDER: 'openai',
-    EMBEDDINGS_API_KEY: 'sk-emulator',
-    EMBEDDINGS_BASE_URL: embeddings.url,
-    EMBEDDINGS_MODEL: 'text-embedding-3-small',
-    EMBEDDINGS_DIMENSIONS: '64',
     TVDB_POLL_INTERVAL_MS: '250',
   });
   serve = startTvdb(['serve'], env);

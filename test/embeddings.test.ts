@@ -1,6 +1,6 @@
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import OpenAI from 'openai';
-import { EmbeddingEmulator } from '../emulators/embeddings.ts';
+import { EmbeddingEmulator, type EmbeddingEmulatorOptions } from '../emulators/embeddings.ts';
 import { createOpenAIProvider } from '../lib/embed/openaiProvider.ts';
 import { createLocalProvider } from '../lib/embed/localProvider.ts';
 import { hashingEmbedding } from '../lib/embed/hashingEmbedder.ts';
@@ -8,6 +8,18 @@ import { StageError } from '../lib/errors.ts';
 import { countTokens } from '../lib/chunk/tokenizer.ts';
 
 const dot = (a: number[], b: number[]) => a.reduce((s, x, i) => s + x * b[i]!, 0);
+
+/** An embeddings emulator for the test, stopped with it. */
+async function startEmulator(t: ExecutionContext, options?: EmbeddingEmulatorOptions) {
+  const emulator = new EmbeddingEmulator(options);
+  await emulator.start();
+  t.teardown(() => emulator.stop());
+  return emulator;
+}
+
+/** Our provider on the emulator's text-embedding-3-small. */
+const providerFor = (emulator: EmbeddingEmulator, options: { dimensions?: number; timeoutMs: number }) =>
+  createOpenAIProvider({ apiKey: 'sk-emulator', baseURL: emulator.url, model: 'text-embedding-3-small', ...options });
 
 test('the local embedder is deterministic, L2-normalised, and lexical', async (t) => {
   const local = createLocalProvider(256);
@@ -25,9 +37,7 @@ test('the local embedder is deterministic, L2-normalised, and lexical', async (t
 });
 
 test('the official openai SDK talks to the emulator (base64 by default), usage counted with cl100k_base', async (t) => {
-  const emulator = new EmbeddingEmulator();
-  await emulator.start();
-  t.teardown(() => emulator.stop());
+  const emulator = await startEmulator(t);
   const client = new OpenAI({ apiKey: 'sk-emulator', baseURL: emulator.url, maxRetries: 0 });
   const texts = ['hello world', 'pipelines in postgres'];
   const response = await client.embeddings.create({ model: 'text-embedding-3-small', input: texts, dimensions: 64 });
@@ -38,16 +48,8 @@ test('the official openai SDK talks to the emulator (base64 by default), usage c
 });
 
 test('our provider batches through the SDK and classifies failures', async (t) => {
-  const emulator = new EmbeddingEmulator();
-  await emulator.start();
-  t.teardown(() => emulator.stop());
-  const provider = createOpenAIProvider({
-    apiKey: 'sk-emulator',
-    baseURL: emulator.url,
-    model: 'text-embedding-3-small',
-    dimensions: 32,
-    timeoutMs: 2500,
-  });
+  const emulator = await startEmulator(t);
+  const provider = providerFor(emulator, { dimensions: 32, timeoutMs: 2500 });
   const ok = await provider.embed(['a b c', 'd e f']);
   t.is(ok.vectors.length, 2);
   t.is(ok.promptTokens, countTokens('a b c') + countTokens('d e f'));
@@ -68,15 +70,8 @@ test('our provider batches through the SDK and classifies failures', async (t) =
 });
 
 test('a dimension mismatch is a permanent configuration error', async (t) => {
-  const emulator = new EmbeddingEmulator({ defaultDimensions: 16 });
-  await emulator.start();
-  t.teardown(() => emulator.stop());
-  const provider = createOpenAIProvider({
-    apiKey: 'sk-emulator',
-    baseURL: emulator.url,
-    model: 'text-embedding-3-small',
-    timeoutMs: 2000,
-  });
+  const emulator = await startEmulator(t, { defaultDimensions: 16 });
+  const provider = providerFor(emulator, { timeoutMs: 2000 });
   const error = (await t.throwsAsync(provider.embed(['x']))) as StageError;
   t.is(error.errorClass, 'permanent');
   t.regex(error.message, /EMBEDDINGS_DIMENSIONS/);

@@ -12,31 +12,37 @@ if (!HAS_CORPUS)
     t.pass();
   });
 
-// Page counts from ../shared/corpus/MANIFEST.md (read with pdfinfo).
-const PDF_PAGES: Array<[string, number, string]> = [
-  ['pdf/fake-memo.pdf', 1, 'To Whom it May Concern'],
-  ['pdf/header-test-doc.pdf', 1, 'I Am A Header'],
-  ['pdf/a1977-backus-p21.pdf', 1, 'functional'],
-  ['pdf/embedded-images-tables.pdf', 1, 'inhibitor'],
-  ['pdf/korean-text-with-tables.pdf', 1, '적립'],
-  ['pdf/layout-parser-paper-fast.pdf', 2, 'LayoutParser'],
-  ['pdf/multi-column-2p.pdf', 2, 'Dense Passage Retrieval'],
-  ['pdf/list-item-example.pdf', 2, 'Module One'],
-  ['pdf/fake-memo-with-duplicate-page.pdf', 2, 'To Whom it May Concern'],
-  ['pdf/copy-protected.pdf', 2, 'LayoutParser'],
-  ['pdf/invalid-pdf-structure-pdfminer-one-page.pdf', 2, 'Leadership'],
-  ['pdf/failure-after-repair.pdf', 76, 'cancer'],
-];
+// The corpus PDFs by their page count in ../shared/corpus/MANIFEST.md (read with pdfinfo), each
+// with a phrase of its text.
+const PDFS_BY_PAGE_COUNT: Record<number, Record<string, string>> = {
+  1: {
+    'pdf/fake-memo.pdf': 'To Whom it May Concern',
+    'pdf/header-test-doc.pdf': 'I Am A Header',
+    'pdf/a1977-backus-p21.pdf': 'functional',
+    'pdf/embedded-images-tables.pdf': 'inhibitor',
+    'pdf/korean-text-with-tables.pdf': '적립',
+  },
+  2: {
+    'pdf/layout-parser-paper-fast.pdf': 'LayoutParser',
+    'pdf/multi-column-2p.pdf': 'Dense Passage Retrieval',
+    'pdf/list-item-example.pdf': 'Module One',
+    'pdf/fake-memo-with-duplicate-page.pdf': 'To Whom it May Concern',
+    'pdf/copy-protected.pdf': 'LayoutParser',
+    'pdf/invalid-pdf-structure-pdfminer-one-page.pdf': 'Leadership',
+  },
+  76: { 'pdf/failure-after-repair.pdf': 'cancer' },
+};
 
 corpus('corpus PDFs parse with the page counts MANIFEST.md gives, one markdown page each', async (t) => {
-  for (const [file, pages, phrase] of PDF_PAGES) {
-    const out = await parseLocally(corpusFile(file));
-    t.is(out.pageCount, pages, file);
-    t.true(
-      out.pages.some((p) => p.markdown.includes(phrase)),
-      `${file} contains "${phrase}"`,
-    );
-  }
+  for (const [pages, phrases] of Object.entries(PDFS_BY_PAGE_COUNT))
+    for (const [file, phrase] of Object.entries(phrases)) {
+      const out = await parseLocally(corpusFile(file));
+      t.is(out.pageCount, Number(pages), file);
+      t.true(
+        out.pages.some((p) => p.markdown.includes(phrase)),
+        `${file} contains "${phrase}"`,
+      );
+    }
 });
 
 corpus('the 619-page PDF parses page by page', async (t) => {

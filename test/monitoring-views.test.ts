@@ -3,18 +3,23 @@
 import test from 'ava';
 import { sql } from 'slonik';
 import { z } from 'zod';
-import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
-import { seedHistory, SEED, moves, percentileCont, round3, PARSE_ERROR, RETRY_ERROR, rows } from './helpers/history.ts';
+import type { TestDatabase } from './helpers/database.ts';
+import {
+  seededDatabase,
+  SEED,
+  moves,
+  percentileCont,
+  round3,
+  PARSE_ERROR,
+  RETRY_ERROR,
+  rows,
+} from './helpers/history.ts';
 import { HAPPY_PATH } from '../lib/jobs/stages.ts';
+import { TopFailure } from '../lib/status/snapshot.ts';
 
 let db: TestDatabase;
-test.before(async () => {
-  db = await createTestDatabase();
-  await seedHistory(db, SEED);
-});
-test.after.always(async () => {
-  await db?.drop();
-});
+test.before(async () => (db = await seededDatabase()));
+test.after.always(() => db?.drop());
 
 test.serial(
   'pipeline_health: jobs per state, the oldest age, and moves into each state over 5 and 60 minutes',
@@ -84,13 +89,7 @@ test.serial('stage_latency: p50/p95/p99/max of the time spent in each state over
 test.serial('failure_summary and stage_failure_rates: failed jobs, retried attempts, rates per stage', async (t) => {
   const summary = await rows(
     db,
-    z.object({
-      kind: z.string(),
-      stage: z.string(),
-      error_class: z.string(),
-      message: z.string(),
-      occurrences: z.number(),
-    }),
+    TopFailure,
     `select kind, stage, error_class, message, occurrences from failure_summary`,
   );
   t.deepEqual(

@@ -1,17 +1,12 @@
 import test from 'ava';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { sql } from 'slonik';
 import { z } from 'zod';
 import { adminQuery, createTestDatabase, databaseUrl, type TestDatabase } from './helpers/database.ts';
 import { testServer, jobAwaitingWebhook, envelope, deliver } from './helpers/server.ts';
 import { cleanEnv, freePort, runTvdb } from './helpers/cli.ts';
+import { ownPostgres } from './helpers/embeddedPostgres.ts';
 import { createDatabasePool } from '../lib/db/database.ts';
-import { startEmbeddedPostgres } from '../lib/db/embedded.ts';
-import { migrate } from '../lib/db/migrate.ts';
-import { createLogger } from '../lib/log.ts';
 
 let db: TestDatabase;
 let url: string;
@@ -131,17 +126,8 @@ test('without TVDB_API_TOKEN the server refuses to start on a non-loopback addre
 });
 
 test('Postgres stopped: the webhook answers 503; restarted: the retried delivery is accepted', async (t) => {
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'tvdb-outage-'));
-  const port = await freePort();
-  const log = createLogger('silent');
-  let server = await startEmbeddedPostgres({ dataDir, port, log, durable: false });
-  t.teardown(async () => {
-    await server.stop();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
-  await adminQuery('create database tvdb', server.urlFor('postgres'));
-  await migrate(server.urlFor('tvdb'), log);
-  const pool = await createDatabasePool(server.urlFor('tvdb'), 2);
+  const postgres = await ownPostgres(t, 'tvdb-outage-');
+  const pool = await createDatabasePool(postgres.url, 2);
   const app = await testServer(pool);
   t.teardown(async () => {
     await app.server.close();
@@ -149,12 +135,12 @@ test('Postgres stopped: the webhook answers 503; restarted: the retried delivery
   });
   const job = await jobAwaitingWebhook(pool);
   const body = JSON.stringify(envelope(job.lpJobId));
-  await server.stop();
+  await postgres.stop();
   const during = await deliver(app.url, job.token, body);
   t.is(during.status, 503);
   t.like(during.body, { error: 'unavailable' });
   t.is((await fetch(`${app.url}/readyz`)).status, 503);
-  server = await startEmbeddedPostgres({ dataDir, port, log, durable: false });
+  await postgres.restart();
   let after = await deliver(app.url, job.token, body);
   for (let i = 0; i < 20 && after.status === 503; i++) {
     await new Promise((r) => setTimeout(r, 250)); // pool connections reconnect

@@ -6,6 +6,7 @@ import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
 import { insertJob, legalTransitions, walkTo, eventCount, jobState, type Transition } from './helpers/jobs.ts';
 import { advanceJob, sqlState, SQLSTATE } from '../lib/jobs/advanceJob.ts';
 import { JOB_STATES, HAPPY_PATH } from '../lib/jobs/stages.ts';
+import { TopFailure } from '../lib/status/snapshot.ts';
 
 let db: TestDatabase;
 let transitions: Transition[];
@@ -264,15 +265,7 @@ test('monitoring views: stage_latency, failure_summary and queue_depth answer fr
       select state::text, moves, p50_s::float8 from stage_latency where state = 'parse_queued'`);
     t.is(latency.moves, 1);
     t.true(latency.p50_s >= 0.1 && latency.p50_s < 5, String(latency.p50_s));
-    const failures = await fresh.pool.any(sql.type(
-      z.object({
-        kind: z.string(),
-        stage: z.string(),
-        error_class: z.string(),
-        message: z.string(),
-        occurrences: z.number(),
-      }),
-    )`
+    const failures = await fresh.pool.any(sql.type(TopFailure)`
       select kind, stage, error_class, message, occurrences from failure_summary order by kind`);
     t.deepEqual(failures, [
       { kind: 'attempt_failed', stage: 'parse', error_class: 'transient', message: 'HTTP 503', occurrences: 1 },

@@ -18,14 +18,16 @@ const FailureRate = z.object({
   failures: z.number(),
   failure_rate: z.number(),
 });
-const TopFailure = z.object({
+/** A row of failure_summary. */
+export const TopFailure = z.object({
   kind: z.string(),
   stage: z.string(),
   error_class: z.string(),
   message: z.string().nullable(),
   occurrences: z.number(),
 });
-const Queue = z.object({
+/** A row of queue_depth. */
+export const Queue = z.object({
   task: z.string(),
   waiting: z.number(),
   scheduled: z.number(),

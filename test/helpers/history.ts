@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'slonik';
 import { z } from 'zod';
-import { written, type TestDatabase } from './database.ts';
+import { createTestDatabase, written, type TestDatabase } from './database.ts';
 import { HAPPY_PATH, type JobState } from '../../lib/jobs/stages.ts';
 
 export type Step = [state: JobState, enteredAgo: number];
@@ -94,6 +94,13 @@ export async function seedHistory(db: TestDatabase, jobs: SeedJob[]) {
                   now() - make_interval(secs => ${note.ago}))`);
     }
   });
+}
+
+/** A database of its own with the SEED history, for a test file's before hook (the file drops it after). */
+export async function seededDatabase(): Promise<TestDatabase> {
+  const db = await createTestDatabase();
+  await seedHistory(db, SEED);
+  return db;
 }
 
 /** Moves in the seed (ago = when the job left from_state). */
