@@ -3,41 +3,23 @@
 import { ConfigError } from '../lib/config.ts';
 import { UsageError, type Command } from './command.ts';
 
-// Summaries live here so that `tvdb --help` loads no command module.
-const COMMANDS: Record<string, { summary: string; load: () => Promise<{ default: Command }> }> = {
-  demo: {
-    summary: 'the main job: ingest the bundled samples, show progress, a summary and a search',
-    load: () => import('./commands/demo.ts'),
-  },
-  ingest: {
-    summary: 'ingest files or folders: store, parse, chunk and embed them, following progress',
-    load: () => import('./commands/ingest.ts'),
-  },
-  status: { summary: "pipeline health, or one job's timeline", load: () => import('./commands/status.ts') },
-  search: {
-    summary: 'the chunks nearest to a text, with document, page and score',
-    load: () => import('./commands/search.ts'),
-  },
-  retry: { summary: "send failed jobs back to their stage's queue", load: () => import('./commands/retry.ts') },
-  costs: {
-    summary: 'what paid calls cost (by service, operation, day or job) and the budgets',
-    load: () => import('./commands/costs.ts'),
-  },
-  budget: {
-    summary: 'set and list spending limits per service and period',
-    load: () => import('./commands/budget.ts'),
-  },
-  serve: {
-    summary: 'the HTTP server (webhooks, document API, health) plus workers',
-    load: () => import('./commands/serve.ts'),
-  },
-  worker: {
-    summary: 'pipeline workers only, for this or any host that reaches the database',
-    load: () => import('./commands/worker.ts'),
-  },
-  migrate: { summary: 'apply database migrations; safe to run again', load: () => import('./commands/migrate.ts') },
-  emulator: { summary: 'a local LlamaParse or embeddings API emulator', load: () => import('./commands/emulator.ts') },
+// The commands and their summaries. Summaries live here so that `tvdb --help` loads no command
+// module; a command's module is loaded only to run it.
+const COMMANDS: Record<string, string> = {
+  demo: 'the main job: ingest the bundled samples, show progress, a summary and a search',
+  ingest: 'ingest files or folders: store, parse, chunk and embed them, following progress',
+  status: "pipeline health, or one job's timeline",
+  search: 'the chunks nearest to a text, with document, page and score',
+  retry: "send failed jobs back to their stage's queue",
+  costs: 'what paid calls cost (by service, operation, day or job) and the budgets',
+  budget: 'set and list spending limits per service and period',
+  serve: 'the HTTP server (webhooks, document API, health) plus workers',
+  worker: 'pipeline workers only, for this or any host that reaches the database',
+  migrate: 'apply database migrations; safe to run again',
+  emulator: 'a local LlamaParse or embeddings API emulator',
 };
+
+const loadCommand = async (name: string) => ((await import(`./commands/${name}.ts`)) as { default: Command }).default;
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
@@ -46,14 +28,14 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(overview());
     return name ? 0 : 2;
   }
-  const entry = COMMANDS[name];
-  if (!entry) {
+  const summary = COMMANDS[name];
+  if (!summary) {
     process.stderr.write(`tvdb: unknown command "${name}"\n\n${overview()}`);
     return 2;
   }
-  const command = (await entry.load()).default;
+  const command = await loadCommand(name);
   if (rest.includes('--help') || rest.includes('-h')) {
-    process.stdout.write(`${entry.summary}\n\n${command.usage}\n`);
+    process.stdout.write(`${summary}\n\n${command.usage}\n`);
     return 0;
   }
   try {
@@ -74,7 +56,7 @@ export async function main(argv: string[]): Promise<number> {
 
 function overview(): string {
   const lines = ['Usage: tvdb <command> [options]', '', 'Commands:'];
-  for (const [name, entry] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(10)} ${entry.summary}`);
+  for (const [name, summary] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(10)} ${summary}`);
   lines.push(
     '',
     'Run "tvdb <command> --help" for a command\'s options.',

@@ -8,7 +8,7 @@ import polka from 'polka';
 import { z } from 'zod';
 import { hashingEmbedding } from '../lib/embed/hashingEmbedder.ts';
 import { countTokens } from '../lib/chunk/tokenizer.ts';
-import { bearer, readBody, sendJson, sleep } from './http.ts';
+import { addAdminRoutes, bearer, readBody, sendJson, sleep } from './http.ts';
 import { takeFault } from './takeFault.ts';
 
 export const EmbeddingFaults = z.object({
@@ -138,13 +138,7 @@ export class EmbeddingEmulator {
         usage: { prompt_tokens: tokens, total_tokens: tokens },
       });
     });
-    app.get('/_emulator/stats', (_req, res) => sendJson(res, 200, this.stats));
-    app.post('/_emulator/faults', async (req, res) => {
-      const parsed = EmbeddingFaults.safeParse(JSON.parse((await readBody(req)).toString() || '{}'));
-      if (!parsed.success) return sendJson(res, 400, { error: parsed.error.issues });
-      this.faults = parsed.data;
-      sendJson(res, 200, this.faults);
-    });
+    addAdminRoutes(app, this, EmbeddingFaults, 'error');
     await new Promise<void>((resolve) => app.listen({ port: this.options.port, host: this.options.host }, resolve));
     this.server = app.server as Server;
     return this.url;

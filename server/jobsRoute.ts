@@ -2,7 +2,7 @@
 import type { Request, Response } from 'polka';
 import { sql } from 'slonik';
 import { z } from 'zod';
-import { getJobWithTimeline } from '../lib/status/jobTimeline.ts';
+import { getJobWithTimeline, JobRow } from '../lib/status/jobTimeline.ts';
 import { JOB_STATES } from '../lib/jobs/stages.ts';
 import type { ServerContext } from './context.ts';
 import { fail, json } from './http.ts';
@@ -10,15 +10,6 @@ import { fail, json } from './http.ts';
 const ListQuery = z.object({
   state: z.enum(JOB_STATES).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
-});
-const JobListRow = z.object({
-  id: z.string(),
-  state: z.string(),
-  file_name: z.string(),
-  correlation_id: z.string(),
-  last_error: z.string().nullable(),
-  created_at: z.number(),
-  updated_at: z.number(),
 });
 
 export function jobRoute(ctx: ServerContext) {
@@ -41,7 +32,7 @@ export function jobListRoute(ctx: ServerContext) {
         'bad_request',
         query.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
       );
-    const jobs = await ctx.pool.any(sql.type(JobListRow)`
+    const jobs = await ctx.pool.any(sql.type(JobRow)`
       select id::text, state::text, file_name, correlation_id, last_error, created_at, updated_at from jobs
       where ${query.data.state ?? null}::job_state is null or state = ${query.data.state ?? null}::job_state
       order by created_at desc limit ${query.data.limit}`);

@@ -4,7 +4,7 @@ import type { ServerResponse } from 'node:http';
 import type { Polka, Request } from 'polka';
 import { z } from 'zod';
 import { readMultipart } from '../../lib/http/readMultipart.ts';
-import { bearer, readBody, sendJson, sleep } from '../http.ts';
+import { addAdminRoutes, bearer, readBody, sendJson, sleep } from '../http.ts';
 import { takeFault } from '../takeFault.ts';
 import { LlamaParseFaults } from './faults.ts';
 import { createJob, finishJob, freshStats, jobView, resultPages, startJob, type Webhook } from './jobs.ts';
@@ -72,13 +72,7 @@ export function addRoutes(app: Polka, emu: LlamaParseEmulator) {
     sendJson(res, 200, jobView(job, false));
   });
   // Admin endpoints for tests and demos.
-  app.get('/_emulator/stats', (_req, res) => sendJson(res, 200, emu.stats));
-  app.post('/_emulator/faults', async (req, res) => {
-    const parsed = LlamaParseFaults.safeParse(JSON.parse((await readBody(req)).toString() || '{}'));
-    if (!parsed.success) return sendJson(res, 400, { detail: parsed.error.issues });
-    emu.faults = parsed.data;
-    sendJson(res, 200, emu.faults);
-  });
+  addAdminRoutes(app, emu, LlamaParseFaults, 'detail');
   app.post('/_emulator/reset', (_req, res) => {
     emu.stats = freshStats();
     emu.faults = {};

@@ -1,7 +1,8 @@
 import { sql, type CommonQueryMethods } from 'slonik';
 import { z } from 'zod';
 
-const JobRow = z.object({
+/** A job as the API and `tvdb status` show it. */
+export const JobRow = z.object({
   id: z.string(),
   file_name: z.string(),
   state: z.string(),

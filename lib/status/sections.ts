@@ -18,6 +18,9 @@ export type Section = {
 const cols = (...pairs: Array<[string, string]>) => pairs.map(([id, label]) => ({ id, label }));
 const percent = (share: number) => `${(share * 100).toFixed(1)}%`;
 const seconds = (s: number) => duration(s);
+/** Rows keyed by their rank (1, 2, ...), for lists with no natural key. */
+const ranked = <T>(items: readonly T[], cells: (item: T) => Cell[]) =>
+  items.map((item, i) => ({ key: String(i + 1), cells: cells(item) }));
 
 export function statusSections(s: Snapshot): Section[] {
   return [
@@ -56,10 +59,7 @@ export function statusSections(s: Snapshot): Section[] {
       keyLabel: '#',
       title: 'Top errors, last 24 h',
       columns: cols(['stage', 'stage'], ['class', 'class'], ['count', 'count'], ['message', 'message']),
-      rows: s.topFailures.map((r, i) => ({
-        key: String(i + 1),
-        cells: [r.stage, r.error_class, r.occurrences, r.message],
-      })),
+      rows: ranked(s.topFailures, (r) => [r.stage, r.error_class, r.occurrences, r.message]),
       empty: 'no errors',
     },
     {
@@ -132,15 +132,12 @@ export function statusSections(s: Snapshot): Section[] {
       keyLabel: '#',
       title: 'Recent alerts',
       columns: cols(['at', 'at'], ['severity', 'severity'], ['times', 'times'], ['message', 'message']),
-      rows: s.alerts.map((a, i) => ({
-        key: String(i + 1),
-        cells: [
-          new Date(a.created_at).toISOString().slice(0, 19).replace('T', ' '),
-          a.severity,
-          a.occurrences,
-          a.message,
-        ],
-      })),
+      rows: ranked(s.alerts, (a) => [
+        new Date(a.created_at).toISOString().slice(0, 19).replace('T', ' '),
+        a.severity,
+        a.occurrences,
+        a.message,
+      ]),
       empty: 'none',
     },
   ];
