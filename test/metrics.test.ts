@@ -49,7 +49,9 @@ test.serial(
   async (t) => {
     if (skipWithoutParser(t)) return;
     // More history, made by the real code paths this time (triggers on): budgets and spend, an open
-    // breaker, queued tasks, webhook deliveries and two jobs moving.
+    // breaker, queued tasks, webhook deliveries, two jobs moving, and the alert evaluator's run over
+    // the seeded stuck jobs.
+    await db.pool.query(sql.unsafe`select evaluate_pipeline_alerts(interval '15 minutes', 0.5, 5)`);
     await db.pool.query(
       sql.unsafe`insert into budgets (scope, period, limit_micro_usd) values ('all', 'day', 1000000)`,
     );
