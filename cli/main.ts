@@ -13,6 +13,7 @@ const COMMANDS: Record<string, string> = {
   retry: "send failed jobs back to their stage's queue",
   costs: 'what paid calls cost (by service, operation, day or job) and the budgets',
   budget: 'set and list spending limits per service and period',
+  breaker: "list the external services' circuit breakers, or close one",
   serve: 'the HTTP server (webhooks, document API, health) plus workers',
   worker: 'pipeline workers only, for this or any host that reaches the database',
   migrate: 'apply database migrations; safe to run again',

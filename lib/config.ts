@@ -6,80 +6,86 @@ import { STAGES, type StageDef } from './jobs/stages.ts';
 const optionalUrl = z.url().optional();
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
-export const ConfigSchema = z.object({
-  DATABASE_URL: z
-    .string()
-    .regex(/^postgres(ql)?:\/\//, 'a postgres:// connection URL')
-    .optional(),
-  TVDB_DATA_DIR: z.string().min(1).default('.tvdb'),
-  TVDB_EMBEDDED_PORT: z.coerce.number().int().min(1024).max(65535).default(54329),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
-  TVDB_DB_POOL_SIZE: positiveInt(10),
-  // parse stage
-  LLAMA_CLOUD_API_KEY: z.string().min(1).optional(),
-  LLAMA_CLOUD_BASE_URL: optionalUrl,
-  LLAMAPARSE_TIER: z.enum(['fast', 'cost_effective', 'agentic', 'agentic_plus']).default('cost_effective'),
-  LLAMAPARSE_TIMEOUT_MS: positiveInt(60_000),
-  LLAMAPARSE_MAX_WAIT_S: positiveInt(1800),
-  LLAMAPARSE_RECONCILE_AFTER_S: positiveInt(30),
-  PUBLIC_BASE_URL: optionalUrl,
-  // Signing secrets, comma-separated to rotate: parsed once, here. The first signs, any verifies.
-  LLAMAPARSE_WEBHOOK_SECRET: z
-    .string()
-    .transform((list) =>
-      list
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean),
-    )
-    .pipe(z.array(z.string()).min(1, 'a comma-separated list of at least one secret'))
-    .optional(),
-  TVDB_MAX_FILE_BYTES: positiveInt(50 * 1024 * 1024),
-  // chunk + embed stages
-  CHUNK_TARGET_TOKENS: positiveInt(512),
-  CHUNK_OVERLAP_TOKENS: z.coerce.number().int().min(0).default(64),
-  EMBEDDINGS_PROVIDER: z.enum(['local', 'openai']).default('local'),
-  EMBEDDINGS_BASE_URL: optionalUrl,
-  EMBEDDINGS_API_KEY: z.string().min(1).optional(),
-  EMBEDDINGS_MODEL: z.string().min(1).optional(),
-  EMBEDDINGS_DIMENSIONS: z.coerce.number().int().positive().optional(),
-  EMBEDDINGS_TIMEOUT_MS: positiveInt(60_000),
-  // workers
-  TVDB_WORKER_CONCURRENCY: positiveInt(4),
-  TVDB_MAX_ATTEMPTS: positiveInt(8),
-  // and per stage (TVDB_MAX_ATTEMPTS_PARSE, ...): one optional variable per row of the stage table
-  ...(Object.fromEntries(STAGES.map((s) => [s.attemptsSetting, z.coerce.number().int().positive().optional()])) as {
-    [K in StageDef['attemptsSetting']]: z.ZodOptional<z.ZodCoercedNumber>;
-  }),
-  // resilience
-  LLAMAPARSE_UPLOADS_PER_10S: positiveInt(50),
-  EMBEDDINGS_RPM: positiveInt(3000),
-  EMBEDDINGS_TPM: positiveInt(1_000_000),
-  BREAKER_FAILURE_THRESHOLD: positiveInt(5),
-  BREAKER_COOLDOWN_S: positiveInt(30),
-  BREAKER_PROBES: positiveInt(1),
-  // cost controls
-  TVDB_BUDGET_RECHECK_S: positiveInt(30),
-  TVDB_BUDGET_SLOWDOWN_SHARE: z.coerce.number().gt(0).max(1).default(0.8),
-  TVDB_RESERVATION_TTL_S: positiveInt(3600),
-  ALERT_WEBHOOK_URL: optionalUrl,
-  ALERT_WEBHOOK_SECRET: z.string().min(1).optional(),
-  // pipeline alerts (evaluated every minute): a stage failing more than this share of at least
-  // TVDB_ALERT_MIN_ATTEMPTS attempts over the window; one alert per condition and window
-  TVDB_ALERT_WINDOW_MIN: positiveInt(15),
-  TVDB_ALERT_FAILURE_RATE: z.coerce.number().gt(0).max(1).default(0.5),
-  TVDB_ALERT_MIN_ATTEMPTS: positiveInt(5),
-  TVDB_POLL_INTERVAL_MS: positiveInt(1000),
-  TVDB_HEARTBEAT_MS: positiveInt(5000),
-  TVDB_WORKER_STALE_S: positiveInt(30),
-  // server
-  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
-  HOST: z.string().default('127.0.0.1'),
-  TVDB_API_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
-  WEBHOOK_ALLOWED_CIDRS: z.string().optional(),
-  WEBHOOK_MAX_BODY_BYTES: positiveInt(64 * 1024),
-  WEBHOOK_TIMESTAMP_TOLERANCE_S: positiveInt(300),
-});
+export const ConfigSchema = z
+  .object({
+    DATABASE_URL: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'a postgres:// connection URL')
+      .optional(),
+    TVDB_DATA_DIR: z.string().min(1).default('.tvdb'),
+    TVDB_EMBEDDED_PORT: z.coerce.number().int().min(1024).max(65535).default(54329),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+    TVDB_DB_POOL_SIZE: positiveInt(10),
+    // parse stage
+    LLAMA_CLOUD_API_KEY: z.string().min(1).optional(),
+    LLAMA_CLOUD_BASE_URL: optionalUrl,
+    LLAMAPARSE_TIER: z.enum(['fast', 'cost_effective', 'agentic', 'agentic_plus']).default('cost_effective'),
+    LLAMAPARSE_TIMEOUT_MS: positiveInt(60_000),
+    LLAMAPARSE_MAX_WAIT_S: positiveInt(1800),
+    LLAMAPARSE_RECONCILE_AFTER_S: positiveInt(30),
+    PUBLIC_BASE_URL: optionalUrl,
+    // Signing secrets, comma-separated to rotate: parsed once, here. The first signs, any verifies.
+    LLAMAPARSE_WEBHOOK_SECRET: z
+      .string()
+      .transform((list) =>
+        list
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+      )
+      .pipe(z.array(z.string()).min(1, 'a comma-separated list of at least one secret'))
+      .optional(),
+    TVDB_MAX_FILE_BYTES: positiveInt(50 * 1024 * 1024),
+    // chunk + embed stages
+    CHUNK_TARGET_TOKENS: positiveInt(512),
+    CHUNK_OVERLAP_TOKENS: z.coerce.number().int().min(0).default(64),
+    EMBEDDINGS_PROVIDER: z.enum(['local', 'openai']).default('local'),
+    EMBEDDINGS_BASE_URL: optionalUrl,
+    EMBEDDINGS_API_KEY: z.string().min(1).optional(),
+    EMBEDDINGS_MODEL: z.string().min(1).optional(),
+    EMBEDDINGS_DIMENSIONS: z.coerce.number().int().positive().optional(),
+    EMBEDDINGS_TIMEOUT_MS: positiveInt(60_000),
+    // workers
+    TVDB_WORKER_CONCURRENCY: positiveInt(4),
+    TVDB_MAX_ATTEMPTS: positiveInt(8),
+    // and per stage (TVDB_MAX_ATTEMPTS_PARSE, ...): one optional variable per row of the stage table
+    ...(Object.fromEntries(STAGES.map((s) => [s.attemptsSetting, z.coerce.number().int().positive().optional()])) as {
+      [K in StageDef['attemptsSetting']]: z.ZodOptional<z.ZodCoercedNumber>;
+    }),
+    // resilience
+    LLAMAPARSE_UPLOADS_PER_10S: positiveInt(50),
+    EMBEDDINGS_RPM: positiveInt(3000),
+    EMBEDDINGS_TPM: positiveInt(1_000_000),
+    BREAKER_FAILURE_THRESHOLD: positiveInt(5),
+    BREAKER_COOLDOWN_S: positiveInt(30),
+    BREAKER_PROBES: positiveInt(1),
+    // cost controls
+    TVDB_BUDGET_RECHECK_S: positiveInt(30),
+    TVDB_BUDGET_SLOWDOWN_SHARE: z.coerce.number().gt(0).max(1).default(0.8),
+    TVDB_RESERVATION_TTL_S: positiveInt(3600),
+    ALERT_WEBHOOK_URL: optionalUrl,
+    ALERT_WEBHOOK_SECRET: z.string().min(1).optional(),
+    // pipeline alerts (evaluated every minute): a stage failing more than this share of at least
+    // TVDB_ALERT_MIN_ATTEMPTS attempts over the window; one alert per condition and window
+    TVDB_ALERT_WINDOW_MIN: positiveInt(15),
+    TVDB_ALERT_FAILURE_RATE: z.coerce.number().gt(0).max(1).default(0.5),
+    TVDB_ALERT_MIN_ATTEMPTS: positiveInt(5),
+    TVDB_POLL_INTERVAL_MS: positiveInt(1000),
+    TVDB_HEARTBEAT_MS: positiveInt(5000),
+    TVDB_WORKER_STALE_S: positiveInt(30),
+    // server
+    PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+    HOST: z.string().default('127.0.0.1'),
+    TVDB_API_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
+    WEBHOOK_ALLOWED_CIDRS: z.string().optional(),
+    WEBHOOK_MAX_BODY_BYTES: positiveInt(64 * 1024),
+    WEBHOOK_TIMESTAMP_TOLERANCE_S: positiveInt(300),
+  })
+  .refine((c) => c.TVDB_WORKER_STALE_S * 1000 >= 3 * c.TVDB_HEARTBEAT_MS, {
+    // A window of fewer than three heartbeats takes a live worker that missed one beat for dead.
+    path: ['TVDB_WORKER_STALE_S'],
+    message: 'must cover at least three heartbeats (3 x TVDB_HEARTBEAT_MS)',
+  });
 
 export type Config = z.infer<typeof ConfigSchema>;
 

@@ -45,41 +45,56 @@ begin
   return 'moved';
 end $$;
 
-CREATE FUNCTION public.breaker_acquire(p_service text, p_cooldown interval, p_max_probes integer) RETURNS TABLE(decision text, retry_in_s double precision)
+CREATE FUNCTION public.breaker_acquire(p_service text, p_cooldown interval, p_max_probes integer, p_probe_ttl interval) RETURNS TABLE(decision text, retry_in_s double precision, probe_id bigint)
     LANGUAGE plpgsql
     AS $$
 declare
   b circuit_breakers;
+  v_probe bigint;
+  v_next timestamptz;
 begin
   select * into b from circuit_breakers where service = p_service for update;
+  delete from circuit_breaker_probes where service = p_service and expires_at <= clock_timestamp();
   if b.state = 'closed' then
-    return query select 'allow', 0::float8;
-  elsif b.state = 'open' and b.opened_at + p_cooldown <= now() then
-    perform set_config('tvdb.breaker_reason', 'cool-down over: probing', true);
-    update circuit_breakers set state = 'half_open', probes_in_flight = 1, probe_successes = 0 where service = p_service;
-    return query select 'probe', 0::float8;
-  elsif b.state = 'half_open' and b.probes_in_flight < p_max_probes then
-    update circuit_breakers set probes_in_flight = probes_in_flight + 1 where service = p_service;
-    return query select 'probe', 0::float8;
-  else
-    return query select 'deny', greatest(1, extract(epoch from (coalesce(b.opened_at, now()) + p_cooldown - now())))::float8;
+    return query select 'allow', 0::float8, null::bigint;
+    return;
   end if;
+  if b.state = 'open' and b.opened_at + p_cooldown <= now() then
+    perform set_config('tvdb.breaker_reason', 'cool-down over: probing', true);
+    update circuit_breakers set state = 'half_open', probe_successes = 0 where service = p_service;
+    b.state := 'half_open';
+  end if;
+  if b.state = 'half_open' and (select count(*) from circuit_breaker_probes where service = p_service) < p_max_probes then
+    insert into circuit_breaker_probes (service, expires_at) values (p_service, clock_timestamp() + p_probe_ttl)
+    returning id into v_probe;
+    return query select 'probe', 0::float8, v_probe;
+    return;
+  end if;
+  if b.state = 'half_open' then
+    select min(expires_at) into v_next from circuit_breaker_probes where service = p_service;
+  else
+    v_next := b.opened_at + p_cooldown;
+  end if;
+  return query select 'deny', greatest(1, extract(epoch from (coalesce(v_next, now()) - now())))::float8, null::bigint;
 end $$;
 
-CREATE FUNCTION public.breaker_record(p_service text, p_outcome text, p_probe boolean, p_threshold integer, p_probes_needed integer, p_reason text DEFAULT ''::text) RETURNS void
+CREATE FUNCTION public.breaker_record(p_service text, p_outcome text, p_probe_id bigint, p_threshold integer, p_probes_needed integer, p_reason text DEFAULT ''::text) RETURNS void
     LANGUAGE plpgsql
     AS $$
 declare
   b circuit_breakers;
+  v_probe boolean := false;
 begin
   select * into b from circuit_breakers where service = p_service for update;
   perform set_config('tvdb.breaker_reason', p_reason, true);
-  if p_probe and b.state = 'half_open' then
-    update circuit_breakers set probes_in_flight = greatest(0, probes_in_flight - 1) where service = p_service;
+  if p_probe_id is not null then
+    delete from circuit_breaker_probes where id = p_probe_id;
+    v_probe := found or b.state = 'half_open';
   end if;
   if p_outcome = 'transient' then
     if b.state = 'half_open' then
-      update circuit_breakers set state = 'open', opened_at = now(), probes_in_flight = 0, probe_successes = 0 where service = p_service;
+      delete from circuit_breaker_probes where service = p_service;
+      update circuit_breakers set state = 'open', opened_at = now(), probe_successes = 0 where service = p_service;
     elsif b.state = 'closed' then
       update circuit_breakers set consecutive_failures = consecutive_failures + 1,
         state = case when consecutive_failures + 1 >= p_threshold then 'open' else 'closed' end,
@@ -88,7 +103,7 @@ begin
     end if;
   else
     -- A success, or a permanent error (the service answered): it counts for the service.
-    if b.state = 'half_open' and p_probe then
+    if b.state = 'half_open' and v_probe then
       update circuit_breakers set probe_successes = probe_successes + 1,
         state = case when probe_successes + 1 >= p_probes_needed then 'closed' else 'half_open' end,
         consecutive_failures = 0
@@ -104,6 +119,42 @@ CREATE FUNCTION public.budget_period_start(p_period text, p_created_at timestamp
     AS $$
   select case p_period when 'day' then date_trunc('day', p_at) when 'month' then date_trunc('month', p_at) else p_created_at end;
 $$;
+
+CREATE FUNCTION public.claim_stage_run(p_job_id uuid, p_stage text, p_owner text, p_lease interval) RETURNS TABLE(outcome text, token bigint, state public.job_state, retry_in_s double precision)
+    LANGUAGE plpgsql
+    AS $$
+declare
+  v_state job_state;
+  s pipeline_stages;
+  v_token bigint;
+  v_expires timestamptz;
+begin
+  select * into s from pipeline_stages where stage = p_stage;
+  if not found then
+    raise exception 'no stage %', p_stage using errcode = 'TV004';
+  end if;
+  select j.state into v_state from jobs j where j.id = p_job_id for update;
+  if not found then
+    raise exception 'job % does not exist', p_job_id using errcode = 'TV004';
+  end if;
+  if v_state is distinct from s.starts_from and v_state is distinct from s.in_progress then
+    return query select 'not_in_stage', null::bigint, v_state, 0::float8;
+    return;
+  end if;
+  insert into stage_leases as l (job_id, stage, token, owner, expires_at)
+  values (p_job_id, p_stage, nextval('stage_lease_tokens'), p_owner, clock_timestamp() + p_lease)
+  on conflict (job_id, stage) do update
+    set token = excluded.token, owner = excluded.owner, acquired_at = clock_timestamp(), expires_at = excluded.expires_at
+    where l.expires_at <= clock_timestamp()
+  returning l.token into v_token;
+  if v_token is null then
+    select l.expires_at into v_expires from stage_leases l where l.job_id = p_job_id and l.stage = p_stage;
+    return query select 'busy', null::bigint, v_state,
+      greatest(0.1, extract(epoch from v_expires - clock_timestamp()))::float8;
+    return;
+  end if;
+  return query select 'claimed', v_token, v_state, 0::float8;
+end $$;
 
 CREATE FUNCTION public.configure_rate_limit(p_bucket text, p_capacity numeric, p_refill_per_s numeric) RETURNS void
     LANGUAGE sql
@@ -148,6 +199,15 @@ begin
   return v_raised;
 end $$;
 
+CREATE FUNCTION public.extend_stage_lease(p_job_id uuid, p_stage text, p_token bigint, p_for interval, p_at_least boolean DEFAULT false) RETURNS boolean
+    LANGUAGE sql
+    AS $$
+  update stage_leases
+  set expires_at = case when p_at_least then greatest(expires_at, clock_timestamp() + p_for) else clock_timestamp() + p_for end
+  where job_id = p_job_id and stage = p_stage and token = p_token
+  returning true;
+$$;
+
 CREATE FUNCTION public.fail_job(p_job_id uuid, p_failed_state public.job_state, p_detail jsonb) RETURNS text
     LANGUAGE plpgsql
     AS $$
@@ -159,6 +219,17 @@ begin
     raise exception 'job % does not exist', p_job_id using errcode = 'TV004';
   end if;
   return advance_job(p_job_id, v_state, p_failed_state, p_detail);
+end $$;
+
+CREATE FUNCTION public.fence_stage_run(p_job_id uuid, p_stage text, p_token bigint) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+begin
+  perform 1 from stage_leases where job_id = p_job_id and stage = p_stage and token = p_token for update;
+  if not found then
+    raise exception 'stage run of % for job % lost its lease (token %): another run has the stage', p_stage, p_job_id, p_token
+      using errcode = 'TV005';
+  end if;
 end $$;
 
 CREATE FUNCTION public.observe_metric(p_name text, p_labels jsonb, p_value double precision DEFAULT 1, p_bounds double precision[] DEFAULT NULL::double precision[]) RETURNS void
@@ -271,6 +342,12 @@ begin
   return query select v_outcome, j.id, v_acted, v_detail;
 end $$;
 
+CREATE FUNCTION public.release_stage_lease(p_job_id uuid, p_stage text, p_token bigint) RETURNS void
+    LANGUAGE sql
+    AS $$
+  delete from stage_leases where job_id = p_job_id and stage = p_stage and token = p_token;
+$$;
+
 CREATE FUNCTION public.reserve_budget(p_job_id uuid, p_stage text, p_service text, p_amount bigint, p_ttl interval DEFAULT '01:00:00'::interval) RETURNS TABLE(reservation_id bigint, refused_by text, reused boolean)
     LANGUAGE plpgsql
     AS $$
@@ -300,6 +377,23 @@ begin
     insert into budget_reservations (job_id, stage, service, amount_micro_usd, expires_at)
     values (p_job_id, p_stage, p_service, p_amount, now() + p_ttl)
     returning id, null::text, false;
+end $$;
+
+CREATE FUNCTION public.reset_breaker(p_service text, p_who text) RETURNS text
+    LANGUAGE plpgsql
+    AS $$
+declare
+  v_from text;
+begin
+  select state into v_from from circuit_breakers where service = p_service for update;
+  if not found then
+    raise exception 'no circuit breaker for %', p_service using errcode = 'TV004';
+  end if;
+  perform set_config('tvdb.breaker_reason', format('reset by %s', p_who), true);
+  delete from circuit_breaker_probes where service = p_service;
+  update circuit_breakers set state = 'closed', consecutive_failures = 0, opened_at = null, probe_successes = 0
+  where service = p_service;
+  return v_from;
 end $$;
 
 CREATE FUNCTION public.retry_job(p_job_id uuid, p_max_attempts jsonb, p_who text DEFAULT 'retry'::text) RETURNS TABLE(outcome text, from_state public.job_state, to_state public.job_state)
@@ -358,6 +452,14 @@ CREATE FUNCTION public.stage_failure_rates(p_window interval) RETURNS TABLE(stag
   select stage, (ok + failed + retried)::int, (failed + retried)::int,
          case when ok + failed + retried = 0 then 0 else round((failed + retried)::numeric / (ok + failed + retried), 4) end
   from w order by stage;
+$$;
+
+CREATE FUNCTION public.stranded_task_error(p_job_id uuid) RETURNS text
+    LANGUAGE sql STABLE
+    AS $$
+  select g.last_error from graphile_worker.jobs g
+  where g.key in (select t.job_key_prefix || ':' || p_job_id from pipeline_tasks t) and g.attempts >= g.max_attempts
+  order by g.updated_at desc limit 1;
 $$;
 
 CREATE FUNCTION public.take_rate_tokens(p_bucket text, p_cost numeric) RETURNS double precision
@@ -424,6 +526,19 @@ begin
                          'spent_micro_usd', v.spent_micro_usd, 'limit_micro_usd', v.limit_micro_usd, 'period_start', v.period_start));
   end loop;
   return null;
+end $$;
+
+CREATE FUNCTION public.tg_cost_ledger__check_lease() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+begin
+  if new.lease_token is not null and not exists (
+    select 1 from stage_leases where job_id = new.job_id and token = new.lease_token
+  ) then
+    raise exception 'ledger row for job % carries a stale lease token %: its run lost the stage', new.job_id, new.lease_token
+      using errcode = 'TV005';
+  end if;
+  return new;
 end $$;
 
 CREATE FUNCTION public.tg_jobs__check_transition() RETURNS trigger
@@ -570,6 +685,7 @@ CREATE TABLE public.cost_ledger (
     correlation_id text,
     external_id text,
     reservation_id bigint,
+    lease_token bigint,
     CONSTRAINT cost_ledger_cost_micro_usd_check CHECK ((cost_micro_usd >= 0)),
     CONSTRAINT cost_ledger_service_check CHECK ((service = ANY (ARRAY['llamaparse'::text, 'embeddings'::text]))),
     CONSTRAINT cost_ledger_units_check CHECK ((units >= 0))
@@ -662,12 +778,26 @@ ALTER TABLE public.circuit_breaker_events ALTER COLUMN id ADD GENERATED ALWAYS A
     CACHE 1
 );
 
+CREATE TABLE public.circuit_breaker_probes (
+    id bigint NOT NULL,
+    service text NOT NULL,
+    expires_at timestamp with time zone NOT NULL
+);
+
+ALTER TABLE public.circuit_breaker_probes ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.circuit_breaker_probes_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
 CREATE TABLE public.circuit_breakers (
     service text NOT NULL,
     state text DEFAULT 'closed'::text NOT NULL,
     consecutive_failures integer DEFAULT 0 NOT NULL,
     opened_at timestamp with time zone,
-    probes_in_flight integer DEFAULT 0 NOT NULL,
     probe_successes integer DEFAULT 0 NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT circuit_breakers_service_check CHECK ((service = ANY (ARRAY['llamaparse'::text, 'embeddings'::text]))),
@@ -1087,6 +1217,22 @@ CREATE VIEW public.stage_latency AS
           GROUP BY job_events.from_state) s
   ORDER BY (array_position(enum_range(NULL::public.job_state), s.state));
 
+CREATE SEQUENCE public.stage_lease_tokens
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+CREATE TABLE public.stage_leases (
+    job_id uuid NOT NULL,
+    stage text NOT NULL,
+    token bigint NOT NULL,
+    owner text NOT NULL,
+    acquired_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone NOT NULL
+);
+
 CREATE VIEW public.stage_outcome_states AS
  SELECT pipeline_stages.stage,
     pipeline_stages.done AS done_state,
@@ -1103,8 +1249,8 @@ CREATE VIEW public.stuck_jobs AS
   WHERE ((j.state IN ( SELECT pipeline_state_owners.state
            FROM public.pipeline_state_owners)) AND (j.state_changed_at < (now() - '00:02:00'::interval)) AND (NOT (EXISTS ( SELECT 1
            FROM graphile_worker.jobs g
-          WHERE (g.key IN ( SELECT ((t.job_key_prefix || ':'::text) || j.id)
-                   FROM public.pipeline_tasks t))))));
+          WHERE ((g.key IN ( SELECT ((t.job_key_prefix || ':'::text) || j.id)
+                   FROM public.pipeline_tasks t)) AND (g.attempts < g.max_attempts))))));
 
 CREATE TABLE public.webhook_deliveries (
     event_id text NOT NULL,
@@ -1179,6 +1325,9 @@ ALTER TABLE ONLY public.chunks
 
 ALTER TABLE ONLY public.circuit_breaker_events
     ADD CONSTRAINT circuit_breaker_events_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.circuit_breaker_probes
+    ADD CONSTRAINT circuit_breaker_probes_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY public.circuit_breakers
     ADD CONSTRAINT circuit_breakers_pkey PRIMARY KEY (service);
@@ -1255,6 +1404,12 @@ ALTER TABLE ONLY public.price_catalog
 ALTER TABLE ONLY public.rate_limits
     ADD CONSTRAINT rate_limits_pkey PRIMARY KEY (bucket);
 
+ALTER TABLE ONLY public.stage_leases
+    ADD CONSTRAINT stage_leases_pkey PRIMARY KEY (job_id, stage);
+
+ALTER TABLE ONLY public.stage_leases
+    ADD CONSTRAINT stage_leases_token_key UNIQUE (token);
+
 ALTER TABLE ONLY public.webhook_deliveries
     ADD CONSTRAINT webhook_deliveries_pkey PRIMARY KEY (event_id);
 
@@ -1323,6 +1478,8 @@ CREATE TRIGGER _101_append_only_truncate BEFORE TRUNCATE ON public.job_events FO
 
 CREATE TRIGGER _200_budget_alerts AFTER INSERT ON public.cost_ledger FOR EACH STATEMENT EXECUTE FUNCTION public.tg_cost_ledger__budget_alerts();
 
+CREATE TRIGGER _200_check_lease BEFORE INSERT ON public.cost_ledger FOR EACH ROW EXECUTE FUNCTION public.tg_cost_ledger__check_lease();
+
 CREATE TRIGGER _200_count AFTER INSERT ON public.webhook_refusal_log FOR EACH ROW EXECUTE FUNCTION public.tg_webhook_refusal_log__count();
 
 CREATE TRIGGER _200_record_event AFTER INSERT OR UPDATE OF state ON public.jobs FOR EACH ROW EXECUTE FUNCTION public.tg_jobs__record_event();
@@ -1332,6 +1489,9 @@ ALTER TABLE ONLY public.budget_reservations
 
 ALTER TABLE ONLY public.chunks
     ADD CONSTRAINT chunks_job_id_fkey FOREIGN KEY (job_id) REFERENCES public.jobs(id) ON DELETE RESTRICT;
+
+ALTER TABLE ONLY public.circuit_breaker_probes
+    ADD CONSTRAINT circuit_breaker_probes_service_fkey FOREIGN KEY (service) REFERENCES public.circuit_breakers(service) ON DELETE CASCADE;
 
 ALTER TABLE ONLY public.cost_ledger
     ADD CONSTRAINT cost_ledger_job_id_fkey FOREIGN KEY (job_id) REFERENCES public.jobs(id) ON DELETE RESTRICT;
@@ -1356,6 +1516,12 @@ ALTER TABLE ONLY public.parsed_pages
 
 ALTER TABLE ONLY public.pipeline_stage_tasks
     ADD CONSTRAINT pipeline_stage_tasks_stage_fkey FOREIGN KEY (stage) REFERENCES public.pipeline_stages(stage) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.stage_leases
+    ADD CONSTRAINT stage_leases_job_id_fkey FOREIGN KEY (job_id) REFERENCES public.jobs(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.stage_leases
+    ADD CONSTRAINT stage_leases_stage_fkey FOREIGN KEY (stage) REFERENCES public.pipeline_stages(stage) ON DELETE CASCADE;
 
 ALTER TABLE ONLY public.webhook_deliveries
     ADD CONSTRAINT webhook_deliveries_job_id_fkey FOREIGN KEY (job_id) REFERENCES public.jobs(id) ON DELETE RESTRICT;

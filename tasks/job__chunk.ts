@@ -15,12 +15,12 @@ import { permanent } from '../lib/errors.ts';
 
 export default function job__chunk(deps: PipelineDeps): Task {
   return (payload, helpers) =>
-    runStage('chunk', payload, helpers, deps, async ({ jobId, correlationId, log }) => {
+    runStage('chunk', payload, helpers, deps, async ({ jobId, correlationId, log, run }) => {
       const job = await loadJob(deps.pool, jobId);
       if (!inStage('chunk', job.state)) return log.info({ state: job.state }, 'chunk: nothing to do');
       const parseResultId = job.parse_result_id;
       if (parseResultId === null) throw permanent('the job has no parse result to chunk');
-      await beginStage(deps.pool, 'chunk', jobId);
+      await beginStage(run, jobId);
       const settings = chunkingSettings(deps.chunking);
       const donor = await findChunkDonor(deps.pool, { parseResultId, settings, exceptJobId: jobId });
       const chunks = donor
@@ -31,7 +31,7 @@ export default function job__chunk(deps: PipelineDeps): Task {
       if (oversized.length)
         log.warn({ ordinals: oversized }, 'chunk: unsplittable runs longer than the chunk limit were kept whole');
       const tokens = chunks.reduce((n, c) => n + c.tokenCount, 0);
-      const moved = await deps.pool.transaction(async (tx) => {
+      const moved = await run.write(async (tx) => {
         if ((await lockJob(tx, jobId)).state !== stageDef('chunk').inProgress) return false; // another run finished first
         await storeChunks(tx, jobId, chunks, settings);
         const detail = {

@@ -16,7 +16,7 @@ import { stageDef } from '../lib/jobs/stages.ts';
 
 export default function job__embed(deps: PipelineDeps): Task {
   return (payload, helpers) =>
-    runStage('embed', payload, helpers, deps, async ({ jobId, correlationId, payload: p, log }) => {
+    runStage('embed', payload, helpers, deps, async ({ jobId, correlationId, payload: p, log, run }) => {
       const job = await loadJob(deps.pool, jobId);
       if (!inStage('embed', job.state)) return log.info({ state: job.state }, 'embed: nothing to do');
       const { model, dimensions } = deps.embedder;
@@ -33,11 +33,11 @@ export default function job__embed(deps: PipelineDeps): Task {
             slowed: Boolean(p.slowed),
           })
         : null;
-      await beginStage(deps.pool, 'embed', jobId, { model, dimensions });
+      await beginStage(run, jobId, { model, dimensions });
       const billing = { paid, pricePerMillion, reservationId };
-      const promptTokens = await embedMissing(deps, { jobId, correlationId }, missing, billing, log);
+      const promptTokens = await embedMissing(deps, { jobId, correlationId }, missing, billing, run, log);
       const reused = (await countDistinctChunkContents(deps.pool, jobId)) - missing.length;
-      await deps.pool.transaction(async (tx) => {
+      await run.write(async (tx) => {
         if ((await lockJob(tx, jobId)).state !== stageDef('embed').inProgress) return;
         if (reservationId !== null) await settleReservation(tx, reservationId);
         await recordEmbeddingModel(tx, jobId, model, dimensions);

@@ -9,7 +9,8 @@ import { inStage } from '../lib/pipeline/stageSteps.ts';
 import { loadJob, loadDocumentBytes } from '../lib/pipeline/jobRecord.ts';
 import { findParseResult, parserIdentity } from '../lib/pipeline/parseResults.ts';
 import { completeParse } from '../lib/pipeline/completeParse.ts';
-import { recordSubmission, scheduleCollect } from '../lib/pipeline/llamaparseJobs.ts';
+import { abandonUpload, recordSubmission, scheduleCollect } from '../lib/pipeline/llamaparseJobs.ts';
+import { isLeaseLost } from '../lib/pipeline/stageRun.ts';
 import { parseLocally } from '../lib/parse/local/parseLocally.ts';
 import { guardedCall } from '../lib/resilience/guardedCall.ts';
 import { guardSpend, spendSettings } from '../lib/costs/guardSpend.ts';
@@ -17,7 +18,7 @@ import { estimateLlamaParse } from '../lib/costs/estimateLlamaParse.ts';
 
 export default function job__parse(deps: PipelineDeps): Task {
   return (payload, helpers) =>
-    runStage('parse', payload, helpers, deps, async ({ jobId, correlationId, payload: p, log }) => {
+    runStage('parse', payload, helpers, deps, async ({ jobId, correlationId, payload: p, log, run }) => {
       const job = await loadJob(deps.pool, jobId);
       if (!inStage('parse', job.state))
         return log.info({ state: job.state }, 'parse: job is not waiting for a parse; nothing to do');
@@ -26,12 +27,12 @@ export default function job__parse(deps: PipelineDeps): Task {
       const ref = { jobId, correlationId };
       const reuse = await findParseResult(deps.pool, job.document_id, who);
       if (reuse !== null) {
-        await completeParse(deps.pool, ref, who, { reuse }, deps.attempts);
+        await completeParse(run, ref, who, { reuse }, deps.attempts);
         return log.info({ parse_result_id: reuse }, 'parse: same bytes already parsed with these settings; reused');
       }
       if (parser.parser === 'local') {
         const output = await parseLocally(await loadDocumentBytes(deps.pool, job.document_id));
-        await completeParse(deps.pool, ref, who, { output, credits: null, llamaparseJobId: null }, deps.attempts);
+        await completeParse(run, ref, who, { output, credits: null, llamaparseJobId: null }, deps.attempts);
         return log.info({ pages: output.pages.length, page_count: output.pageCount }, 'parse: parsed locally');
       }
       if (job.llamaparse_job_id) {
@@ -59,13 +60,23 @@ export default function job__parse(deps: PipelineDeps): Task {
       // Crash window: LlamaParse accepted the upload but we die before recording it. The re-run
       // uploads again; LlamaParse serves identical bytes from its 48 h cache (no second charge).
       const upload = () => parser.client.upload({ bytes, fileName: job.file_name, jobId, correlationId, webhook });
+      await run.confirm(config.LLAMAPARSE_TIMEOUT_MS);
       const { id } = await guardedCall(callGuard(deps), 'llamaparse', 'upload', upload, [['llamaparse:uploads', 1]]);
       const mode = webhook ? 'webhook' : 'polling';
-      await recordSubmission(deps.pool, ref, {
+      await recordSubmission(run, ref, {
         llamaparseJobId: id,
         firstCheck: new Date(Date.now() + (webhook ? config.LLAMAPARSE_RECONCILE_AFTER_S * 1000 : 1000)),
         maxAttempts: deps.attempts('job__parse_collect'),
         note: { mode, estimated_pages: estimate.pages, estimate_micro_usd: estimate.microUsd },
+      }).catch(async (error: unknown) => {
+        const abandoned = {
+          ...ref,
+          llamaparseJobId: id,
+          estimatedCredits: estimate.credits,
+          tier: config.LLAMAPARSE_TIER,
+        };
+        if (isLeaseLost(error)) await abandonUpload(deps.pool, parser.client, abandoned, log);
+        throw error;
       });
       log.info({ llamaparse_job_id: id, mode }, 'parse: submitted to LlamaParse');
     });

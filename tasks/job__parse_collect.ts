@@ -18,7 +18,7 @@ const MAX_RESUBMISSIONS = 2;
 
 export default function job__parse_collect(deps: PipelineDeps): Task {
   return (payload, helpers) =>
-    runStage('parse', payload, helpers, deps, async ({ jobId, correlationId, payload: p, log }) => {
+    runStage('parse', payload, helpers, deps, async ({ jobId, correlationId, payload: p, log, run }) => {
       const { parser, config } = deps;
       if (parser.parser !== 'llamaparse')
         return log.warn('collect: LlamaParse is not configured in this worker; nothing to do');
@@ -43,7 +43,7 @@ export default function job__parse_collect(deps: PipelineDeps): Task {
           config.LLAMAPARSE_TIER,
         );
         if (!output?.pages.length) {
-          await chargeFailedParse(deps.pool, jobId, lpJobId, bill);
+          await chargeFailedParse(run, jobId, lpJobId, bill);
           throw permanent(
             output
               ? `LlamaParse: all ${output.failedPages.length} page(s) failed to parse (${output.failedPages[0]?.error ?? 'no detail'})`
@@ -52,7 +52,7 @@ export default function job__parse_collect(deps: PipelineDeps): Task {
         }
         const who = { parser: 'llamaparse' as const, settingsKey: parser.settingsKey };
         const credits = result.job.usage?.credits ?? null;
-        await completeParse(deps.pool, ref, who, { output, credits, llamaparseJobId: lpJobId }, deps.attempts, bill);
+        await completeParse(run, ref, who, { output, credits, llamaparseJobId: lpJobId }, deps.attempts, bill);
         return log.info(
           { pages: output.pages.length, failed_pages: output.failedPages.length, credits: bill.units },
           'collect: parsed by LlamaParse',
@@ -66,7 +66,7 @@ export default function job__parse_collect(deps: PipelineDeps): Task {
             `LlamaParse left the job ${status} for ${Math.round(waitedS)} s, ${job.parse_resubmissions + 1} times; cancelled`,
           );
         const note = { status, waited_s: Math.round(waitedS), action: 'cancelled and resubmitted' };
-        await resubmitParse(deps.pool, ref, {
+        await resubmitParse(run, ref, {
           llamaparseJobId: lpJobId,
           maxAttempts: deps.attempts('job__parse'),
           note,

@@ -31,13 +31,16 @@ export type LedgerEntry = {
   correlationId: string | null;
   externalId: string | null;
   reservationId: number | null;
+  /** The stage run's lease token: a stale one is refused by the ledger (null: not from a run). */
+  leaseToken?: string | null;
 };
 
 export async function recordCost(tx: CommonQueryMethods, entry: LedgerEntry) {
   await tx.query(sql.unsafe`
-    insert into cost_ledger (service, operation, units, unit, cost_micro_usd, estimated, job_id, correlation_id, external_id, reservation_id)
+    insert into cost_ledger (service, operation, units, unit, cost_micro_usd, estimated, job_id, correlation_id, external_id,
+                             reservation_id, lease_token)
     values (${entry.service}, ${entry.operation}, ${entry.units}, ${entry.unit}, ${entry.costMicroUsd}, ${entry.estimated},
-            ${entry.jobId}::uuid, ${entry.correlationId}, ${entry.externalId}, ${entry.reservationId})`);
+            ${entry.jobId}::uuid, ${entry.correlationId}, ${entry.externalId}, ${entry.reservationId}, ${entry.leaseToken ?? null}::bigint)`);
 }
 
 export async function settleReservation(tx: CommonQueryMethods, reservationId: number) {

@@ -27,6 +27,7 @@ export const SQLSTATE = {
   unexpectedState: 'TV002',
   appendOnly: 'TV003',
   unknownJob: 'TV004',
+  leaseLost: 'TV005',
 } as const;
 
 /** The SQLSTATE of an error from pg or slonik (slonik keeps pg's error as `cause`). */

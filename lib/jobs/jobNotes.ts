@@ -12,3 +12,16 @@ export async function lastEventName(db: CommonQueryMethods, jobId: string): Prom
   return db.maybeOneFirst(sql.type(z.object({ e: z.string().nullable() }))`
     select detail ->> 'event' as e from job_events where job_id = ${jobId}::uuid order by id desc limit 1`);
 }
+
+/** Has the reconciler already re-queued this job's task while it was in this state? */
+export async function reconciledBefore(db: CommonQueryMethods, jobId: string, state: string): Promise<boolean> {
+  const n = await db.oneFirst(sql.type(z.object({ n: z.number() }))`
+    select count(*)::int as n from job_events
+    where job_id = ${jobId}::uuid and kind = 'note' and detail ->> 'event' = 'reconciled' and detail ->> 'state' = ${state}`);
+  return n > 0;
+}
+
+/** The last error of a stage task graphile-worker gave up on (attempts exhausted), if any. */
+export async function strandedTaskError(db: CommonQueryMethods, jobId: string): Promise<string | null> {
+  return db.oneFirst(sql.type(z.object({ e: z.string().nullable() }))`select stranded_task_error(${jobId}::uuid) as e`);
+}

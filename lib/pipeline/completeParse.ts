@@ -1,7 +1,7 @@
 // The end of a successful parse, in one transaction: the paid call's ledger row and the settlement
 // of its reservation, the result stored (or reused), the job pointed at it, the stage finished
 // (which queues chunking). Safe to call twice: the second call finds the job parsed and changes nothing.
-import type { CommonQueryMethods, DatabasePool } from 'slonik';
+import type { CommonQueryMethods } from 'slonik';
 import { sql } from 'slonik';
 import type { ParseOutput } from '../parse/types.ts';
 import type { AttemptsFor } from '../jobs/attempts.ts';
@@ -9,24 +9,25 @@ import { stageDef } from '../jobs/stages.ts';
 import { lockJob } from './jobRecord.ts';
 import { storeParseResult, type ParserIdentity } from './parseResults.ts';
 import { finishStage } from './stageSteps.ts';
+import type { StageRun } from './stageRun.ts';
 import { recordCost, settleReservation, type LedgerEntry } from '../costs/budget.ts';
 
 export type ParseOutcome =
   { reuse: number } | { output: ParseOutput; credits: number | null; llamaparseJobId: string | null };
 
 export async function completeParse(
-  pool: DatabasePool,
+  run: StageRun,
   job: { jobId: string; correlationId: string },
   who: ParserIdentity,
   outcome: ParseOutcome,
   attempts: AttemptsFor,
   bill?: LedgerEntry,
 ): Promise<'moved' | 'already_there'> {
-  return pool.transaction(async (tx) => {
+  return run.write(async (tx) => {
     const locked = await lockJob(tx, job.jobId);
     if (locked.state !== stageDef('parse').startsFrom) return 'already_there';
     if (bill) {
-      await recordCost(tx, bill);
+      await recordCost(tx, { ...bill, leaseToken: run.token });
       if (bill.reservationId !== null) await settleReservation(tx, bill.reservationId);
     }
     const resultId =

@@ -8,6 +8,7 @@ import { storeEmbeddings, type MissingEmbedding } from '../embed/embeddingRows.t
 import type { Logger } from '../log.ts';
 import { guardedCall } from '../resilience/guardedCall.ts';
 import { callGuard, type PipelineDeps } from './deps.ts';
+import type { StageRun } from './stageRun.ts';
 
 export const sumTokens = (rows: ReadonlyArray<{ token_count: number }>) => rows.reduce((n, m) => n + m.token_count, 0);
 
@@ -16,6 +17,7 @@ export async function embedMissing(
   job: { jobId: string; correlationId: string },
   missing: readonly MissingEmbedding[],
   billing: { paid: boolean; pricePerMillion: number; reservationId: number | null },
+  run: StageRun,
   log: Logger,
 ): Promise<number> {
   const { embedder } = deps;
@@ -33,7 +35,7 @@ export async function embedMissing(
       : await embed();
     const tokens = result.promptTokens ?? sumTokens(batch);
     promptTokens += tokens;
-    await deps.pool.transaction(async (tx) => {
+    await run.write(async (tx) => {
       await storeEmbeddings(
         tx,
         model,
@@ -52,6 +54,7 @@ export async function embedMissing(
           correlationId: job.correlationId,
           externalId: model,
           reservationId: billing.reservationId,
+          leaseToken: run.token,
         });
     });
     log.debug({ batch: i + 1, batches: batches.length }, 'embed: batch stored');

@@ -7,10 +7,12 @@ import { llamaparsePrices } from '../costs/llamaparsePrices.ts';
 import { llamaparseCostMicroUsd, llamaparseCredits } from '../costs/pricing.ts';
 import { enqueue, type EnqueueOptions } from '../jobs/enqueue.ts';
 import { addJobNote } from '../jobs/jobNotes.ts';
-import type { LlamaParseJob } from '../parse/llamaparse/client.ts';
+import type { LlamaParseClient, LlamaParseJob } from '../parse/llamaparse/client.ts';
+import type { Logger } from '../log.ts';
 import type { ParseOutput } from '../parse/types.ts';
 import { stageDef } from '../jobs/stages.ts';
 import { lockJob } from './jobRecord.ts';
+import type { StageRun } from './stageRun.ts';
 
 type JobRef = { jobId: string; correlationId: string };
 
@@ -26,11 +28,11 @@ export async function scheduleCollect(
 /** Stores the LlamaParse job id (unless a concurrent run stored its own first), notes the
  * submission and schedules the first collection, in one transaction. */
 export async function recordSubmission(
-  pool: DatabasePool,
+  run: StageRun,
   job: JobRef,
   submission: { llamaparseJobId: string; firstCheck: Date; maxAttempts: number; note: Record<string, unknown> },
 ) {
-  await pool.transaction(async (tx) => {
+  await run.write(async (tx) => {
     const stored = await tx.query(sql.unsafe`
       update jobs set llamaparse_job_id = ${submission.llamaparseJobId}, parse_submitted_at = now()
       where id = ${job.jobId}::uuid and llamaparse_job_id is null`);
@@ -46,11 +48,11 @@ export async function recordSubmission(
 
 /** Forgets a LlamaParse job that took too long (it was cancelled) and queues a new upload. */
 export async function resubmitParse(
-  pool: DatabasePool,
+  run: StageRun,
   job: JobRef,
   previous: { llamaparseJobId: string; maxAttempts: number; note: Record<string, unknown> },
 ) {
-  await pool.transaction(async (tx) => {
+  await run.write(async (tx) => {
     await tx.query(sql.unsafe`
       update jobs set llamaparse_job_id = null, parse_submitted_at = null, parse_resubmissions = parse_resubmissions + 1
       where id = ${job.jobId}::uuid and llamaparse_job_id = ${previous.llamaparseJobId}`);
@@ -90,11 +92,52 @@ export async function llamaparseBill(
 }
 
 /** A LlamaParse job that produced nothing is still billed (once) and its reservation settled. */
-export async function chargeFailedParse(pool: DatabasePool, jobId: string, llamaparseJobId: string, bill: LedgerEntry) {
-  await pool.transaction(async (tx) => {
+export async function chargeFailedParse(run: StageRun, jobId: string, llamaparseJobId: string, bill: LedgerEntry) {
+  await run.write(async (tx) => {
     const locked = await lockJob(tx, jobId);
     if (locked.state !== stageDef('parse').startsFrom || locked.llamaparse_job_id !== llamaparseJobId) return;
-    if (!(await isBilled(tx, 'llamaparse', llamaparseJobId))) await recordCost(tx, bill);
+    if (!(await isBilled(tx, 'llamaparse', llamaparseJobId))) await recordCost(tx, { ...bill, leaseToken: run.token });
     if (bill.reservationId !== null) await settleReservation(tx, bill.reservationId);
   });
+}
+
+/** An upload whose run lost the stage before it could record it (the process was frozen past its
+ * lease): the LlamaParse job is cancelled and what it cost is written down, from LlamaParse's
+ * usage or, when it reports none, the estimate (marked estimated): never paid and unrecorded. */
+export async function abandonUpload(
+  pool: DatabasePool,
+  client: LlamaParseClient,
+  upload: JobRef & { llamaparseJobId: string; estimatedCredits: number; tier: string },
+  log: Logger,
+) {
+  await client
+    .cancel(upload.llamaparseJobId)
+    .catch((error) => log.warn({ err: error }, 'could not cancel the abandoned LlamaParse job'));
+  const result = await client.get(upload.llamaparseJobId).catch(() => null);
+  const reported = result?.job.usage?.credits ?? null;
+  const credits = reported ?? upload.estimatedCredits;
+  const prices = await llamaparsePrices(pool, upload.tier);
+  await pool.transaction(async (tx) => {
+    if (await isBilled(tx, 'llamaparse', upload.llamaparseJobId)) return;
+    await recordCost(tx, {
+      service: 'llamaparse',
+      operation: 'parse_abandoned',
+      units: credits,
+      unit: 'credits',
+      costMicroUsd: llamaparseCostMicroUsd(credits, prices.microUsdPerCredit),
+      estimated: reported === null,
+      jobId: upload.jobId,
+      correlationId: upload.correlationId,
+      externalId: upload.llamaparseJobId,
+      reservationId: null,
+    });
+    await addJobNote(tx, upload.jobId, {
+      event: 'llamaparse_job_abandoned',
+      llamaparse_job_id: upload.llamaparseJobId,
+      credits,
+      estimated: reported === null,
+      reason: 'the uploading run lost its lease on the parse stage; the job was cancelled',
+    });
+  });
+  log.warn({ llamaparse_job_id: upload.llamaparseJobId, credits }, 'parse: abandoned upload cancelled and billed');
 }

@@ -3,6 +3,7 @@
 // right next step. Permanent: the job moves to its failed state now, with the reason. Transient:
 // a note on the job (attempt, class, message, next run) and a rethrow, so graphile-worker retries
 // with its backoff; after the last attempt the job moves to its failed state with the last error.
+import { hostname } from 'node:os';
 import type { JobHelpers } from 'graphile-worker';
 import { z } from 'zod';
 import { classify, DeferError, StageError } from '../errors.ts';
@@ -15,6 +16,8 @@ import { deferTask } from './defer.ts';
 import { observeMetric, STAGE_ATTEMPT_BOUNDS } from '../metrics/observe.ts';
 import { stageDef, type Stage } from '../jobs/stages.ts';
 import type { PipelineDeps } from './deps.ts';
+import { claimStageRun } from '../jobs/stageLeases.ts';
+import { holdStageRun, isLeaseLost, type StageRun } from './stageRun.ts';
 
 export const StagePayload = z.object({ jobId: z.uuid(), correlationId: z.string().min(1) }).passthrough();
 
@@ -25,7 +28,12 @@ export type StageContext = {
   log: Logger;
   attempt: number;
   maxAttempts: number;
+  /** This run's lease on the stage: fence every write with it, confirm it before a paid call. */
+  run: StageRun;
 };
+
+/** A run that finds another run holding the stage checks again after at most this long. */
+const BUSY_RECHECK_S = 5;
 
 export async function runStage(
   stage: Stage,
@@ -52,7 +60,7 @@ export async function runStage(
   const maxAttempts = prior + helpers.job.max_attempts;
   const log = jobLogger(deps.log, { correlation_id: correlationId, job_id: jobId, stage }).child({ attempt });
   const started = performance.now();
-  const attemptEnded = (outcome: 'success' | 'deferred' | 'paused' | 'failed' | 'retried') =>
+  const attemptEnded = (outcome: 'success' | 'deferred' | 'paused' | 'failed' | 'retried' | 'superseded') =>
     observeMetric(
       deps.pool,
       log,
@@ -62,11 +70,39 @@ export async function runStage(
       STAGE_ATTEMPT_BOUNDS,
     );
   const deferred = { jobId, task, payload: parsed.data, maxAttempts: deps.attempts(task) };
+  // One run of a stage at a time: claim the lease, or leave the stage to the run that has it.
+  const leaseS = deps.config.TVDB_WORKER_STALE_S;
+  const claim = await claimStageRun(deps.pool, {
+    jobId,
+    stage,
+    owner: `${hostname()}:${process.pid}:${helpers.job.id}`,
+    leaseS,
+  });
+  if (claim.outcome === 'not_in_stage')
+    return log.info({ state: claim.state }, `${stage}: job is ${claim.state}; nothing to do`);
+  if (claim.outcome === 'busy') {
+    const wait = Math.min(BUSY_RECHECK_S, Math.ceil(claim.retryInS));
+    log.info({ retry_in_s: wait }, `${stage}: another run holds the stage; checking again later`);
+    await attemptEnded('deferred');
+    return deferTask(deps.pool, deferred, new DeferError(wait, { event: 'stage_busy', stage }));
+  }
+  const run = holdStageRun(
+    deps.pool,
+    { jobId, stage, token: claim.token },
+    { leaseS, renewMs: deps.config.TVDB_HEARTBEAT_MS },
+    log,
+  );
   try {
-    await work({ jobId, correlationId, payload: parsed.data, log, attempt, maxAttempts });
+    await work({ jobId, correlationId, payload: parsed.data, log, attempt, maxAttempts, run });
     log.debug({ ms: Math.round(performance.now() - started) }, `${stage} task done`);
     await attemptEnded('success');
   } catch (error) {
+    if (isLeaseLost(error)) {
+      // Another run took the stage over (this one was frozen past its lease): it does the work.
+      log.warn({ err: error }, `${stage}: this run lost its lease on the stage; stopped without writing`);
+      await attemptEnded('superseded');
+      return;
+    }
     if (error instanceof DeferError) {
       // Budget, an open breaker or a rate limit: wait without using an attempt.
       await attemptEnded('deferred');
@@ -135,5 +171,7 @@ export async function runStage(
       return;
     }
     throw error;
+  } finally {
+    await run.release();
   }
 }

@@ -6,6 +6,7 @@ import { advanceJob, type AdvanceOutcome, type EventDetail } from '../jobs/advan
 import type { AttemptsFor } from '../jobs/attempts.ts';
 import { enqueue } from '../jobs/enqueue.ts';
 import { STAGES, stageDef, type JobState, type Stage } from '../jobs/stages.ts';
+import type { StageRun } from './stageRun.ts';
 
 /** Is the job where this stage's task works on it (its start or in-progress state)? */
 export function inStage(stage: Stage, state: JobState): boolean {
@@ -13,13 +14,15 @@ export function inStage(stage: Stage, state: JobState): boolean {
   return state === s.startsFrom || state === s.inProgress;
 }
 
-export async function beginStage(db: CommonQueryMethods, stage: Stage, jobId: string, detail: EventDetail = {}) {
-  const s = stageDef(stage);
-  if (s.inProgress === null) return 'already_there';
-  return advanceJob(db, jobId, s.startsFrom, s.inProgress, { who: 'worker', ...detail });
+export async function beginStage(run: StageRun, jobId: string, detail: EventDetail = {}): Promise<AdvanceOutcome> {
+  const s = stageDef(run.stage);
+  const inProgress = s.inProgress;
+  if (inProgress === null) return 'already_there';
+  return run.write((tx) => advanceJob(tx, jobId, s.startsFrom, inProgress, { who: 'worker', ...detail }));
 }
 
-/** The stage's done move with its detail, the handoff, and the next stage's task; once. */
+/** The stage's done move with its detail, the handoff, and the next stage's task; once. Inside
+ * the run's write transaction (StageRun.write). */
 export async function finishStage(
   tx: CommonQueryMethods,
   stage: Stage,

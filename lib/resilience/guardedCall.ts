@@ -26,25 +26,24 @@ export async function guardedCall<T>(
     if (error instanceof DeferError) await denied('rate_limited');
     throw error;
   }
-  const { decision, retryInS } = await acquireBreaker(guard.pool, service, guard.breaker);
+  const { decision, retryInS, probeId } = await acquireBreaker(guard.pool, service, guard.breaker);
   if (decision === 'deny') {
     await denied('breaker_open');
     throw new DeferError(Math.ceil(retryInS), { event: 'breaker_open', service, retry_in_s: Math.ceil(retryInS) });
   }
-  const probe = decision === 'probe';
   const started = performance.now();
   const record = (outcome: string, reason: string) =>
     recordBreakerOutcome(guard.pool, guard.breaker, {
       service,
       operation,
       outcome,
-      probe,
+      probeId,
       reason,
       seconds: (performance.now() - started) / 1000,
     });
   try {
     const result = await call();
-    await record('success', probe ? 'probe succeeded' : 'success');
+    await record('success', probeId ? 'probe succeeded' : 'success');
     return result;
   } catch (error) {
     await record(classify(error), (error as Error).message).catch(() => {});

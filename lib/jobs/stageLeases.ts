@@ -1,0 +1,52 @@
+// Leases on (job, stage) with fencing tokens (sql/migrations/000013_stage_leases.sql): the one
+// run of a stage that may call providers and write. Tokens are bigint in SQL, strings here.
+import { sql, type CommonQueryMethods } from 'slonik';
+import { z } from 'zod';
+import type { JobState, Stage } from './stages.ts';
+
+export type Claim =
+  | { outcome: 'claimed'; token: string; state: JobState }
+  | { outcome: 'busy'; state: JobState; retryInS: number }
+  | { outcome: 'not_in_stage'; state: JobState };
+
+const ClaimRow = z.object({
+  outcome: z.enum(['claimed', 'busy', 'not_in_stage']),
+  token: z.string().nullable(),
+  state: z.string(),
+  retry_in_s: z.number(),
+});
+
+export async function claimStageRun(
+  db: CommonQueryMethods,
+  input: { jobId: string; stage: Stage; owner: string; leaseS: number },
+): Promise<Claim> {
+  const row = await db.one(sql.type(ClaimRow)`
+    select outcome, token::text, state::text, retry_in_s
+    from claim_stage_run(${input.jobId}::uuid, ${input.stage}, ${input.owner}, make_interval(secs => ${input.leaseS}))`);
+  const state = row.state as JobState;
+  if (row.outcome === 'claimed') return { outcome: 'claimed', token: row.token!, state };
+  if (row.outcome === 'busy') return { outcome: 'busy', state, retryInS: row.retry_in_s };
+  return { outcome: 'not_in_stage', state };
+}
+
+/** Sets the lease to expire `forS` from now (`atLeast`: never earlier than it already does).
+ * False when the token is no longer the stage's. */
+export async function extendStageLease(
+  db: CommonQueryMethods,
+  lease: { jobId: string; stage: Stage; token: string },
+  forS: number,
+  atLeast: boolean,
+): Promise<boolean> {
+  const row = await db.maybeOneFirst(sql.type(z.object({ ok: z.boolean().nullable() }))`
+    select extend_stage_lease(${lease.jobId}::uuid, ${lease.stage}, ${lease.token}::bigint, make_interval(secs => ${forS}), ${atLeast}) as ok`);
+  return row === true;
+}
+
+/** First statement of a run's write transaction: refuses a stale token (SQLSTATE TV005). */
+export async function fenceStageRun(tx: CommonQueryMethods, lease: { jobId: string; stage: Stage; token: string }) {
+  await tx.query(sql.unsafe`select fence_stage_run(${lease.jobId}::uuid, ${lease.stage}, ${lease.token}::bigint)`);
+}
+
+export async function releaseStageLease(db: CommonQueryMethods, lease: { jobId: string; stage: Stage; token: string }) {
+  await db.query(sql.unsafe`select release_stage_lease(${lease.jobId}::uuid, ${lease.stage}, ${lease.token}::bigint)`);
+}
