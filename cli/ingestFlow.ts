@@ -22,6 +22,7 @@ export type IngestFlowResult = {
 
 export async function ingestFlow(rt: Runtime, paths: string[], options: IngestFlowOptions): Promise<IngestFlowResult> {
   const deps = buildDeps(rt.config, rt.pool, rt.log);
+  rt.onShutdown(() => deps.cpu.close());
   const policy = intakePolicy(deps);
   const { files, missing } = expandPaths(paths);
   const results: IntakeResult[] = missing.map((p) => ({ ok: false, fileName: p, reason: 'no such file or folder' }));

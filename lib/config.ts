@@ -47,6 +47,11 @@ export const ConfigSchema = z
     EMBEDDINGS_TIMEOUT_MS: positiveInt(60_000),
     // workers
     TVDB_WORKER_CONCURRENCY: positiveInt(4),
+    // CPU work (parsing, chunking, tokens, the local embedder) runs in worker threads: how many
+    // (default: the cores, at most the concurrency), and the limits of one document's work
+    TVDB_CPU_THREADS: z.coerce.number().int().positive().optional(),
+    TVDB_PARSE_TIMEOUT_S: positiveInt(120),
+    TVDB_PARSE_MEMORY_MB: z.coerce.number().int().min(32).default(192),
     TVDB_MAX_ATTEMPTS: positiveInt(8),
     // and per stage (TVDB_MAX_ATTEMPTS_PARSE, ...): one optional variable per row of the stage table
     ...(Object.fromEntries(STAGES.map((s) => [s.attemptsSetting, z.coerce.number().int().positive().optional()])) as {

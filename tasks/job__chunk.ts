@@ -1,15 +1,20 @@
-// Chunk stage: split the parsed Markdown into token-counted chunks and store them, then hand the
-// job to the embed stage. Chunks are keyed by (job, ordinal) and chunking is deterministic, so a
-// re-run after a crash writes nothing new; the same parse result with the same settings is chunked
-// once (another job's chunks are copied).
+// Chunk stage: split the parsed Markdown into token-counted chunks (in a worker thread) and store
+// them, then hand the job to the next stage. Chunks are keyed by (job, ordinal) and chunking is
+// deterministic, so a re-run writes nothing new; the same parse result with the same settings is
+// chunked once (another job's chunks are copied).
 import type { Task } from 'graphile-worker';
 import type { PipelineDeps } from '../lib/pipeline/deps.ts';
 import { runStage } from '../lib/pipeline/runStage.ts';
 import { beginStage, finishStage, inStage } from '../lib/pipeline/stageSteps.ts';
 import { loadJob, lockJob } from '../lib/pipeline/jobRecord.ts';
-import { loadParsedPages } from '../lib/pipeline/parseResults.ts';
-import { chunkMarkdown } from '../lib/chunk/chunkMarkdown.ts';
-import { chunkingSettings, findChunkDonor, loadChunks, storeChunks } from '../lib/chunk/chunkRows.ts';
+import { loadParsedPagesJson } from '../lib/pipeline/parseResults.ts';
+import {
+  chunkingSettings,
+  copyChunks,
+  findChunkDonor,
+  recordChunkingSettings,
+  storeChunks,
+} from '../lib/chunk/chunkRows.ts';
 import { stageDef } from '../lib/jobs/stages.ts';
 import { permanent } from '../lib/errors.ts';
 
@@ -23,26 +28,31 @@ export default function job__chunk(deps: PipelineDeps): Task {
       await beginStage(run, jobId);
       const settings = chunkingSettings(deps.chunking);
       const donor = await findChunkDonor(deps.pool, { parseResultId, settings, exceptJobId: jobId });
-      const chunks = donor
-        ? await loadChunks(deps.pool, donor)
-        : chunkMarkdown(await loadParsedPages(deps.pool, parseResultId), deps.chunking);
-      if (!chunks.length) throw permanent('the parsed document has no text to chunk');
-      const oversized = chunks.filter((c) => c.oversized).map((c) => c.ordinal);
-      if (oversized.length)
-        log.warn({ ordinals: oversized }, 'chunk: unsplittable runs longer than the chunk limit were kept whole');
-      const tokens = chunks.reduce((n, c) => n + c.tokenCount, 0);
-      const moved = await run.write(async (tx) => {
-        if ((await lockJob(tx, jobId)).state !== stageDef('chunk').inProgress) return false; // another run finished first
-        await storeChunks(tx, jobId, chunks, settings);
+      const made = donor
+        ? null
+        : await deps.cpu.chunk({ pagesJson: await loadParsedPagesJson(deps.pool, parseResultId), ...settings });
+      if (made && !made.count) throw permanent('the parsed document has no text to chunk');
+      const summary = await run.write(async (tx) => {
+        if ((await lockJob(tx, jobId)).state !== stageDef('chunk').inProgress) return null; // another run finished first
+        const stored = made ?? (await copyChunks(tx, donor!, jobId));
+        if (made) await storeChunks(tx, jobId, made.rowsJson);
+        await recordChunkingSettings(tx, jobId, settings);
+        const { count: chunks, tokens, oversized } = stored;
         const detail = {
-          chunks: chunks.length,
+          chunks,
           tokens,
           ...(donor ? { reused_chunks_of: donor } : {}),
           ...(oversized.length ? { oversized } : {}),
         };
         await finishStage(tx, 'chunk', { jobId, correlationId }, detail, deps.attempts);
-        return true;
+        return stored;
       });
-      if (moved) log.info({ chunks: chunks.length, reused_from: donor }, 'chunk: chunks stored');
+      if (!summary) return;
+      if (summary.oversized.length)
+        log.warn(
+          { ordinals: summary.oversized },
+          'chunk: unsplittable runs longer than the chunk limit were kept whole',
+        );
+      log.info({ chunks: summary.count, reused_from: donor }, 'chunk: chunks stored');
     });
 }

@@ -11,7 +11,6 @@ import { findParseResult, parserIdentity } from '../lib/pipeline/parseResults.ts
 import { completeParse } from '../lib/pipeline/completeParse.ts';
 import { abandonUpload, recordSubmission, scheduleCollect } from '../lib/pipeline/llamaparseJobs.ts';
 import { isLeaseLost } from '../lib/pipeline/stageRun.ts';
-import { parseLocally } from '../lib/parse/local/parseLocally.ts';
 import { guardedCall } from '../lib/resilience/guardedCall.ts';
 import { guardSpend, spendSettings } from '../lib/costs/guardSpend.ts';
 import { estimateLlamaParse } from '../lib/costs/estimateLlamaParse.ts';
@@ -31,7 +30,7 @@ export default function job__parse(deps: PipelineDeps): Task {
         return log.info({ parse_result_id: reuse }, 'parse: same bytes already parsed with these settings; reused');
       }
       if (parser.parser === 'local') {
-        const output = await parseLocally(await loadDocumentBytes(deps.pool, job.document_id));
+        const output = await deps.cpu.parse(await loadDocumentBytes(deps.pool, job.document_id));
         await completeParse(run, ref, who, { output, credits: null, llamaparseJobId: null }, deps.attempts);
         return log.info({ pages: output.pages.length, page_count: output.pageCount }, 'parse: parsed locally');
       }
@@ -42,7 +41,7 @@ export default function job__parse(deps: PipelineDeps): Task {
       }
       const bytes = await loadDocumentBytes(deps.pool, job.document_id);
       // Reserve the estimated cost before the paid call; without room, wait (no attempt used).
-      const estimate = await estimateLlamaParse(deps.pool, config.LLAMAPARSE_TIER, bytes);
+      const estimate = await estimateLlamaParse(deps.pool, config.LLAMAPARSE_TIER, bytes, deps.cpu);
       await guardSpend(deps.pool, spendSettings(config), {
         jobId,
         stage: 'parse',

@@ -48,8 +48,9 @@ Exit code: 0 when every file was accepted and every job completed; 1 otherwise.`
   },
 };
 async function estimate(paths: string[], json: boolean): Promise<number> {
-  return withRuntime({ poolSize: 2 }, async ({ config, pool, log }) => {
+  return withRuntime({ poolSize: 2 }, async ({ config, pool, log, onShutdown }) => {
     const deps = buildDeps(config, pool, log);
+    onShutdown(() => deps.cpu.close());
     const { files, missing } = expandPaths(paths);
     const rows: FileEstimate[] = [];
     for (const file of files) {

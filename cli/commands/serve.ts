@@ -23,6 +23,7 @@ SIGTERM or Ctrl-C: stop accepting, finish requests and jobs in hand, exit.`,
       { logLevel: 'info', validate: checkServerConfig },
       async ({ config, log, pool, db, onShutdown, stopping }) => {
         const deps = buildDeps(config, pool, log);
+        onShutdown(() => deps.cpu.close());
         const ctx = serverContext(config, pool, log, intakePolicy(deps));
         if (!values['no-workers']) {
           const workers = await superviseWorkers(deps, db.url);

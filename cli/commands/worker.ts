@@ -14,6 +14,7 @@ DATABASE_URL: graphile-worker hands each queued task to exactly one of them.`,
     const { values } = parseCommandArgs(argv, { options: { concurrency: { type: 'string' } } });
     return withRuntime({ logLevel: 'info' }, async ({ config, log, pool, db, onShutdown, stopping }) => {
       const deps = buildDeps(config, pool, log);
+      onShutdown(() => deps.cpu.close());
       const concurrency = values.concurrency ? Number(values.concurrency) : undefined;
       const workers = await superviseWorkers(deps, db.url, { concurrency });
       onShutdown(() => workers.stop());

@@ -1,7 +1,7 @@
 // The chunks table: chunks are keyed by (job, ordinal), so storing them twice changes nothing.
 import { sql, type CommonQueryMethods } from 'slonik';
 import { z } from 'zod';
-import type { Chunk, ChunkingOptions } from './chunkMarkdown.ts';
+import type { ChunkingOptions } from './chunkMarkdown.ts';
 
 export type ChunkingSettings = { targetTokens: number; overlapTokens: number; tokenizer: 'cl100k_base' };
 
@@ -25,45 +25,36 @@ export async function findChunkDonor(
     limit 1`);
 }
 
-const StoredChunk = z.object({
-  ordinal: z.number(),
-  content: z.string(),
-  contentSha256: z.instanceof(Buffer),
-  tokenCount: z.number(),
-  overlapChars: z.number(),
-  pageStart: z.number(),
-  pageEnd: z.number(),
-  headingPath: z.array(z.string()),
-  oversized: z.boolean(),
-});
+export type ChunkSummary = { count: number; tokens: number; oversized: number[] };
 
-export async function loadChunks(db: CommonQueryMethods, jobId: string): Promise<Chunk[]> {
-  const rows = await db.any(sql.type(StoredChunk)`
-    select ordinal, content, content_sha256 as "contentSha256", token_count as "tokenCount", overlap_chars as "overlapChars",
-           page_start as "pageStart", page_end as "pageEnd", heading_path as "headingPath", oversized
-    from chunks where job_id = ${jobId}::uuid order by ordinal`);
-  return [...rows];
+/** A donor's chunks copied to this job, in one statement (they never pass through this process). */
+export async function copyChunks(tx: CommonQueryMethods, fromJobId: string, toJobId: string): Promise<ChunkSummary> {
+  const row = await tx.one(sql.type(
+    z.object({ count: z.number(), tokens: z.number(), oversized: z.array(z.number()) }),
+  )`
+    with copied as (
+      insert into chunks (job_id, ordinal, content, content_sha256, token_count, overlap_chars, page_start, page_end, heading_path, oversized)
+      select ${toJobId}::uuid, ordinal, content, content_sha256, token_count, overlap_chars, page_start, page_end, heading_path, oversized
+      from chunks where job_id = ${fromJobId}::uuid
+      on conflict (job_id, ordinal) do nothing
+      returning ordinal, token_count, oversized)
+    select count(*)::int as count, coalesce(sum(token_count), 0)::int as tokens,
+           coalesce(array_agg(ordinal order by ordinal) filter (where oversized), '{}') as oversized
+    from copied`);
+  return { count: row.count, tokens: row.tokens, oversized: [...row.oversized] };
 }
 
-/** The job's chunks (one statement) and the settings they were made with. */
-export async function storeChunks(tx: CommonQueryMethods, jobId: string, chunks: Chunk[], settings: ChunkingSettings) {
-  const rows = chunks.map((c) => ({
-    ordinal: c.ordinal,
-    content: c.content,
-    sha: c.contentSha256.toString('hex'),
-    token_count: c.tokenCount,
-    overlap_chars: c.overlapChars,
-    page_start: c.pageStart,
-    page_end: c.pageEnd,
-    heading_path: c.headingPath,
-    oversized: c.oversized,
-  }));
+/** The job's chunks from their JSON rows (made by the chunker in a worker thread), one statement. */
+export async function storeChunks(tx: CommonQueryMethods, jobId: string, rowsJson: string) {
   await tx.query(sql.unsafe`
     insert into chunks (job_id, ordinal, content, content_sha256, token_count, overlap_chars, page_start, page_end, heading_path, oversized)
     select ${jobId}::uuid, x.ordinal, x.content, decode(x.sha, 'hex'), x.token_count, x.overlap_chars, x.page_start, x.page_end,
            array(select jsonb_array_elements_text(x.heading_path)), x.oversized
-    from jsonb_to_recordset(${sql.jsonb(rows as never)}) as x(ordinal int, content text, sha text, token_count int, overlap_chars int,
-                                                           page_start int, page_end int, heading_path jsonb, oversized boolean)
+    from jsonb_to_recordset(${rowsJson}::jsonb) as x(ordinal int, content text, sha text, token_count int, overlap_chars int,
+                                                   page_start int, page_end int, heading_path jsonb, oversized boolean)
     on conflict (job_id, ordinal) do nothing`);
+}
+
+export async function recordChunkingSettings(tx: CommonQueryMethods, jobId: string, settings: ChunkingSettings) {
   await tx.query(sql.unsafe`update jobs set chunking_settings = ${sql.jsonb(settings)} where id = ${jobId}::uuid`);
 }

@@ -4,16 +4,14 @@ import { detectType, decodeText } from '../documents/detectType.ts';
 
 const CHARS_PER_PAGE = 3000;
 
-export async function estimatePages(bytes: Uint8Array): Promise<number> {
+/** How a PDF's page count is read (pdf.js, in the CPU worker threads: lib/cpu/pool.ts). */
+export type PdfPageReader = { pdfPages(bytes: Uint8Array): Promise<number | null> };
+
+export async function estimatePages(bytes: Uint8Array, reader: PdfPageReader): Promise<number> {
   const type = detectType(bytes);
   if (type.kind === 'pdf') {
-    try {
-      const { getDocumentProxy } = await import('unpdf');
-      const pdf = await getDocumentProxy(new Uint8Array(bytes), { verbosity: 0 });
-      return Math.max(1, pdf.numPages);
-    } catch {
-      return 1; // unreadable here; LlamaParse may still bill the pages it finds
-    }
+    // Unreadable here (null): 1; LlamaParse may still bill the pages it finds.
+    return Math.max(1, (await reader.pdfPages(bytes)) ?? 1);
   }
   if (type.kind === 'docx') {
     const mammoth = (await import('mammoth')).default;

@@ -4,8 +4,15 @@ import { createLocalProvider } from './localProvider.ts';
 import { createOpenAIProvider } from './openaiProvider.ts';
 import type { EmbeddingProvider } from './provider.ts';
 
-export function chooseEmbedder(config: Config): EmbeddingProvider {
-  if (config.EMBEDDINGS_PROVIDER === 'local') return createLocalProvider(config.EMBEDDINGS_DIMENSIONS ?? 256);
+/** `cpu`: where the local embedder computes (worker threads); without it, in this thread. */
+export function chooseEmbedder(
+  config: Config,
+  cpu?: { embedLocal(texts: string[], dimensions: number): Promise<number[][]> },
+): EmbeddingProvider {
+  if (config.EMBEDDINGS_PROVIDER === 'local') {
+    const dimensions = config.EMBEDDINGS_DIMENSIONS ?? 256;
+    return createLocalProvider(dimensions, cpu && ((texts) => cpu.embedLocal(texts, dimensions)));
+  }
   if (!config.EMBEDDINGS_API_KEY) throw new Error('EMBEDDINGS_PROVIDER=openai needs EMBEDDINGS_API_KEY');
   return createOpenAIProvider({
     apiKey: config.EMBEDDINGS_API_KEY,

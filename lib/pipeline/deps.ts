@@ -9,6 +9,7 @@ import type { AttemptsFor } from '../jobs/attempts.ts';
 import type { ChunkingOptions } from '../chunk/chunkMarkdown.ts';
 import { breakerSettings } from '../resilience/breakers.ts';
 import type { CallGuard } from '../resilience/guardedCall.ts';
+import type { CpuPool } from '../cpu/pool.ts';
 
 export type PipelineDeps = {
   pool: DatabasePool;
@@ -19,6 +20,8 @@ export type PipelineDeps = {
   chunking: ChunkingOptions;
   /** Attempts per task (per stage when configured). */
   attempts: AttemptsFor;
+  /** Worker threads for CPU-heavy work (parsing, chunking, tokens, the local embedder). */
+  cpu: CpuPool;
 };
 
 /** What guardedCall needs of the deps: the pool, the log, the breaker settings. */

@@ -9,8 +9,6 @@ import { estimateLlamaParse } from '../costs/estimateLlamaParse.ts';
 import { tokenCostMicroUsd } from '../costs/pricing.ts';
 import { hasParseResultFor, parserIdentity } from './parseResults.ts';
 import { priceAt } from '../costs/budget.ts';
-import { parseLocally } from '../parse/local/parseLocally.ts';
-import { countTokens } from '../chunk/tokenizer.ts';
 
 export type FileEstimate = {
   file: string;
@@ -28,15 +26,20 @@ export async function estimateFile(deps: PipelineDeps, file: string, bytes: Uint
   const parser = deps.parser;
   const sha256 = createHash('sha256').update(bytes).digest();
   if (parser.parser === 'llamaparse' && !(await hasParseResultFor(deps.pool, sha256, parserIdentity(parser)))) {
-    ({ pages, microUsd: parseMicroUsd } = await estimateLlamaParse(deps.pool, deps.config.LLAMAPARSE_TIER, bytes));
+    ({ pages, microUsd: parseMicroUsd } = await estimateLlamaParse(
+      deps.pool,
+      deps.config.LLAMAPARSE_TIER,
+      bytes,
+      deps.cpu,
+    ));
   } else {
     if (parser.parser === 'llamaparse') notes.push('already parsed: no parse cost');
-    pages = await estimatePages(bytes);
+    pages = await estimatePages(bytes, deps.cpu);
   }
   let tokens: number | null = null;
   try {
-    const output = await parseLocally(bytes);
-    tokens = output.pages.reduce((n, p) => n + countTokens(p.markdown), 0);
+    const output = await deps.cpu.parse(bytes);
+    tokens = (await deps.cpu.countTokens(output.pages.map((p) => p.markdown))).reduce((n, c) => n + c, 0);
   } catch {
     notes.push('tokens unknown until parsed');
   }

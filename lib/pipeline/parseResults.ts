@@ -42,11 +42,14 @@ export async function storeParseResult(
   await tx.query(sql.unsafe`
     insert into parsed_pages (parse_result_id, page_number, markdown)
     select ${inserted}, p.page_number, p.markdown
-    from jsonb_to_recordset(${sql.jsonb(output.pages as never)}) as p(page_number int, markdown text)`);
+    from jsonb_to_recordset(${JSON.stringify(output.pages)}::jsonb) as p(page_number int, markdown text)`);
   return inserted;
 }
 
-export async function loadParsedPages(db: CommonQueryMethods, parseResultId: number) {
-  return db.any(sql.type(z.object({ page_number: z.number(), markdown: z.string() }))`
-    select page_number, markdown from parsed_pages where parse_result_id = ${parseResultId} order by page_number`);
+/** The parsed pages as one JSON text ([{page_number, markdown}] in page order), for the chunker's
+ * thread: one string through this process instead of a row per page. */
+export async function loadParsedPagesJson(db: CommonQueryMethods, parseResultId: number): Promise<string> {
+  return db.oneFirst(sql.type(z.object({ pages: z.string() }))`
+    select coalesce(json_agg(json_build_object('page_number', page_number, 'markdown', markdown) order by page_number), '[]')::text as pages
+    from parsed_pages where parse_result_id = ${parseResultId}`);
 }

@@ -40,6 +40,7 @@ export function testPipeline(db: TestDatabase, env: Record<string, string> = {})
     },
     async stop() {
       await pipeline.runner?.stop();
+      await deps.cpu.close();
     },
   };
   return pipeline;

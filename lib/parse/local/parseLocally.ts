@@ -53,14 +53,26 @@ function single(markdown: string): ParseOutput {
   return { pages: [{ page_number: 1, markdown }], failedPages: [], pageCount: 1 };
 }
 
+// Page by page, each page's resources freed once its text is read: pdf.js holding every page of a
+// 619-page PDF at once (unpdf's extractText) peaked at ~350 MB, page by page at ~150 MB.
 async function parsePdf(bytes: Uint8Array): Promise<ParseOutput> {
-  const { extractText, getDocumentProxy } = await import('unpdf');
-  let text: string[];
+  const { getDocumentProxy } = await import('unpdf');
+  const text: string[] = [];
   let totalPages: number;
   try {
     // pdf.js takes ownership of (and may detach) the buffer it is given: hand it a copy.
     const pdf = await getDocumentProxy(new Uint8Array(bytes), { verbosity: 0 });
-    ({ text, totalPages } = await extractText(pdf, { mergePages: false }));
+    totalPages = pdf.numPages;
+    try {
+      for (let n = 1; n <= totalPages; n++) {
+        const page = await pdf.getPage(n);
+        const content = await page.getTextContent();
+        text.push(content.items.map((item) => ('str' in item ? item.str + (item.hasEOL ? '\n' : '') : '')).join(''));
+        page.cleanup();
+      }
+    } finally {
+      await pdf.loadingTask.destroy();
+    }
   } catch (error) {
     const name = (error as Error).name;
     if (name === 'PasswordException')

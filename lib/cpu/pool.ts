@@ -1,0 +1,91 @@
+// CPU-heavy work off the main event loop: parsing (pdf.js, mammoth, HTML to Markdown), chunking and
+// token counting, the local embedder run in a pool of worker threads (piscina), each task with a
+// time limit (the thread is terminated) and each thread with a heap limit (a thread that exceeds it
+// dies; the process does not). Heartbeats, the HTTP server and task bookkeeping on the main thread
+// never wait for them. A document that exceeds a limit, or that makes a parser throw, fails
+// permanently with what happened: the same bytes would do the same again.
+import { availableParallelism } from 'node:os';
+import { Piscina } from 'piscina';
+import type { Config } from '../config.ts';
+import { permanent, StageError } from '../errors.ts';
+import type { ParseOutput } from '../parse/types.ts';
+import type { ChunkSummary, Done, Failure } from './work.ts';
+
+export type CpuSettings = { threads: number; timeoutS: number; memoryMb: number };
+
+export const cpuSettings = (config: Config): CpuSettings => ({
+  threads: Math.max(1, Math.min(config.TVDB_CPU_THREADS ?? availableParallelism(), config.TVDB_WORKER_CONCURRENCY)),
+  timeoutS: config.TVDB_PARSE_TIMEOUT_S,
+  memoryMb: config.TVDB_PARSE_MEMORY_MB,
+});
+
+export type CpuPool = {
+  parse(bytes: Uint8Array): Promise<ParseOutput>;
+  chunk(input: { pagesJson: string; targetTokens: number; overlapTokens: number }): Promise<ChunkSummary>;
+  countTokens(texts: string[]): Promise<number[]>;
+  embedLocal(texts: string[], dimensions: number): Promise<number[][]>;
+  /** A PDF's page count (null when pdf.js cannot open it). */
+  pdfPages(bytes: Uint8Array): Promise<number | null>;
+  close(): Promise<void>;
+};
+
+export function createCpuPool(settings: CpuSettings): CpuPool {
+  let pool: Piscina | undefined;
+  const threads = () =>
+    (pool ??= new Piscina({
+      filename: new URL('./work.ts', import.meta.url).href,
+      minThreads: 0,
+      maxThreads: settings.threads,
+      idleTimeout: 60_000,
+      resourceLimits: { maxOldGenerationSizeMb: settings.memoryMb, maxYoungGenerationSizeMb: 8, stackSizeMb: 16 },
+    }));
+  const run = async <T>(name: string, activity: string, input: unknown, transfer: ArrayBuffer[] = []): Promise<T> => {
+    try {
+      return (await threads().run(input, {
+        name,
+        signal: AbortSignal.timeout(settings.timeoutS * 1000),
+        transferList: transfer,
+      })) as T;
+    } catch (error) {
+      const e = error as { name?: string; code?: string; message?: string };
+      if (e.name === 'AbortError' || e.name === 'TimeoutError')
+        throw permanent(`exceeded ${settings.timeoutS} s while ${activity} (TVDB_PARSE_TIMEOUT_S)`, { cause: error });
+      if (e.code === 'ERR_WORKER_OUT_OF_MEMORY')
+        throw permanent(`exceeded ${settings.memoryMb} MB of memory while ${activity} (TVDB_PARSE_MEMORY_MB)`, {
+          cause: error,
+        });
+      throw permanent(`the worker thread ${activity} this document died (${e.code ?? e.name}: ${e.message})`, {
+        cause: error,
+      });
+    }
+  };
+  const settled = <T>(result: Done<T> | Failure): T => {
+    if (result.ok) return result.value;
+    throw new StageError(result.errorClass, result.message);
+  };
+  // The bytes travel to the thread by transfer, from a copy this module owns (a Buffer may share
+  // its memory with others).
+  const owned = (bytes: Uint8Array) => {
+    const copy = new Uint8Array(bytes);
+    return { bytes: copy, transfer: [copy.buffer] };
+  };
+  return {
+    async parse(bytes) {
+      const { bytes: copy, transfer } = owned(bytes);
+      return settled(await run<Done<ParseOutput> | Failure>('parse', 'parsing', { bytes: copy }, transfer));
+    },
+    async chunk(input) {
+      return settled(await run<Done<ChunkSummary> | Failure>('chunk', 'chunking', input));
+    },
+    countTokens: (texts) => run('tokens', 'counting tokens', { texts }),
+    embedLocal: (texts, dimensions) => run('embedLocal', 'embedding', { texts, dimensions }),
+    async pdfPages(bytes) {
+      const { bytes: copy, transfer } = owned(bytes);
+      return run('pdfPages', 'reading the PDF', { bytes: copy }, transfer);
+    },
+    async close() {
+      await pool?.destroy();
+      pool = undefined;
+    },
+  };
+}
