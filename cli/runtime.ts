@@ -55,7 +55,9 @@ export async function withRuntime<T>(
   steps.push(db.release);
   try {
     if (options.migrate !== false) await migrate(db.url, log);
-    const pool = await createDatabasePool(db.url, options.poolSize ?? config.TVDB_DB_POOL_SIZE);
+    const pool = await createDatabasePool(db.url, options.poolSize ?? config.TVDB_DB_POOL_SIZE, {
+      idleInTransactionTimeoutS: config.TVDB_WORKER_STALE_S,
+    });
     steps.push(() => pool.end());
     return await body({ config, log, db, pool, onShutdown: (s) => steps.push(s), stopping });
   } finally {

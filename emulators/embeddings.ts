@@ -2,6 +2,7 @@
 // (POST /v1/embeddings: `input` as a string or an array, float or base64 encoding, `dimensions`,
 // usage.prompt_tokens counted with cl100k_base), with latency, a requests-per-minute limit and
 // faults on demand. Vectors come from the hashing embedder, so they are deterministic.
+import { createHash } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import polka from 'polka';
@@ -48,8 +49,15 @@ export type EmbeddingEmulatorStats = {
   rejected: number;
 };
 
+/** One billed request: who made it (X-TVDB-Run), when, and what it embedded. */
+export type BilledCall = { run: string | null; startedAt: number; endedAt: number; inputs: string[]; tokens: number };
+
 export class EmbeddingEmulator {
   faults: EmbeddingFaults;
+  /** Every billed (200) request, in order. */
+  readonly billed: BilledCall[] = [];
+  /** Every request as it arrived (before latency and faults): who sent it (X-TVDB-Run), when. */
+  readonly received: Array<{ run: string | null; at: number }> = [];
   stats: EmbeddingEmulatorStats = { requests: 0, embeddedInputs: 0, promptTokens: 0, rejected: 0 };
   private server?: Server;
   private recent: number[] = [];
@@ -81,6 +89,9 @@ export class EmbeddingEmulator {
         sendJson(res as never, 500, { error: { message: String((err as Error).message), type: 'server_error' } }),
     });
     app.post('/v1/embeddings', async (req, res) => {
+      const startedAt = Date.now();
+      const sender = req.headers['x-tvdb-run'];
+      this.received.push({ run: typeof sender === 'string' ? sender : null, at: startedAt });
       const body = await readBody(req);
       this.stats.requests += 1;
       const reject = (status: number, message: string, type: string, headers: Record<string, string> = {}) => {
@@ -131,6 +142,14 @@ export class EmbeddingEmulator {
       });
       this.stats.embeddedInputs += inputs.length;
       this.stats.promptTokens += tokens;
+      const run = req.headers['x-tvdb-run'];
+      this.billed.push({
+        run: typeof run === 'string' ? run : null,
+        startedAt,
+        endedAt: Date.now(),
+        inputs: inputs.map((text) => createHash('sha256').update(text).digest('hex')),
+        tokens,
+      });
       sendJson(res, 200, {
         object: 'list',
         data,

@@ -58,7 +58,8 @@ export default function job__parse(deps: PipelineDeps): Task {
           : undefined;
       // Crash window: LlamaParse accepted the upload but we die before recording it. The re-run
       // uploads again; LlamaParse serves identical bytes from its 48 h cache (no second charge).
-      const upload = () => parser.client.upload({ bytes, fileName: job.file_name, jobId, correlationId, webhook });
+      const upload = () =>
+        parser.client.upload({ bytes, fileName: job.file_name, jobId, correlationId, webhook, runId: run.id });
       await run.confirm(config.LLAMAPARSE_TIMEOUT_MS);
       const { id } = await guardedCall(callGuard(deps), 'llamaparse', 'upload', upload, [['llamaparse:uploads', 1]]);
       const mode = webhook ? 'webhook' : 'polling';

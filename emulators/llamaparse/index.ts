@@ -33,6 +33,16 @@ export class LlamaParseEmulator {
   readonly uploadTimes: number[] = [];
   /** When each API call arrived (ms since epoch). */
   readonly callTimes: number[] = [];
+  /** Every call as it arrived (before faults): its route, who sent it (X-TVDB-Run), when. */
+  readonly received: Array<{ call: string; run: string | null; at: number }> = [];
+  /** Every accepted upload: who made it (X-TVDB-Run), when it arrived and was answered, for which of our jobs. */
+  readonly uploadLog: Array<{
+    run: string | null;
+    startedAt: number;
+    endedAt: number;
+    tvdbJobId: string | null;
+    id: string;
+  }> = [];
   readonly apiKeys: string[];
   readonly log: (message: string) => void;
   faults: LlamaParseFaults;

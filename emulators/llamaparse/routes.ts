@@ -39,6 +39,8 @@ export function addRoutes(app: Polka, emu: LlamaParseEmulator) {
     const key = `${req.method} ${req.path.replace(/\/parse\/[^/]+/, '/parse/{id}')}`;
     emu.stats.calls[key] = (emu.stats.calls[key] ?? 0) + 1;
     emu.callTimes.push(Date.now());
+    const run = req.headers['x-tvdb-run'];
+    emu.received.push({ call: key, run: typeof run === 'string' ? run : null, at: Date.now() });
     if (takeFault(emu.faults, 'slowResponses')) await sleep(emu.faults.slowResponses!.delayMs);
     if (emu.faults.unauthorized || !emu.apiKeys.includes(bearer(req) ?? ''))
       return sendJson(res, 401, { detail: 'Invalid authentication credentials' });
@@ -81,6 +83,7 @@ export function addRoutes(app: Polka, emu: LlamaParseEmulator) {
 }
 
 async function upload(emu: LlamaParseEmulator, req: Request, res: ServerResponse) {
+  const startedAt = Date.now();
   let form;
   try {
     form = await readMultipart(req, { fileSize: 512 * 1024 * 1024 });
@@ -121,6 +124,14 @@ async function upload(emu: LlamaParseEmulator, req: Request, res: ServerResponse
   emu.stats.jobs += 1;
   emu.log(`job ${job.id} created for ${job.name} (${file.bytes.length} bytes, tier ${job.tier})`);
   startJob(emu.simulation, job, file.bytes);
+  const run = req.headers['x-tvdb-run'];
+  emu.uploadLog.push({
+    run: typeof run === 'string' ? run : null,
+    startedAt,
+    endedAt: Date.now(),
+    tvdbJobId: job.user_metadata.tvdb_job_id ?? null,
+    id: job.id,
+  });
   sendJson(res, 200, jobView(job, false));
 }
 

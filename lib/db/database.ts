@@ -31,6 +31,24 @@ const validateRows: Interceptor = {
   },
 };
 
-export async function createDatabasePool(url: string, maximumPoolSize = 10): Promise<DatabasePool> {
-  return createPool(url, { maximumPoolSize, interceptors: [validateRows] });
+/**
+ * `idleInTransactionTimeoutS`: Postgres ends a session that sits idle inside a transaction this
+ * long. A process frozen mid-transaction (SIGSTOP, a VM pause) would otherwise hold its row locks
+ * (a stage lease, the reaper's lock) for as long as it is frozen, and stall every other worker.
+ */
+export async function createDatabasePool(
+  url: string,
+  maximumPoolSize = 10,
+  session: { idleInTransactionTimeoutS?: number } = {},
+): Promise<DatabasePool> {
+  return createPool(withSessionSettings(url, session), { maximumPoolSize, interceptors: [validateRows] });
+}
+
+function withSessionSettings(url: string, session: { idleInTransactionTimeoutS?: number }): string {
+  if (!session.idleInTransactionTimeoutS) return url;
+  const parsed = new URL(url);
+  const options = parsed.searchParams.get('options') ?? '';
+  const setting = `-c idle_in_transaction_session_timeout=${Math.round(session.idleInTransactionTimeoutS * 1000)}`;
+  parsed.searchParams.set('options', `${options} ${setting}`.trim());
+  return parsed.toString();
 }

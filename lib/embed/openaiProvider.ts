@@ -40,13 +40,16 @@ export function createOpenAIProvider(config: OpenAIEmbeddingConfig): EmbeddingPr
     dimensions,
     maxBatch: config.maxBatch ?? 256,
     maxBatchTokens: config.maxBatchTokens ?? 250_000,
-    async embed(texts) {
+    async embed(texts, call) {
       try {
-        const response = await client.embeddings.create({
-          model: config.model,
-          input: texts,
-          ...(config.dimensions ? { dimensions: config.dimensions } : {}),
-        });
+        const response = await client.embeddings.create(
+          {
+            model: config.model,
+            input: texts,
+            ...(config.dimensions ? { dimensions: config.dimensions } : {}),
+          },
+          call?.runId ? { headers: { 'x-tvdb-run': call.runId } } : {},
+        );
         const vectors = [...response.data].sort((a, b) => a.index - b.index).map((d) => d.embedding);
         if (vectors.length !== texts.length)
           throw permanent(`asked for ${texts.length} embeddings, got ${vectors.length}`);

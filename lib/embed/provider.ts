@@ -10,5 +10,7 @@ export type EmbeddingProvider = {
   readonly maxBatch: number;
   /** Most tokens per request (the provider's limit). */
   readonly maxBatchTokens: number;
-  embed(texts: string[]): Promise<EmbeddingResult>;
+  /** `call.runId` names the stage run making the call (sent as X-TVDB-Run: tracing, and how the
+   * tests prove that two runs never call at once). */
+  embed(texts: string[], call?: { runId?: string }): Promise<EmbeddingResult>;
 };

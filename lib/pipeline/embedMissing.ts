@@ -25,11 +25,17 @@ export async function embedMissing(
   let promptTokens = 0;
   const batches = batchByLimits([...missing], embedder.maxBatch, embedder.maxBatchTokens);
   for (const [i, batch] of batches.entries()) {
-    const embed = () => embedder.embed(batch.map((m) => m.content));
+    const embed = () =>
+      embedder.embed(
+        batch.map((m) => m.content),
+        { runId: run.id },
+      );
     const buckets: Array<[string, number]> = [
       ['embeddings:requests', 1],
       ['embeddings:tokens', sumTokens(batch)],
     ];
+    // Nobody else may start this call while it may still be answered: the lease covers its timeout.
+    if (billing.paid) await run.confirm(deps.config.EMBEDDINGS_TIMEOUT_MS);
     const result = billing.paid
       ? await guardedCall(callGuard(deps), 'embeddings', 'embed', embed, buckets)
       : await embed();

@@ -19,6 +19,8 @@ export const isLeaseLost = (error: unknown) =>
 export type StageRun = {
   readonly stage: Stage;
   readonly token: string;
+  /** "<job>:<stage>:<token>": names the run to providers (X-TVDB-Run) and in logs. */
+  readonly id: string;
   /** A write transaction of the run: fenced first, so a stale run commits nothing. */
   write<T>(work: (tx: CommonQueryMethods) => Promise<T>): Promise<T>;
   /** Before a paid call: keep the stage for the call's timeout plus a margin, or throw LeaseLostError. */
@@ -47,6 +49,7 @@ export function holdStageRun(
   return {
     stage: lease.stage,
     token: lease.token,
+    id: `${lease.jobId}:${lease.stage}:${lease.token}`,
     write: (work) =>
       pool.transaction(async (tx) => {
         await fenceStageRun(tx, lease);

@@ -27,6 +27,8 @@ export type UploadRequest = {
   jobId: string;
   correlationId: string;
   webhook?: { url: string; signingSecret?: string | undefined } | undefined;
+  /** The stage run uploading (sent as X-TVDB-Run: tracing, and proof in tests of one run at a time). */
+  runId?: string;
 };
 
 export type LlamaParseClient = {
@@ -65,24 +67,29 @@ export function createLlamaParseClient(config: LlamaParseConfig): LlamaParseClie
     baseURL: config.baseURL ?? LLAMA_CLOUD_US,
     upload: (request) =>
       call(async () => {
-        const response = await client.parsing.create({
-          tier: config.tier,
-          version,
-          upload_file: await toFile(Buffer.from(request.bytes), request.fileName),
-          user_metadata: { tvdb_job_id: request.jobId, correlation_id: request.correlationId },
-          ...(request.webhook
-            ? {
-                webhook_configurations: [
-                  {
-                    webhook_url: request.webhook.url,
-                    webhook_events: ['parse.success', 'parse.error', 'parse.partial_success', 'parse.cancelled'],
-                    webhook_output_format: 'json',
-                    ...(request.webhook.signingSecret ? { webhook_signing_secret: request.webhook.signingSecret } : {}),
-                  },
-                ],
-              }
-            : {}),
-        });
+        const response = await client.parsing.create(
+          {
+            tier: config.tier,
+            version,
+            upload_file: await toFile(Buffer.from(request.bytes), request.fileName),
+            user_metadata: { tvdb_job_id: request.jobId, correlation_id: request.correlationId },
+            ...(request.webhook
+              ? {
+                  webhook_configurations: [
+                    {
+                      webhook_url: request.webhook.url,
+                      webhook_events: ['parse.success', 'parse.error', 'parse.partial_success', 'parse.cancelled'],
+                      webhook_output_format: 'json',
+                      ...(request.webhook.signingSecret
+                        ? { webhook_signing_secret: request.webhook.signingSecret }
+                        : {}),
+                    },
+                  ],
+                }
+              : {}),
+          },
+          request.runId ? { headers: { 'x-tvdb-run': request.runId } } : {},
+        );
         return { id: response.id, status: response.status };
       }),
     get: (id) => call(() => client.parsing.get(id, { expand: ['markdown', 'usage'] })),
