@@ -51,11 +51,11 @@ test('TVDB_WORKER_STALE_S shorter than three heartbeats stops start-up (exit 78)
   t.deepEqual(await worker.exited, { code: 0, signal: null });
 });
 
-// DEFECT: TVDB_PARSE_MEMORY_MB accepts 32 (its minimum) to 63, but the CPU threads that chunk a
+// Found by this test (fixed): TVDB_PARSE_MEMORY_MB accepts 32 (its minimum) to 63, but the CPU threads that chunk a
 // document need about 64 MB for the tokenizer alone: with such a value every document fails
 // chunking ("exceeded 32 MB of memory while chunking"), however small. The schema's minimum should
 // be a value that can chunk (measured: 48 MB fails, 64 MB works), or start-up should say so.
-test.failing('DEFECT: a TVDB_PARSE_MEMORY_MB too small to chunk any document is refused at start-up', async (t) => {
+test('a TVDB_PARSE_MEMORY_MB too small to chunk any document is refused at start-up', async (t) => {
   const db = await createTestDatabase();
   t.teardown(() => db.drop());
   const dir = mkdtempSync(path.join(tmpdir(), 'tvdb-memory-'));

@@ -110,7 +110,7 @@ test('a claim waits for a write transaction holding the fence, even past the lea
   let finish!: () => void;
   const gate = new Promise<void>((resolve) => (finish = resolve));
   // (Today the waiting claim and a's ledger insert deadlock, and slonik retries the claim that
-  // Postgres aborted: the order below holds, a second later. See the failing test at the end.)
+  // Postgres aborted: the order below holds, a second later. See the test at the end.)
   // Run a: fences, then (frozen, say) holds its transaction open while its lease runs out.
   const write = db.pool.transaction(async (tx) => {
     await fenceStageRun(tx, { jobId, stage: 'parse', token: a.token });
@@ -191,44 +191,41 @@ test('a stage task that finds another run holding the stage defers (a stage_busy
   t.is(failedAttempts, 0);
 });
 
-// DEFECT: lock order. claim_stage_run locks the job row (FOR UPDATE) and then the lease row; a
+// Found by this test (fixed): lock order. claim_stage_run locks the job row (FOR UPDATE) and then the lease row; a
 // run's write transaction locks the lease row (fence_stage_run) and then the job row (moving the
 // job, or any insert referencing it: ledger, chunks, events). A claim that arrives during such a
 // write deadlocks with it; Postgres aborts one after deadlock_timeout (1 s here), and slonik's
 // retries hide it (a 1 s stall, a "deadlock detected" in the server log, and a retried
 // transaction when the write is the victim). Taking the lease row before the job row in
 // claim_stage_run would make the claim simply wait.
-test.failing(
-  'DEFECT: a claim arriving during a run’s write that moves the job waits for it without a deadlock',
-  async (t) => {
-    const { db, jobId } = await oneQueuedJob(t);
-    const noRetries = await createPool(db.url, { maximumPoolSize: 2, queryRetryLimit: 0, transactionRetryLimit: 0 });
-    t.teardown(() => noRetries.end());
-    const a = await claimStageRun(db.pool, { jobId, stage: 'parse', owner: 'run-a', leaseS: 30 });
-    if (a.outcome !== 'claimed') return t.fail(a.outcome);
-    let finish!: () => void;
-    const gate = new Promise<void>((resolve) => (finish = resolve));
-    let fenced = false;
-    const write = noRetries.transaction(async (tx) => {
-      await fenceStageRun(tx, { jobId, stage: 'parse', token: a.token });
-      fenced = true;
-      await gate;
-      await advanceJob(tx, jobId, 'parse_queued', 'parsed', { who: 'run-a' });
-    });
-    await waitFor('run a to fence', async () => fenced, 5000, 20);
-    const claim = claimStageRun(noRetries, { jobId, stage: 'parse', owner: 'run-b', leaseS: 30 });
-    await waitFor(
-      'run b to wait for the fence',
-      () =>
-        db.pool.oneFirst(sql.type(z.object({ n: z.number() }))`
+test('a claim arriving during a run’s write that moves the job waits for it without a deadlock', async (t) => {
+  const { db, jobId } = await oneQueuedJob(t);
+  const noRetries = await createPool(db.url, { maximumPoolSize: 2, queryRetryLimit: 0, transactionRetryLimit: 0 });
+  t.teardown(() => noRetries.end());
+  const a = await claimStageRun(db.pool, { jobId, stage: 'parse', owner: 'run-a', leaseS: 30 });
+  if (a.outcome !== 'claimed') return t.fail(a.outcome);
+  let finish!: () => void;
+  const gate = new Promise<void>((resolve) => (finish = resolve));
+  let fenced = false;
+  const write = noRetries.transaction(async (tx) => {
+    await fenceStageRun(tx, { jobId, stage: 'parse', token: a.token });
+    fenced = true;
+    await gate;
+    await advanceJob(tx, jobId, 'parse_queued', 'parsed', { who: 'run-a' });
+  });
+  await waitFor('run a to fence', async () => fenced, 5000, 20);
+  const claim = claimStageRun(noRetries, { jobId, stage: 'parse', owner: 'run-b', leaseS: 30 });
+  await waitFor(
+    'run b to wait for the fence',
+    () =>
+      db.pool.oneFirst(sql.type(z.object({ n: z.number() }))`
           select count(*)::int as n from pg_stat_activity
           where datname = current_database() and wait_event_type = 'Lock' and query like '%claim_stage_run%'`),
-      5000,
-      50,
-    );
-    finish();
-    const [wrote, claimed] = await Promise.allSettled([write, claim]);
-    t.is(wrote.status, 'fulfilled', wrote.status === 'rejected' ? String(wrote.reason) : '');
-    t.is(claimed.status, 'fulfilled', claimed.status === 'rejected' ? String(claimed.reason) : '');
-  },
-);
+    5000,
+    50,
+  );
+  finish();
+  const [wrote, claimed] = await Promise.allSettled([write, claim]);
+  t.is(wrote.status, 'fulfilled', wrote.status === 'rejected' ? String(wrote.reason) : '');
+  t.is(claimed.status, 'fulfilled', claimed.status === 'rejected' ? String(claimed.reason) : '');
+});

@@ -159,7 +159,7 @@ test('a stuck job that the reconciler moved on is no longer in stuck_jobs, and t
   t.is(await raise(), 0);
 });
 
-// DEFECT: a worker killed in every attempt leaves graphile-worker's job with attempts = max_attempts
+// Found by this test (fixed): a worker killed in every attempt leaves graphile-worker's job with attempts = max_attempts
 // and last_error NULL (getJobs counts the attempt when it locks the job; force_unlock_workers, which
 // the reaper calls, only unlocks). stranded_task_error() then returns NULL, and the reconciler takes
 // the job for one whose task went missing: it queues another full round of attempts, each of which
@@ -167,25 +167,22 @@ test('a stuck job that the reconciler moved on is no longer in stuck_jobs, and t
 // reconcileStuckJobs.ts says it does ("the process died in every attempt ... moves to the stage's
 // failed state") needs stranded_task_error to return a reason when last_error is NULL, e.g.
 // coalesce(g.last_error, 'no error recorded: the worker running it stopped in every attempt').
-test.failing(
-  'DEFECT: a job whose task exhausted its attempts by worker deaths (no error recorded) fails at once',
-  async (t) => {
-    const { db, ids, reconcile } = await setup(t, ['killer.md']);
-    const id = ids[0]!;
-    const key = `parse:${id}`;
-    // What three SIGKILLed attempts leave: getJobs' lock (attempts + 1) then the reaper's unlock.
-    for (let attempt = 1; attempt <= 3; attempt++) {
-      await db.pool.query(sql.unsafe`
+test('a job whose task exhausted its attempts by worker deaths (no error recorded) fails at once', async (t) => {
+  const { db, ids, reconcile } = await setup(t, ['killer.md']);
+  const id = ids[0]!;
+  const key = `parse:${id}`;
+  // What three SIGKILLed attempts leave: getJobs' lock (attempts + 1) then the reaper's unlock.
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    await db.pool.query(sql.unsafe`
       update graphile_worker._private_jobs set attempts = attempts + 1, locked_by = 'dead-worker', locked_at = now()
       where key = ${key}`);
-      await db.pool.query(sql.unsafe`select graphile_worker.force_unlock_workers(array['dead-worker'])`);
-    }
-    t.like(await task(db.pool, key), { attempts: 3, max_attempts: 3, last_error: null });
-    await age(db.pool, id);
-    t.deepEqual(await stuck(db.pool), [{ id, state: 'parse_queued' }]);
-    await reconcile();
-    const after = await job(db.pool, id);
-    t.is(after.state, 'failed_parse', 'failed now, not re-queued for another round');
-    t.regex(after.last_error ?? '', /failed on every attempt/);
-  },
-);
+    await db.pool.query(sql.unsafe`select graphile_worker.force_unlock_workers(array['dead-worker'])`);
+  }
+  t.like(await task(db.pool, key), { attempts: 3, max_attempts: 3, last_error: null });
+  await age(db.pool, id);
+  t.deepEqual(await stuck(db.pool), [{ id, state: 'parse_queued' }]);
+  await reconcile();
+  const after = await job(db.pool, id);
+  t.is(after.state, 'failed_parse', 'failed now, not re-queued for another round');
+  t.regex(after.last_error ?? '', /failed on every attempt/);
+});

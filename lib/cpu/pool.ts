@@ -5,6 +5,7 @@
 // never wait for them. A document that exceeds a limit, or that makes a parser throw, fails
 // permanently with what happened: the same bytes would do the same again.
 import { availableParallelism } from 'node:os';
+import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { Config } from '../config.ts';
 import { permanent, StageError } from '../errors.ts';
@@ -34,18 +35,34 @@ export function createCpuPool(settings: CpuSettings): CpuPool {
   const threads = () =>
     (pool ??= new Piscina({
       filename: new URL('./work.ts', import.meta.url).href,
-      minThreads: 0,
+      // At least one: with none, piscina 5 leaves queued tasks waiting after it ends an aborted thread.
+      minThreads: 1,
       maxThreads: settings.threads,
       idleTimeout: 60_000,
       resourceLimits: { maxOldGenerationSizeMb: settings.memoryMb, maxYoungGenerationSizeMb: 8, stackSizeMb: 16 },
     }));
-  const run = async <T>(name: string, activity: string, input: unknown, transfer: ArrayBuffer[] = []): Promise<T> => {
+  // The time limit runs from when a thread starts the task (it says so on `started`), not from
+  // when the task was queued: a document waiting behind a slow one is not charged for its wait.
+  const run = async <T>(
+    name: string,
+    activity: string,
+    input: Record<string, unknown>,
+    transfer: ArrayBuffer[] = [],
+  ): Promise<T> => {
+    const { port1, port2 } = new MessageChannel();
+    const abort = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    port1.once('message', () => (timer = setTimeout(() => abort.abort(), settings.timeoutS * 1000)));
+    port1.unref();
     try {
-      return (await threads().run(input, {
-        name,
-        signal: AbortSignal.timeout(settings.timeoutS * 1000),
-        transferList: transfer,
-      })) as T;
+      return (await threads().run(
+        { ...input, started: port2 },
+        {
+          name,
+          signal: abort.signal,
+          transferList: [...transfer, port2],
+        },
+      )) as T;
     } catch (error) {
       const e = error as { name?: string; code?: string; message?: string };
       if (e.name === 'AbortError' || e.name === 'TimeoutError')
@@ -57,6 +74,9 @@ export function createCpuPool(settings: CpuSettings): CpuPool {
       throw permanent(`the worker thread ${activity} this document died (${e.code ?? e.name}: ${e.message})`, {
         cause: error,
       });
+    } finally {
+      clearTimeout(timer);
+      port1.close();
     }
   };
   const settled = <T>(result: Done<T> | Failure): T => {

@@ -2,6 +2,7 @@
 // local embedder, PDF page counts. Each function takes and returns plain data (structured clone);
 // a failure is returned as a value, classed, so the main thread can tell "this document cannot be
 // parsed" (permanent, with the parser named) from anything else.
+import type { MessagePort } from 'node:worker_threads';
 import { StageError } from '../errors.ts';
 import { detectType } from '../documents/detectType.ts';
 import { parseLocally } from '../parse/local/parseLocally.ts';
@@ -9,6 +10,13 @@ import type { ParseOutput } from '../parse/types.ts';
 import { chunkMarkdown } from '../chunk/chunkMarkdown.ts';
 import { countTokens } from '../chunk/tokenizer.ts';
 import { hashingEmbedding } from '../embed/hashingEmbedder.ts';
+
+/** Every task says when a thread starts it: the pool's time limit runs from then. */
+type Started = { started?: MessagePort };
+const begin = (input: Started) => {
+  input.started?.postMessage('started');
+  input.started?.close();
+};
 
 export type Failure = { ok: false; errorClass: 'permanent' | 'transient'; message: string };
 export type Done<T> = { ok: true; value: T };
@@ -25,7 +33,9 @@ const failure = (error: unknown, what: string): Failure => {
   };
 };
 
-export async function parse({ bytes }: { bytes: Uint8Array }): Promise<Done<ParseOutput> | Failure> {
+export async function parse(input: { bytes: Uint8Array } & Started): Promise<Done<ParseOutput> | Failure> {
+  begin(input);
+  const { bytes } = input;
   const type = detectType(bytes);
   try {
     return { ok: true, value: await parseLocally(bytes, type) };
@@ -74,16 +84,20 @@ export function chunk(input: {
   }
 }
 
-export function tokens({ texts }: { texts: string[] }): number[] {
-  return texts.map(countTokens);
+export function tokens(input: { texts: string[] } & Started): number[] {
+  begin(input);
+  return input.texts.map(countTokens);
 }
 
-export function embedLocal({ texts, dimensions }: { texts: string[]; dimensions: number }): number[][] {
-  return texts.map((t) => hashingEmbedding(t, dimensions));
+export function embedLocal(input: { texts: string[]; dimensions: number } & Started): number[][] {
+  begin(input);
+  return input.texts.map((t) => hashingEmbedding(t, input.dimensions));
 }
 
 /** The page count pdf.js reads from a PDF's page tree (null: it cannot open the file). */
-export async function pdfPages({ bytes }: { bytes: Uint8Array }): Promise<number | null> {
+export async function pdfPages(input: { bytes: Uint8Array } & Started): Promise<number | null> {
+  begin(input);
+  const { bytes } = input;
   const { getDocumentProxy } = await import('unpdf');
   try {
     const pdf = await getDocumentProxy(bytes, { verbosity: 0 });

@@ -35,7 +35,10 @@ begin
   if not found then
     raise exception 'no stage %', p_stage using errcode = 'TV004';
   end if;
-  select j.state into v_state from jobs j where j.id = p_job_id for update;
+  -- Lock order, here and in fence_stage_run: the job row, then the lease row (a claim arriving while
+  -- a run writes waits for it instead of deadlocking). No key update: inserts that reference the
+  -- job (events, ledger rows) do not wait for the claim.
+  select j.state into v_state from jobs j where j.id = p_job_id for no key update;
   if not found then
     raise exception 'job % does not exist', p_job_id using errcode = 'TV004';
   end if;
@@ -75,6 +78,7 @@ create function fence_stage_run(p_job_id uuid, p_stage text, p_token bigint)
 returns void
 language plpgsql volatile as $$
 begin
+  perform 1 from jobs where id = p_job_id for no key update;
   perform 1 from stage_leases where job_id = p_job_id and stage = p_stage and token = p_token for update;
   if not found then
     raise exception 'stage run of % for job % lost its lease (token %): another run has the stage', p_stage, p_job_id, p_token
@@ -223,10 +227,12 @@ where j.state in (select state from pipeline_state_owners)
       and g.attempts < g.max_attempts
   );
 
--- The stranded job's last task error, when graphile-worker kept a failed task for it.
+-- The stranded job's last task error, when graphile-worker kept a failed task for it. A task whose
+-- worker died in every attempt has no error recorded: say so rather than return nothing.
 create function stranded_task_error(p_job_id uuid) returns text
 language sql stable as $$
-  select g.last_error from graphile_worker.jobs g
+  select coalesce(g.last_error, format('no error recorded: the worker running it stopped in each of its %s attempts', g.attempts))
+  from graphile_worker.jobs g
   where g.key in (select t.job_key_prefix || ':' || p_job_id from pipeline_tasks t) and g.attempts >= g.max_attempts
   order by g.updated_at desc limit 1;
 $$;

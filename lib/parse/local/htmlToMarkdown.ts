@@ -18,6 +18,26 @@ converter.addRule('tableWithoutRows', {
   filter: (node) => node.nodeName === 'TABLE' && !(node as HTMLTableElement).rows?.length,
   replacement: (content) => (content.trim() ? `\n\n${content}\n\n` : ''),
 });
+// Tables whose first row is not a header row: turndown-plugin-gfm keeps them as raw HTML (scripts and
+// styles inside included). Convert them too, their first row as the header (Markdown tables need one).
+converter.addRule('tableWithoutHeader', {
+  filter: (node) => {
+    const rows = (node as HTMLTableElement).rows;
+    return node.nodeName === 'TABLE' && Boolean(rows?.length) && !isHeadingRow(rows![0]!);
+  },
+  replacement: (content) => {
+    const lines = content.trim().split('\n');
+    const cells = (lines[0]?.match(/\|/g)?.length ?? 1) - 1;
+    if (cells > 0) lines.splice(1, 0, `|${' --- |'.repeat(cells)}`);
+    return `\n\n${lines.join('\n')}\n\n`;
+  },
+});
+// <pre> holding more than one <code> (or text beside it): turndown's code-block rules read only
+// the first <code> and drop the rest.
+converter.addRule('preformatted', {
+  filter: (node) => node.nodeName === 'PRE' && !(node.childNodes.length === 1 && node.firstChild?.nodeName === 'CODE'),
+  replacement: (_content, node) => `\n\n\`\`\`\n${(node.textContent ?? '').replace(/\n$/, '')}\n\`\`\`\n\n`,
+});
 converter.remove(['script', 'style', 'noscript', 'template', 'head', 'title']);
 // Hidden blocks (e.g. the XBRL header of inline-XBRL filings) are not document text.
 converter.addRule('hidden', {
@@ -30,6 +50,25 @@ converter.addRule('cellParagraph', {
   filter: (node) => node.nodeName === 'P' && /^(TD|TH)$/.test(node.parentNode?.nodeName ?? ''),
   replacement: (content, node) => `${content.trim()}${node.nextSibling ? ' ' : ''}`,
 });
+
+/** The heading row test of turndown-plugin-gfm: a <thead> row, or a first row of <th> cells only. */
+function isHeadingRow(tr: HTMLTableRowElement): boolean {
+  const parent = tr.parentNode;
+  return (
+    parent?.nodeName === 'THEAD' ||
+    (parent?.firstChild === tr &&
+      (parent.nodeName === 'TABLE' || isFirstTbody(parent)) &&
+      Array.prototype.every.call(tr.childNodes, (n: Node) => n.nodeName === 'TH'))
+  );
+}
+
+function isFirstTbody(element: ParentNode & Node): boolean {
+  const previous = element.previousSibling;
+  return (
+    element.nodeName === 'TBODY' &&
+    (!previous || (previous.nodeName === 'THEAD' && /^\s*$/i.test(previous.textContent ?? '')))
+  );
+}
 
 export function htmlToMarkdown(html: string): string {
   const depth = nestingDepth(html);
@@ -52,17 +91,98 @@ const NOT_NESTING = new Set(
     ' ',
   ),
 );
+/** Their content is text to the parser, not tags. */
+const RAW_TEXT = new Set(['script', 'style', 'textarea', 'title', 'xmp', 'iframe', 'noembed', 'noframes']);
+const FOREIGN = new Set(['svg', 'math']);
+/** What an element's content nests inside in the DOM, though the markup may not spell it: a table's
+ * cells are in table > tbody > tr > td, a list's items in ul > li. */
+const IMPLIED_LEVELS = new Map([
+  ['table', 4],
+  ['ul', 2],
+  ['ol', 2],
+  ['dl', 2],
+  ['select', 2],
+]);
 
-/** How deep open tags nest, by one linear scan over the tags (no DOM; every pattern here stops at
- * the next "<" or ">", so hostile markup cannot make it backtrack). */
+const isAlpha = (c: number) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+const isTagNameChar = (c: number) => isAlpha(c) || (c >= 48 && c <= 57) || c === 45 || c === 58 || c === 95;
+
+/** An ASCII letter's lower case code (other codes unchanged). */
+const lowerCode = (c: number) => (c >= 65 && c <= 90 ? c + 32 : c);
+
+/** Where `needle` (lower case ASCII) next starts in `text` from `from`, ignoring ASCII case, or -1.
+ * A plain loop: V8's optimised String.prototype.indexOf was measured orders of magnitude slower
+ * inside these loops on some two-byte strings (~17 µs a call on 60 kB of text). */
+function find(text: string, needle: string, from: number): number {
+  const first = needle.charCodeAt(0);
+  outer: for (let p = from; p <= text.length - needle.length; p++) {
+    if (lowerCode(text.charCodeAt(p)) !== first) continue;
+    for (let q = 1; q < needle.length; q++)
+      if (lowerCode(text.charCodeAt(p + q)) !== needle.charCodeAt(q)) continue outer;
+    return p;
+  }
+  return -1;
+}
+
+/**
+ * How deep open tags nest, read the way an HTML parser tokenizes (tags, quoted attribute values,
+ * comments, raw-text elements; "/>" closes only inside SVG and MathML), in one forward pass of
+ * character codes: no DOM, and linear whatever the markup, since the position only moves forward.
+ */
 export function nestingDepth(html: string): number {
+  const n = html.length;
   let depth = 0;
   let max = 0;
-  for (const match of html.matchAll(/<(\/?)([a-zA-Z][\w:-]*)(\s[^<>]*)?>/g)) {
-    const name = match[2]!.toLowerCase();
-    if (NOT_NESTING.has(name) || match[3]?.endsWith('/')) continue;
-    if (match[1]) depth = Math.max(0, depth - 1);
-    else if (++depth > max) max = depth;
+  let foreignAt = 0; // the depth at which an <svg> or <math> opened (0: not inside one)
+  let i = 0;
+  while (i < n) {
+    if (html.charCodeAt(i++) !== 60) continue; // "<"
+    const first = html.charCodeAt(i);
+    if (first === 33 && html.charCodeAt(i + 1) === 45 && html.charCodeAt(i + 2) === 45) {
+      const end = find(html, '-->', i + 3); // <!-- comment -->
+      if (end < 0) break;
+      i = end + 3;
+      continue;
+    }
+    const closing = first === 47;
+    const nameStart = closing ? i + 1 : i;
+    if (!isAlpha(html.charCodeAt(nameStart))) {
+      if (first === 33 || first === 63 || closing) {
+        const gt = find(html, '>', i);
+        if (gt < 0) break;
+        i = gt + 1;
+      }
+      continue; // a "<" that starts no tag is text
+    }
+    let j = nameStart;
+    while (j < n && isTagNameChar(html.charCodeAt(j))) j++;
+    const name = html.slice(nameStart, j).toLowerCase();
+    let quote = 0;
+    let k = j;
+    for (; k < n; k++) {
+      const c = html.charCodeAt(k);
+      if (quote) {
+        if (c === quote) quote = 0;
+      } else if (c === 34 || c === 39) quote = c;
+      else if (c === 62) break;
+    }
+    if (k >= n) break; // an unterminated tag at the end: the parser drops it
+    i = k + 1;
+    if (closing) {
+      if (!NOT_NESTING.has(name)) depth = Math.max(0, depth - (IMPLIED_LEVELS.get(name) ?? 1));
+      if (FOREIGN.has(name) && depth < foreignAt) foreignAt = 0;
+      continue;
+    }
+    const selfClosed = foreignAt > 0 && html.charCodeAt(k - 1) === 47;
+    if (NOT_NESTING.has(name) || selfClosed) continue;
+    depth += IMPLIED_LEVELS.get(name) ?? 1;
+    if (depth > max) max = depth;
+    if (FOREIGN.has(name) && !foreignAt) foreignAt = depth;
+    if (RAW_TEXT.has(name)) {
+      const end = find(html, `</${name}`, i);
+      if (end < 0) break;
+      i = end;
+    }
   }
   return max;
 }
@@ -85,34 +205,47 @@ const BREAKS = new Set([
   'article',
 ]);
 
-/** The text of HTML without a DOM, in one pass with indexOf (linear whatever the markup):
+/** The text of HTML without a DOM, in one pass of character codes (linear whatever the markup):
  * comments, scripts and styles dropped, block tags as line breaks, other tags removed. */
 export function plainText(html: string): string {
-  const lower = html.toLowerCase();
+  const n = html.length;
   const out: string[] = [];
+  let textStart = 0;
   let i = 0;
-  while (i < html.length) {
-    const lt = html.indexOf('<', i);
-    if (lt < 0) {
-      out.push(html.slice(i));
-      break;
-    }
-    out.push(html.slice(i, lt));
-    if (html.startsWith('<!--', lt)) {
-      const end = html.indexOf('-->', lt + 4);
-      i = end < 0 ? html.length : end + 3;
+  while (i < n) {
+    if (html.charCodeAt(i) !== 60) {
+      i++;
       continue;
     }
-    const gt = html.indexOf('>', lt + 1);
-    if (gt < 0) break; // an unterminated tag at the end: no text after it
-    const name = /^<\/?([a-z][a-z0-9]*)/.exec(lower.slice(lt, Math.min(gt, lt + 40)))?.[1] ?? '';
+    const next = html.charCodeAt(i + 1);
+    if (!isAlpha(next) && next !== 47 && next !== 33 && next !== 63) {
+      i++; // a "<" that starts no tag is text
+      continue;
+    }
+    out.push(html.slice(textStart, i));
+    if (html.startsWith('<!--', i)) {
+      const end = find(html, '-->', i + 4);
+      i = end < 0 ? n : end + 3;
+      textStart = i;
+      continue;
+    }
+    const gt = find(html, '>', i + 1);
+    if (gt < 0) {
+      textStart = n; // an unterminated tag at the end: no text after it
+      break;
+    }
+    let j = html.charCodeAt(i + 1) === 47 ? i + 2 : i + 1;
+    const nameStart = j;
+    while (j < gt && isTagNameChar(html.charCodeAt(j))) j++;
+    const name = html.slice(nameStart, j).toLowerCase();
     i = gt + 1;
-    if (SKIPPED.has(name) && lower[lt + 1] !== '/') {
-      const close = lower.indexOf(`</${name}`, i);
-      i = close < 0 ? html.length : close;
-    } else if (BREAKS.has(name)) out.push('\n');
-    else out.push(' ');
+    if (SKIPPED.has(name) && html.charCodeAt(nameStart - 1) !== 47) {
+      const close = find(html, `</${name}`, i);
+      i = close < 0 ? n : close;
+    } else out.push(BREAKS.has(name) ? '\n' : ' ');
+    textStart = i;
   }
+  out.push(html.slice(textStart, n));
   return out
     .join('')
     .replace(/[^\S\n]+/g, ' ')
