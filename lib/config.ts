@@ -52,7 +52,7 @@ export const ConfigSchema = z
     TVDB_CPU_THREADS: z.coerce.number().int().positive().optional(),
     TVDB_PARSE_TIMEOUT_S: positiveInt(120),
     // (chunking a document needs ~64 MB of heap in its thread; the largest corpus HTML ~150 MB)
-  TVDB_PARSE_MEMORY_MB: z.coerce.number().int().min(64).default(256),
+    TVDB_PARSE_MEMORY_MB: z.coerce.number().int().min(64).default(256),
     TVDB_MAX_ATTEMPTS: positiveInt(8),
     // and per stage (TVDB_MAX_ATTEMPTS_PARSE, ...): one optional variable per row of the stage table
     ...(Object.fromEntries(STAGES.map((s) => [s.attemptsSetting, z.coerce.number().int().positive().optional()])) as {
