@@ -56,7 +56,10 @@ test.serial('every move reaches the receiver signed, verifiable, in order, endin
   const [result] = await ingest(pipeline.deps, [doc('first')]);
   if (!result?.ok) return t.fail('intake refused the document');
   await until('job.complete delivered', () => finished(result.jobId), 30_000);
-  t.true(receiver.received.every((r) => r.verified), 'standardwebhooks verified every delivery');
+  t.true(
+    receiver.received.every((r) => r.verified),
+    'standardwebhooks verified every delivery',
+  );
   const accepted = assertInOrder(t, result.jobId);
   const moves = await db.pool.anyFirst(sql.type(z.object({ s: z.string() }))`
     select to_state::text as s from job_events where job_id = ${result.jobId}::uuid and kind = 'transition' order by id`);
@@ -66,7 +69,8 @@ test.serial('every move reaches the receiver signed, verifiable, in order, endin
     'one job.state_changed per move, nothing else',
   );
   t.is(accepted.at(-1)!.payload.type, 'job.complete');
-  for (const r of accepted) t.true(WebhookPayload.safeParse(r.payload).success, `payload ${r.payload.type} as documented`);
+  for (const r of accepted)
+    t.true(WebhookPayload.safeParse(r.payload).success, `payload ${r.payload.type} as documented`);
 });
 
 test.serial('a receiver that refuses, then is down, receives everything in order per job once back', async (t) => {
@@ -94,7 +98,10 @@ test.serial('a receiver that refuses, then is down, receives everything in order
   const downMs = Date.now() - downSince;
   await until('every job finished at the receiver', () => jobIds.every(finished), 90_000);
 
-  t.true(receiver.received.every((r) => r.verified), 'every delivery, retried or not, verifies');
+  t.true(
+    receiver.received.every((r) => r.verified),
+    'every delivery, retried or not, verifies',
+  );
   for (const id of jobIds) assertInOrder(t, id);
   const acceptedIds = new Set(receiver.accepted().map((r) => r.webhookId));
   const retried = receiver.received.filter((r) => r.answered === 503 && acceptedIds.has(r.webhookId));
