@@ -12,6 +12,7 @@ import { addSubscription } from '../lib/outbox/addSubscription.ts';
 import { EVENT_TYPES } from '../lib/outbox/eventTypes.ts';
 import { WebhookPayload } from '../lib/outbox/payloads.ts';
 import { minimalPdf } from '../lib/documents/minimalPdf.ts';
+import { createMetrics } from '../lib/metrics/prometheus.ts';
 
 let db: TestDatabase;
 let pipeline: TestPipeline;
@@ -120,5 +121,10 @@ test.serial('a receiver that refuses, then is down, receives everything in order
   const pending = await db.pool.oneFirst(sql.type(z.object({ n: z.number() }))`
     select count(*)::int as n from webhook_messages where status <> 'delivered'`);
   t.is(pending, 0, 'nothing left undelivered');
+  const metrics = await createMetrics(db.pool).render();
+  t.regex(metrics, /^tvdb_webhook_out_attempts_total\{type="job\.complete",outcome="delivered"\} [1-9]/m);
+  t.regex(metrics, /^tvdb_webhook_out_attempts_total\{type="job\.state_changed",outcome="rejected"\} [1-9]/m);
+  t.regex(metrics, /^tvdb_webhook_out_messages_total\{type="job\.failed",outcome="delivered"\} 1$/m);
+  t.regex(metrics, /^tvdb_webhook_out_pending_messages 0$/m);
   t.log(`receiver down ${downMs} ms; ${receiver.received.length} requests, ${receiver.accepted().length} accepted`);
 });
