@@ -3,7 +3,7 @@
 import type { Polka, Request, Response, Middleware } from 'polka';
 import { z } from 'zod';
 import { addSubscription, SubscriptionInputError } from '../lib/outbox/addSubscription.ts';
-import { EVENT_TYPES } from '../lib/outbox/eventTypes.ts';
+import { EVENT_TYPES, JOB_EVENTS } from '../lib/outbox/eventTypes.ts';
 import { readDeliveryLog } from '../lib/outbox/deliveryLog.ts';
 import { publishTestEvent, replayMessages } from '../lib/outbox/messages.ts';
 import {
@@ -89,6 +89,8 @@ export function mountWebhookSubscriptionRoutes(app: Polka, ctx: ServerContext, a
         if (!found) return;
         const patch = await readJsonBody(req, res, SubscriptionPatch);
         if (!patch) return;
+        if (patch.events && found.callback && patch.events.some((e) => !(JOB_EVENTS as readonly string[]).includes(e)))
+          return fail(res, 400, 'bad_request', `events: callbacks take ${JOB_EVENTS.join(', ')}`);
         if (patch.events) await setSubscriptionEvents(ctx.pool, found.id, patch.events);
         if (patch.enabled === true) await enableSubscription(ctx.pool, found.id);
         if (patch.enabled === false) await disableSubscription(ctx.pool, found.id, 'disabled through the API');
