@@ -14,6 +14,7 @@ const COMMANDS: Record<string, string> = {
   costs: 'what paid calls cost (by service, operation, day or job) and the budgets',
   budget: 'set and list spending limits per service and period',
   breaker: "list the external services' circuit breakers, or close one",
+  webhooks: 'signed callbacks to your systems: add, list, remove, test, log, replay subscriptions',
   serve: 'the HTTP server (webhooks, document API, health) plus workers',
   worker: 'pipeline workers only, for this or any host that reaches the database',
   migrate: 'apply database migrations; safe to run again',

@@ -79,6 +79,14 @@ export const ConfigSchema = z
     TVDB_POLL_INTERVAL_MS: positiveInt(1000),
     TVDB_HEARTBEAT_MS: positiveInt(5000),
     TVDB_WORKER_STALE_S: positiveInt(30),
+    // outbound webhooks (tvdb webhooks, callback_url): destinations on loopback, private or
+    // link-local addresses are refused unless allowed; retries back off from the base for the window;
+    // a subscription failing for longer than DISABLE_AFTER is disabled with an alert
+    TVDB_WEBHOOK_ALLOW_PRIVATE: z.stringbool().default(false),
+    TVDB_WEBHOOK_TIMEOUT_MS: positiveInt(10_000),
+    TVDB_WEBHOOK_RETRY_BASE_MS: positiveInt(5000),
+    TVDB_WEBHOOK_RETRY_FOR_H: z.coerce.number().positive().default(24),
+    TVDB_WEBHOOK_DISABLE_AFTER_H: z.coerce.number().positive().default(12),
     // server
     PORT: z.coerce.number().int().min(0).max(65535).default(8080),
     HOST: z.string().default('127.0.0.1'),

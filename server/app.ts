@@ -2,7 +2,6 @@
 // transaction), answer. It never calls LlamaParse and does no stage work in a request.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import polka, { type Request, type Response, type NextHandler } from 'polka';
-import { pendingMigrations } from '../lib/db/migrate.ts';
 import type { ServerContext } from './context.ts';
 import { fail, json } from './http.ts';
 import { isDatabaseUnavailable } from '../lib/db/unavailable.ts';
@@ -10,6 +9,9 @@ import { webhookRoute } from './webhookRoute.ts';
 import { documentsRoute } from './documentsRoute.ts';
 import { jobRoute, jobListRoute } from './jobsRoute.ts';
 import { metricsRoute, statusRoute } from './monitoringRoutes.ts';
+import { healthzRoute, readyzRoute } from './healthRoutes.ts';
+import { mountWebhookSubscriptionRoutes } from './webhookSubscriptionsRoute.ts';
+import { openApiRoute } from './openapiRoute.ts';
 
 export function createApp(ctx: ServerContext) {
   const app = polka({
@@ -24,22 +26,16 @@ export function createApp(ctx: ServerContext) {
   // Browsers cannot add a bearer header to a page they navigate to: the status page also takes the
   // token as a Basic password (any user name), so the browser asks for it and sends it from then on.
   const requireTokenInBrowser = tokenAuth(ctx.apiToken, 'Basic');
-  app.get('/healthz', (_req, res) => json(res, 200, { ok: true }));
-  app.get('/readyz', async (_req, res) => {
-    try {
-      const pending = await pendingMigrations(ctx.pool);
-      if (pending.length) return json(res, 503, { ok: false, reason: `migrations not applied: ${pending.join(', ')}` });
-      json(res, 200, { ok: true });
-    } catch (error) {
-      json(res, 503, { ok: false, reason: `database unreachable: ${(error as Error).message}` });
-    }
-  });
+  app.get('/healthz', healthzRoute());
+  app.get('/readyz', readyzRoute(ctx));
   app.post('/webhooks/llamaparse/:token', webhookRoute(ctx));
   app.post('/v1/documents', requireToken, documentsRoute(ctx));
   app.get('/v1/jobs', requireToken, jobListRoute(ctx));
   app.get('/v1/jobs/:id', requireToken, jobRoute(ctx));
   app.get('/metrics', requireToken, metricsRoute(ctx));
   app.get('/status', requireTokenInBrowser, statusRoute(ctx));
+  mountWebhookSubscriptionRoutes(app, ctx, requireToken);
+  app.get('/openapi.json', openApiRoute());
   return app;
 }
 

@@ -16,6 +16,8 @@ export type ServerContext = {
     toleranceS: number;
   };
   maxAttempts: number;
+  /** Outbound webhooks (subscriptions, callbacks): whether private destinations are allowed. */
+  outbound?: { allowPrivate: boolean };
   /** Override of the clock, for tests of stale timestamps. */
   now?: () => number;
 };

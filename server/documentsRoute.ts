@@ -6,6 +6,8 @@ import { ingestDocument, type IntakeResult } from '../lib/intake/ingestDocument.
 import { readMultipart, type MultipartFile } from '../lib/http/readMultipart.ts';
 import type { ServerContext } from './context.ts';
 import { fail, json } from './http.ts';
+import { dropUnusedCallback, uploadCallback } from './uploadCallback.ts';
+import { declareDocumentsRoute } from './documentsRouteDoc.ts';
 
 const CorrelationId = z
   .string()
@@ -23,13 +25,16 @@ export function documentsRoute(ctx: ServerContext) {
       return fail(res, 415, 'unsupported_media_type', 'send the files as multipart/form-data');
     }
     let uploads: MultipartFile[];
+    let fields: Record<string, string>;
     try {
-      uploads = (await readMultipart(req, { fileSize: ctx.intake.maxBytes, files: 100 })).files;
+      ({ files: uploads, fields } = await readMultipart(req, { fileSize: ctx.intake.maxBytes, files: 100 }));
     } catch (error) {
       return fail(res, 400, 'bad_request', `malformed multipart body: ${(error as Error).message}`);
     }
     if (!uploads.length)
       return fail(res, 400, 'bad_request', 'no files in the request (use one or more "file" fields)');
+    const callback = await uploadCallback(ctx, fields);
+    if (!callback.ok) return fail(res, 400, 'bad_request', callback.message);
     const results: IntakeResult[] = [];
     for (const upload of uploads) {
       results.push(
@@ -41,7 +46,12 @@ export function documentsRoute(ctx: ServerContext) {
             }
           : await ingestDocument(
               ctx.pool,
-              { bytes: upload.bytes, fileName: upload.fileName || 'upload', correlationId: correlation?.data },
+              {
+                bytes: upload.bytes,
+                fileName: upload.fileName || 'upload',
+                correlationId: correlation?.data,
+                callbackSubscriptionId: callback.callback?.subscription_id,
+              },
               ctx.intake,
             ),
       );
@@ -50,10 +60,15 @@ export function documentsRoute(ctx: ServerContext) {
       r.ok ? [{ file: r.fileName, job_id: r.jobId, correlation_id: r.correlationId }] : [],
     );
     const refused = results.flatMap((r) => (r.ok ? [] : [{ file: r.fileName, reason: r.reason }]));
+    if (!jobs.length) await dropUnusedCallback(ctx, callback.callback);
     json(
       res,
       jobs.length ? 202 : 422,
-      jobs.length ? { jobs, refused } : { error: 'refused', message: 'no file was accepted', refused },
+      jobs.length
+        ? { jobs, refused, ...(callback.callback ? { callback: callback.callback } : {}) }
+        : { error: 'refused', message: 'no file was accepted', refused },
     );
   };
 }
+
+declareDocumentsRoute(CorrelationId);

@@ -2,10 +2,11 @@
 import type { Request, Response } from 'polka';
 import { sql } from 'slonik';
 import { z } from 'zod';
-import { getJobWithTimeline, JobRow } from '../lib/status/jobTimeline.ts';
+import { getJobWithTimeline, JobRow, TimelineRow } from '../lib/status/jobTimeline.ts';
 import { JOB_STATES } from '../lib/jobs/stages.ts';
 import type { ServerContext } from './context.ts';
 import { fail, json } from './http.ts';
+import { declareRoute, errorResponses } from './routeRegistry.ts';
 
 const ListQuery = z.object({
   state: z.enum(JOB_STATES).optional(),
@@ -39,3 +40,34 @@ export function jobListRoute(ctx: ServerContext) {
     json(res, 200, { jobs });
   };
 }
+
+const JobListed = JobRow.meta({ id: 'Job', description: 'times are epoch milliseconds' });
+declareRoute({
+  method: 'get',
+  path: '/v1/jobs',
+  summary: 'the newest jobs, optionally in one state',
+  tags: ['jobs'],
+  security: 'bearer',
+  request: { query: ListQuery },
+  responses: {
+    200: { description: 'jobs, newest first', schema: z.object({ jobs: z.array(JobListed) }) },
+    ...errorResponses(400, 401, 503),
+  },
+});
+declareRoute({
+  method: 'get',
+  path: '/v1/jobs/:id',
+  summary: 'one job: state, error, cost and timeline',
+  tags: ['jobs'],
+  security: 'bearer',
+  request: { params: z.object({ id: z.uuid() }) },
+  responses: {
+    200: {
+      description: 'the job',
+      schema: JobRow.extend({ cost_micro_usd: z.number().int(), timeline: z.array(TimelineRow) }).meta({
+        id: 'JobDetail',
+      }),
+    },
+    ...errorResponses(400, 401, 404, 503),
+  },
+});

@@ -6,6 +6,8 @@ import { statusFragment, statusPage } from '../lib/status/html.ts';
 import { loadSnapshot } from '../lib/status/snapshot.ts';
 import type { ServerContext } from './context.ts';
 import { fail, json } from './http.ts';
+import { z } from 'zod';
+import { declareRoute, errorResponses } from './routeRegistry.ts';
 
 export function metricsRoute(ctx: ServerContext) {
   const metrics = createMetrics(ctx.pool);
@@ -35,3 +37,37 @@ export function statusRoute(ctx: ServerContext) {
     res.end(html);
   };
 }
+
+declareRoute({
+  method: 'get',
+  path: '/metrics',
+  summary: 'Prometheus metrics (text format)',
+  tags: ['monitoring'],
+  security: 'bearer',
+  responses: {
+    200: { description: 'the exposition', contentType: 'text/plain; version=0.0.4', schema: z.string() },
+    ...errorResponses(401, 503),
+  },
+});
+declareRoute({
+  method: 'get',
+  path: '/status',
+  summary: 'the status page (HTML), or with format=json the snapshot it shows',
+  tags: ['monitoring'],
+  security: 'bearer_or_basic',
+  request: {
+    query: z.object({
+      refresh: z.coerce.number().min(1).max(3600).optional().meta({ description: 'seconds between refreshes (5)' }),
+      format: z.enum(['json']).optional(),
+      fragment: z.string().optional().meta({ description: 'only the part the page swaps in' }),
+    }),
+  },
+  responses: {
+    200: {
+      description: 'the page (text/html), or the snapshot (application/json with format=json)',
+      contentType: 'text/html',
+      schema: z.string(),
+    },
+    ...errorResponses(400, 401, 503),
+  },
+});

@@ -50,6 +50,7 @@ export function serverContext(config: Config, pool: DatabasePool, log: Logger, i
       toleranceS: config.WEBHOOK_TIMESTAMP_TOLERANCE_S,
     },
     maxAttempts: attemptsFor(config)('job__parse_collect'),
+    outbound: { allowPrivate: config.TVDB_WEBHOOK_ALLOW_PRIVATE },
   };
 }
 

@@ -3,7 +3,9 @@
 // parsing), shape, the token's job, the timestamp. Every refusal is recorded and answered fast.
 import type { Request, Response } from 'polka';
 import { verifySignature } from '../lib/webhooks/signature.ts';
-import { parseEnvelope, timestampSkew } from '../lib/webhooks/envelope.ts';
+import { Envelope, parseEnvelope, timestampSkew } from '../lib/webhooks/envelope.ts';
+import { z } from 'zod';
+import { declareRoute, errorResponses } from './routeRegistry.ts';
 import { addressAllowed } from '../lib/webhooks/cidr.ts';
 import { recordDelivery, recordRefusal, type RefusalReason } from '../lib/webhooks/recordDelivery.ts';
 import type { ServerContext } from './context.ts';
@@ -77,3 +79,24 @@ export function webhookRoute(ctx: ServerContext) {
     }
   };
 }
+
+declareRoute({
+  method: 'post',
+  path: '/webhooks/llamaparse/:token',
+  summary: "LlamaParse's webhook for one job (the token is in the URL tvdb gave LlamaParse)",
+  description:
+    'A nudge: the job is read back from LlamaParse. With LLAMAPARSE_WEBHOOK_SECRET the body must carry LC-Signature.',
+  tags: ['llamaparse'],
+  security: 'llamaparse_signature',
+  request: {
+    params: z.object({ token: z.string() }),
+    body: { contentType: 'application/json', schema: Envelope },
+  },
+  responses: {
+    200: {
+      description: 'accepted (or a duplicate event_id)',
+      schema: z.object({ ok: z.literal(true), duplicate: z.boolean() }),
+    },
+    ...errorResponses(400, 401, 403, 404, 409, 413, 503),
+  },
+});

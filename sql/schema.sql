@@ -167,10 +167,65 @@ CREATE FUNCTION public.configure_rate_limit(p_bucket text, p_capacity numeric, p
     tokens = least(rate_limits.tokens, excluded.capacity);
 $$;
 
+CREATE FUNCTION public.disable_webhook_subscription(p_id bigint, p_reason text, p_alert_severity text DEFAULT NULL::text) RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+declare
+  v_url text;
+  v_cancelled int := 0;
+  r record;
+begin
+  update webhook_subscriptions set enabled = false, disabled_at = now(), disabled_reason = p_reason
+  where id = p_id and enabled
+  returning url into v_url;
+  if not found then
+    return null;
+  end if;
+  for r in
+    update webhook_messages m set status = 'cancelled', last_error = 'subscription disabled: ' || p_reason
+    from webhook_events e
+    where m.subscription_id = p_id and m.status = 'pending' and e.id = m.event_id
+    returning e.type
+  loop
+    v_cancelled := v_cancelled + 1;
+    perform observe_metric('tvdb_webhook_out_messages_total', jsonb_build_object('type', r.type, 'outcome', 'cancelled'));
+  end loop;
+  if p_alert_severity is not null then
+    -- The URL's host only: a path may carry a token.
+    perform raise_alert('webhook_disabled', format('webhook_disabled:%s:%s', p_id, now()), p_alert_severity,
+      format('webhook subscription %s (%s) disabled: %s; %s pending message(s) cancelled. Fix the endpoint, then "tvdb webhooks enable %s" and "tvdb webhooks replay %s"',
+             p_id, substring(v_url from '^https?://[^/?#]+'), p_reason, v_cancelled, p_id, p_id),
+      jsonb_build_object('subscription_id', p_id, 'reason', p_reason, 'cancelled', v_cancelled));
+  end if;
+  return v_cancelled;
+end $$;
+
 CREATE FUNCTION public.dot_product(a real[], b real[]) RETURNS double precision
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
     AS $$
   select sum(x * y) from unnest(a, b) as t(x, y);
+$$;
+
+CREATE FUNCTION public.enable_webhook_subscription(p_id bigint) RETURNS boolean
+    LANGUAGE plpgsql
+    AS $$
+begin
+  update webhook_subscriptions
+  set enabled = true, failing_since = null, disabled_at = null, disabled_reason = null
+  where id = p_id;
+  return found;
+end $$;
+
+CREATE FUNCTION public.enqueue_webhook_line(p_subscription_id bigint, p_line text, p_run_at timestamp with time zone DEFAULT NULL::timestamp with time zone, p_mode text DEFAULT 'preserve_run_at'::text) RETURNS void
+    LANGUAGE sql
+    AS $$
+  select graphile_worker.add_job('webhook__deliver',
+    json_build_object('subscriptionId', p_subscription_id, 'line', p_line),
+    queue_name => format('webhook:%s:%s', p_subscription_id, abs(hashtext(p_line)) % 16),
+    run_at => coalesce(p_run_at, now()),
+    max_attempts => 25,
+    job_key => format('webhook:%s:%s', p_subscription_id, p_line),
+    job_key_mode => p_mode);
 $$;
 
 CREATE FUNCTION public.evaluate_pipeline_alerts(p_window interval, p_max_rate numeric, p_min_attempts integer) RETURNS integer
@@ -268,6 +323,63 @@ CREATE FUNCTION public.price_at(p_service text, p_sku text, p_unit text, p_at ti
   order by effective_from desc limit 1;
 $$;
 
+CREATE FUNCTION public.publish_webhook_event(p_type text, p_job_id uuid, p_data jsonb) RETURNS bigint
+    LANGUAGE plpgsql
+    AS $$
+declare
+  v_subscriptions bigint[];
+  v_sequence int;
+  v_event bigint;
+  v_line text;
+  v_sub bigint;
+begin
+  select array_agg(s.id order by s.id) into v_subscriptions
+  from webhook_subscriptions s
+  where s.enabled and p_type = any (s.events)
+    and (not s.callback or exists (select 1 from webhook_subscription_jobs l
+                                   where l.job_id = p_job_id and l.subscription_id = s.id));
+  if v_subscriptions is null then
+    return null;
+  end if;
+  if p_job_id is not null then
+    select coalesce(max(sequence), 0) + 1 into v_sequence from webhook_events where job_id = p_job_id;
+  end if;
+  insert into webhook_events (type, job_id, sequence, payload)
+  values (p_type, p_job_id, v_sequence, jsonb_build_object(
+    'type', p_type,
+    'timestamp', to_char(clock_timestamp() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+    'data', p_data || case when v_sequence is null then '{}'::jsonb else jsonb_build_object('sequence', v_sequence) end))
+  returning id into v_event;
+  v_line := coalesce(p_job_id::text, 'event:' || v_event);
+  foreach v_sub in array v_subscriptions loop
+    insert into webhook_messages (subscription_id, event_id, line) values (v_sub, v_event, v_line);
+    perform enqueue_webhook_line(v_sub, v_line);
+  end loop;
+  return v_event;
+end $$;
+
+CREATE FUNCTION public.publish_webhook_test(p_subscription_id bigint) RETURNS TABLE(event_id bigint, webhook_id text, message_id bigint)
+    LANGUAGE plpgsql
+    AS $$
+declare
+  v_event bigint;
+  v_webhook_id text;
+  v_message bigint;
+begin
+  insert into webhook_events (type, payload)
+  values ('webhook.test', jsonb_build_object(
+    'type', 'webhook.test',
+    'timestamp', to_char(clock_timestamp() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+    'data', jsonb_build_object('subscription_id', p_subscription_id,
+                               'message', 'a test delivery from tvdb: your endpoint receives and verifies webhooks')))
+  returning id, webhook_events.webhook_id into v_event, v_webhook_id;
+  insert into webhook_messages (subscription_id, event_id, line)
+  values (p_subscription_id, v_event, 'event:' || v_event)
+  returning id into v_message;
+  perform enqueue_webhook_line(p_subscription_id, 'event:' || v_event);
+  return query select v_event, v_webhook_id, v_message;
+end $$;
+
 CREATE FUNCTION public.raise_alert(p_kind text, p_key text, p_severity text, p_message text, p_detail jsonb DEFAULT '{}'::jsonb) RETURNS bigint
     LANGUAGE plpgsql
     AS $$
@@ -300,6 +412,63 @@ begin
     perform graphile_worker.force_unlock_workers(v_dead);
     return query select unnest(v_dead);
   end if;
+end $$;
+
+CREATE FUNCTION public.record_webhook_attempt(p_message_id bigint, p_outcome text, p_http_status integer, p_latency_ms integer, p_excerpt text, p_error text, p_next_attempt_at timestamp with time zone, p_give_up boolean, p_disable_after interval) RETURNS TABLE(message_status text, subscription_enabled boolean)
+    LANGUAGE plpgsql
+    AS $$
+declare
+  m record;
+  v_status text;
+  v_since timestamptz;
+  v_error text := case when p_outcome = 'delivered' then null
+                       else left(coalesce(p_error, format('HTTP %s', p_http_status)), 1000) end;
+begin
+  select wm.id, wm.subscription_id, wm.line, wm.status, wm.attempts, e.type into m
+  from webhook_messages wm join webhook_events e on e.id = wm.event_id
+  where wm.id = p_message_id
+  for update of wm;
+  if not found then
+    return query select 'removed'::text, false; -- the subscription was removed meanwhile
+    return;
+  end if;
+  v_status := case when p_outcome = 'delivered' then 'delivered'
+                   when m.status <> 'pending' then m.status
+                   when p_give_up then 'failed'
+                   else 'pending' end;
+  insert into webhook_attempts (message_id, attempt, outcome, http_status, latency_ms, response_excerpt, error, next_attempt_at)
+  values (m.id, m.attempts + 1, p_outcome, p_http_status, p_latency_ms, left(p_excerpt, 500), v_error,
+          case when v_status = 'pending' then p_next_attempt_at end);
+  update webhook_messages
+  set attempts = attempts + 1, status = v_status,
+      next_attempt_at = case when v_status = 'pending' then coalesce(p_next_attempt_at, now()) else next_attempt_at end,
+      delivered_at = case when v_status = 'delivered' then now() else delivered_at end,
+      last_error = v_error
+  where id = m.id;
+  perform observe_metric('tvdb_webhook_out_attempt_duration_seconds',
+    jsonb_build_object('type', m.type, 'outcome', p_outcome), p_latency_ms / 1000.0, webhook_latency_bounds());
+  if v_status <> m.status and v_status <> 'pending' then
+    perform observe_metric('tvdb_webhook_out_messages_total', jsonb_build_object('type', m.type, 'outcome', v_status));
+  end if;
+  if p_outcome = 'delivered' then
+    update webhook_subscriptions set failing_since = null, last_success_at = now() where id = m.subscription_id;
+  else
+    update webhook_subscriptions set failing_since = coalesce(failing_since, now())
+    where id = m.subscription_id returning failing_since into v_since;
+    if p_outcome = 'gone' then
+      perform disable_webhook_subscription(m.subscription_id, 'the endpoint answered 410 Gone', 'warning');
+    elsif v_since < now() - p_disable_after then
+      perform disable_webhook_subscription(m.subscription_id,
+        format('every delivery failed since %s (longer than %s); last: %s',
+               date_trunc('second', v_since), p_disable_after, v_error), 'critical');
+    end if;
+  end if;
+  -- Still pending (and not cancelled by a disable above): the line's task runs again at the retry time.
+  select status into v_status from webhook_messages where id = m.id;
+  if v_status = 'pending' then
+    perform enqueue_webhook_line(m.subscription_id, m.line, coalesce(p_next_attempt_at, now()), 'replace');
+  end if;
+  return query select v_status, (select enabled from webhook_subscriptions where id = m.subscription_id);
 end $$;
 
 CREATE FUNCTION public.record_webhook_delivery(p_token text, p_event_id text, p_event_type text, p_llamaparse_job_id text, p_known boolean, p_final boolean, p_max_attempts integer) RETURNS TABLE(outcome text, job_id uuid, acted boolean, detail text)
@@ -351,6 +520,50 @@ CREATE FUNCTION public.release_stage_lease(p_job_id uuid, p_stage text, p_token 
     AS $$
   delete from stage_leases where job_id = p_job_id and stage = p_stage and token = p_token;
 $$;
+
+CREATE FUNCTION public.replay_webhook_messages(p_subscription_id bigint, p_statuses text[], p_webhook_id text DEFAULT NULL::text, p_since timestamp with time zone DEFAULT NULL::timestamp with time zone) RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+declare
+  v_count int;
+  v_lines text[];
+  v_line text;
+begin
+  with chosen as (
+    update webhook_messages m
+    set status = 'pending', next_attempt_at = now(), window_started_at = now(), last_error = null
+    from webhook_events e
+    where e.id = m.event_id and m.subscription_id = p_subscription_id and m.status = any (p_statuses)
+      and (p_webhook_id is null or e.webhook_id = p_webhook_id)
+      and (p_since is null or e.created_at >= p_since)
+    returning m.line
+  )
+  select count(*)::int, array_agg(distinct line) into v_count, v_lines from chosen;
+  foreach v_line in array coalesce(v_lines, '{}') loop
+    perform enqueue_webhook_line(p_subscription_id, v_line, null, 'replace');
+  end loop;
+  return v_count;
+end $$;
+
+CREATE FUNCTION public.requeue_stranded_webhook_lines() RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+declare
+  r record;
+  v_count int := 0;
+begin
+  for r in
+    select distinct m.subscription_id, m.line
+    from webhook_messages m join webhook_subscriptions s on s.id = m.subscription_id
+    where m.status = 'pending' and s.enabled and m.next_attempt_at < now() - interval '2 minutes'
+      and not exists (select 1 from graphile_worker.jobs g
+                      where g.key = format('webhook:%s:%s', m.subscription_id, m.line) and g.attempts < g.max_attempts)
+  loop
+    perform enqueue_webhook_line(r.subscription_id, r.line, null, 'replace');
+    v_count := v_count + 1;
+  end loop;
+  return v_count;
+end $$;
 
 CREATE FUNCTION public.reserve_budget(p_job_id uuid, p_stage text, p_service text, p_amount bigint, p_ttl interval DEFAULT '01:00:00'::interval) RETURNS TABLE(reservation_id bigint, refused_by text, reused boolean)
     LANGUAGE plpgsql
@@ -485,6 +698,21 @@ begin
   return ((least(p_cost, r.capacity) - v_tokens) / r.refill_per_s)::float8;
 end $$;
 
+CREATE FUNCTION public.tg_alerts__publish_webhook_event() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+declare
+  v_type text;
+begin
+  select type into v_type from webhook_event_types where alert_kind = new.kind;
+  if v_type is not null then
+    perform publish_webhook_event(v_type, null, jsonb_build_object(
+      'alert_id', new.id, 'kind', new.kind, 'severity', new.severity, 'message', new.message,
+      'detail', new.detail, 'created_at', new.created_at));
+  end if;
+  return null;
+end $$;
+
 CREATE FUNCTION public.tg_append_only() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
@@ -571,6 +799,38 @@ begin
   return new;
 end $$;
 
+CREATE FUNCTION public.tg_jobs__publish_webhook_events() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+declare
+  v_detail jsonb;
+  v_data jsonb;
+  v_stage text;
+begin
+  if new.state is not distinct from old.state then
+    return null;
+  end if;
+  -- The common case costs one index probe: nobody listens.
+  if not exists (select 1 from webhook_subscriptions where enabled and not callback)
+     and not exists (select 1 from webhook_subscription_jobs where job_id = new.id) then
+    return null;
+  end if;
+  v_detail := coalesce(nullif(current_setting('tvdb.event_detail', true), '')::jsonb, '{}');
+  v_data := jsonb_build_object('job_id', new.id, 'file_name', new.file_name, 'correlation_id', new.correlation_id,
+                               'state', new.state, 'previous_state', old.state, 'at', new.state_changed_at);
+  perform publish_webhook_event('job.state_changed', new.id, v_data);
+  select stage into v_stage from pipeline_stages where failed = new.state;
+  if v_stage is not null then
+    perform publish_webhook_event('job.failed', new.id, v_data || jsonb_build_object(
+      'stage', v_stage,
+      'error', left(coalesce(v_detail ->> 'error', new.last_error, 'no reason recorded'), 2000),
+      'error_class', coalesce(v_detail ->> 'error_class', 'permanent')));
+  elsif new.state = (select handoff_to from pipeline_stages order by position desc limit 1) then
+    perform publish_webhook_event('job.complete', new.id, v_data);
+  end if;
+  return null;
+end $$;
+
 CREATE FUNCTION public.tg_jobs__record_event() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
@@ -610,6 +870,31 @@ begin
   perform observe_metric('tvdb_webhook_deliveries_total', jsonb_build_object('outcome', 'refused', 'reason', new.reason));
   return null;
 end $$;
+
+CREATE FUNCTION public.tg_webhook_subscriptions__check_events() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+declare
+  v_unknown text[];
+begin
+  select array_agg(e) into v_unknown from unnest(new.events) e
+  where e not in (select type from webhook_event_types
+                  where scope <> 'test' and (not new.callback or scope = 'job'));
+  if v_unknown is not null then
+    raise exception 'unknown or unsubscribable webhook event(s): %', array_to_string(v_unknown, ', ')
+      using errcode = 'TV010',
+            hint = case when new.callback then 'callbacks take job.state_changed, job.complete, job.failed'
+                        else 'see webhook_event_types' end;
+  end if;
+  new.events := array(select distinct e from unnest(new.events) e order by e);
+  return new;
+end $$;
+
+CREATE FUNCTION public.webhook_latency_bounds() RETURNS double precision[]
+    LANGUAGE sql IMMUTABLE
+    AS $$
+  select array[0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]::double precision[]
+$$;
 
 CREATE TABLE public.alerts (
     id bigint NOT NULL,
@@ -1257,6 +1542,32 @@ CREATE VIEW public.stuck_jobs AS
           WHERE ((g.key IN ( SELECT ((t.job_key_prefix || ':'::text) || j.id)
                    FROM public.pipeline_tasks t)) AND (g.attempts < g.max_attempts))))));
 
+CREATE TABLE public.webhook_attempts (
+    id bigint NOT NULL,
+    message_id bigint NOT NULL,
+    attempt integer NOT NULL,
+    at timestamp with time zone DEFAULT now() NOT NULL,
+    outcome text NOT NULL,
+    http_status integer,
+    latency_ms integer NOT NULL,
+    response_excerpt text,
+    error text,
+    next_attempt_at timestamp with time zone,
+    CONSTRAINT webhook_attempts_attempt_check CHECK ((attempt > 0)),
+    CONSTRAINT webhook_attempts_latency_ms_check CHECK ((latency_ms >= 0)),
+    CONSTRAINT webhook_attempts_outcome_check CHECK ((outcome = ANY (ARRAY['delivered'::text, 'rejected'::text, 'gone'::text, 'timeout'::text, 'unreachable'::text, 'blocked'::text]))),
+    CONSTRAINT webhook_attempts_response_excerpt_check CHECK ((length(response_excerpt) <= 500))
+);
+
+ALTER TABLE public.webhook_attempts ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.webhook_attempts_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
 CREATE TABLE public.webhook_deliveries (
     event_id text NOT NULL,
     event_type text NOT NULL,
@@ -1265,6 +1576,100 @@ CREATE TABLE public.webhook_deliveries (
     correlation_id text NOT NULL,
     known_event boolean NOT NULL,
     received_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+CREATE TABLE public.webhook_events (
+    id bigint NOT NULL,
+    webhook_id text DEFAULT ('msg_'::text || replace((gen_random_uuid())::text, '-'::text, ''::text)) NOT NULL,
+    type text NOT NULL,
+    job_id uuid,
+    sequence integer,
+    payload jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    CONSTRAINT webhook_events_check CHECK (((job_id IS NULL) = (sequence IS NULL)))
+);
+
+CREATE TABLE public.webhook_messages (
+    id bigint NOT NULL,
+    subscription_id bigint NOT NULL,
+    event_id bigint NOT NULL,
+    line text NOT NULL,
+    status text DEFAULT 'pending'::text NOT NULL,
+    attempts integer DEFAULT 0 NOT NULL,
+    next_attempt_at timestamp with time zone DEFAULT now() NOT NULL,
+    window_started_at timestamp with time zone DEFAULT now() NOT NULL,
+    delivered_at timestamp with time zone,
+    last_error text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT webhook_messages_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'delivered'::text, 'failed'::text, 'cancelled'::text])))
+);
+
+CREATE TABLE public.webhook_subscriptions (
+    id bigint NOT NULL,
+    url text NOT NULL,
+    events text[] NOT NULL,
+    secret text NOT NULL,
+    enabled boolean DEFAULT true NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    description text DEFAULT ''::text NOT NULL,
+    callback boolean DEFAULT false NOT NULL,
+    failing_since timestamp with time zone,
+    last_success_at timestamp with time zone,
+    disabled_at timestamp with time zone,
+    disabled_reason text,
+    CONSTRAINT webhook_subscriptions_description_check CHECK ((length(description) <= 200)),
+    CONSTRAINT webhook_subscriptions_events_check CHECK ((cardinality(events) > 0)),
+    CONSTRAINT webhook_subscriptions_secret_check CHECK ((secret ~ '^whsec_[A-Za-z0-9+/]+=*$'::text)),
+    CONSTRAINT webhook_subscriptions_url_check CHECK (((url ~ '^https?://'::text) AND (length(url) <= 2048)))
+);
+
+CREATE VIEW public.webhook_delivery_log AS
+ SELECT a.id AS attempt_id,
+    a.at,
+    m.subscription_id,
+    s.url,
+    e.webhook_id,
+    e.type,
+    e.job_id,
+    e.sequence,
+    a.attempt,
+    a.outcome,
+    a.http_status,
+    a.latency_ms,
+    a.response_excerpt,
+    a.error,
+    a.next_attempt_at,
+    m.status AS message_status
+   FROM (((public.webhook_attempts a
+     JOIN public.webhook_messages m ON ((m.id = a.message_id)))
+     JOIN public.webhook_events e ON ((e.id = m.event_id)))
+     JOIN public.webhook_subscriptions s ON ((s.id = m.subscription_id)));
+
+CREATE TABLE public.webhook_event_types (
+    type text NOT NULL,
+    scope text NOT NULL,
+    alert_kind text,
+    description text NOT NULL,
+    CONSTRAINT webhook_event_types_check CHECK (((scope = 'alert'::text) = (alert_kind IS NOT NULL))),
+    CONSTRAINT webhook_event_types_scope_check CHECK ((scope = ANY (ARRAY['job'::text, 'alert'::text, 'test'::text])))
+);
+
+ALTER TABLE public.webhook_events ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.webhook_events_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+ALTER TABLE public.webhook_messages ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.webhook_messages_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
 );
 
 CREATE TABLE public.webhook_refusal_log (
@@ -1296,6 +1701,47 @@ CREATE VIEW public.webhook_refusals AS
   WHERE (webhook_refusal_log.at > (now() - '24:00:00'::interval))
   GROUP BY webhook_refusal_log.reason, webhook_refusal_log.http_status
   ORDER BY ((count(*))::integer) DESC;
+
+CREATE TABLE public.webhook_subscription_jobs (
+    job_id uuid NOT NULL,
+    subscription_id bigint NOT NULL
+);
+
+CREATE VIEW public.webhook_subscription_status AS
+ SELECT s.id,
+    s.url,
+    s.events,
+    s.enabled,
+    s.callback,
+    s.description,
+    s.created_at,
+    s.failing_since,
+    s.last_success_at,
+    s.disabled_at,
+    s.disabled_reason,
+    COALESCE(c.pending, 0) AS pending,
+    COALESCE(c.delivered, 0) AS delivered,
+    COALESCE(c.failed, 0) AS failed,
+    COALESCE(c.cancelled, 0) AS cancelled,
+    c.oldest_pending_at
+   FROM (public.webhook_subscriptions s
+     LEFT JOIN ( SELECT webhook_messages.subscription_id,
+            (count(*) FILTER (WHERE (webhook_messages.status = 'pending'::text)))::integer AS pending,
+            (count(*) FILTER (WHERE (webhook_messages.status = 'delivered'::text)))::integer AS delivered,
+            (count(*) FILTER (WHERE (webhook_messages.status = 'failed'::text)))::integer AS failed,
+            (count(*) FILTER (WHERE (webhook_messages.status = 'cancelled'::text)))::integer AS cancelled,
+            min(webhook_messages.created_at) FILTER (WHERE (webhook_messages.status = 'pending'::text)) AS oldest_pending_at
+           FROM public.webhook_messages
+          GROUP BY webhook_messages.subscription_id) c ON ((c.subscription_id = s.id)));
+
+ALTER TABLE public.webhook_subscriptions ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.webhook_subscriptions_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
 
 CREATE TABLE public.worker_processes (
     pool_id text NOT NULL,
@@ -1415,11 +1861,41 @@ ALTER TABLE ONLY public.stage_leases
 ALTER TABLE ONLY public.stage_leases
     ADD CONSTRAINT stage_leases_token_key UNIQUE (token);
 
+ALTER TABLE ONLY public.webhook_attempts
+    ADD CONSTRAINT webhook_attempts_pkey PRIMARY KEY (id);
+
 ALTER TABLE ONLY public.webhook_deliveries
     ADD CONSTRAINT webhook_deliveries_pkey PRIMARY KEY (event_id);
 
+ALTER TABLE ONLY public.webhook_event_types
+    ADD CONSTRAINT webhook_event_types_alert_kind_key UNIQUE (alert_kind);
+
+ALTER TABLE ONLY public.webhook_event_types
+    ADD CONSTRAINT webhook_event_types_pkey PRIMARY KEY (type);
+
+ALTER TABLE ONLY public.webhook_events
+    ADD CONSTRAINT webhook_events_job_id_sequence_key UNIQUE (job_id, sequence);
+
+ALTER TABLE ONLY public.webhook_events
+    ADD CONSTRAINT webhook_events_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.webhook_events
+    ADD CONSTRAINT webhook_events_webhook_id_key UNIQUE (webhook_id);
+
+ALTER TABLE ONLY public.webhook_messages
+    ADD CONSTRAINT webhook_messages_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.webhook_messages
+    ADD CONSTRAINT webhook_messages_subscription_id_event_id_key UNIQUE (subscription_id, event_id);
+
 ALTER TABLE ONLY public.webhook_refusal_log
     ADD CONSTRAINT webhook_refusal_log_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.webhook_subscription_jobs
+    ADD CONSTRAINT webhook_subscription_jobs_pkey PRIMARY KEY (job_id, subscription_id);
+
+ALTER TABLE ONLY public.webhook_subscriptions
+    ADD CONSTRAINT webhook_subscriptions_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY public.worker_processes
     ADD CONSTRAINT worker_processes_pkey PRIMARY KEY (pool_id);
@@ -1452,9 +1928,21 @@ CREATE INDEX jobs_document_idx ON public.jobs USING btree (document_id);
 
 CREATE INDEX jobs_state_idx ON public.jobs USING btree (state, state_changed_at);
 
+CREATE INDEX webhook_attempts_at_idx ON public.webhook_attempts USING btree (at);
+
+CREATE INDEX webhook_attempts_message_idx ON public.webhook_attempts USING btree (message_id, id);
+
 CREATE INDEX webhook_deliveries_job_idx ON public.webhook_deliveries USING btree (job_id, received_at);
 
+CREATE INDEX webhook_events_created_idx ON public.webhook_events USING btree (created_at);
+
+CREATE INDEX webhook_messages_event_idx ON public.webhook_messages USING btree (event_id);
+
+CREATE INDEX webhook_messages_line_idx ON public.webhook_messages USING btree (subscription_id, line, event_id) WHERE (status = 'pending'::text);
+
 CREATE INDEX webhook_refusal_log_at_idx ON public.webhook_refusal_log USING btree (at);
+
+CREATE INDEX webhook_subscription_jobs_subscription_idx ON public.webhook_subscription_jobs USING btree (subscription_id);
 
 CREATE OR REPLACE VIEW public.cost_by_job AS
  SELECT j.id AS job_id,
@@ -1473,6 +1961,8 @@ CREATE TRIGGER _100_append_only BEFORE DELETE OR UPDATE ON public.cost_ledger FO
 
 CREATE TRIGGER _100_append_only BEFORE DELETE OR UPDATE ON public.job_events FOR EACH ROW EXECUTE FUNCTION public.tg_append_only();
 
+CREATE TRIGGER _100_check_events BEFORE INSERT OR UPDATE OF events, callback ON public.webhook_subscriptions FOR EACH ROW EXECUTE FUNCTION public.tg_webhook_subscriptions__check_events();
+
 CREATE TRIGGER _100_check_transition BEFORE INSERT OR UPDATE ON public.jobs FOR EACH ROW EXECUTE FUNCTION public.tg_jobs__check_transition();
 
 CREATE TRIGGER _100_record_state BEFORE UPDATE ON public.circuit_breakers FOR EACH ROW EXECUTE FUNCTION public.tg_circuit_breakers__record();
@@ -1488,6 +1978,10 @@ CREATE TRIGGER _200_check_lease BEFORE INSERT ON public.cost_ledger FOR EACH ROW
 CREATE TRIGGER _200_count AFTER INSERT ON public.webhook_refusal_log FOR EACH ROW EXECUTE FUNCTION public.tg_webhook_refusal_log__count();
 
 CREATE TRIGGER _200_record_event AFTER INSERT OR UPDATE OF state ON public.jobs FOR EACH ROW EXECUTE FUNCTION public.tg_jobs__record_event();
+
+CREATE TRIGGER _300_publish_webhook_event AFTER INSERT ON public.alerts FOR EACH ROW EXECUTE FUNCTION public.tg_alerts__publish_webhook_event();
+
+CREATE TRIGGER _300_publish_webhook_events AFTER UPDATE OF state ON public.jobs FOR EACH ROW EXECUTE FUNCTION public.tg_jobs__publish_webhook_events();
 
 ALTER TABLE ONLY public.budget_reservations
     ADD CONSTRAINT budget_reservations_job_id_fkey FOREIGN KEY (job_id) REFERENCES public.jobs(id) ON DELETE RESTRICT;
@@ -1528,5 +2022,26 @@ ALTER TABLE ONLY public.stage_leases
 ALTER TABLE ONLY public.stage_leases
     ADD CONSTRAINT stage_leases_stage_fkey FOREIGN KEY (stage) REFERENCES public.pipeline_stages(stage) ON DELETE CASCADE;
 
+ALTER TABLE ONLY public.webhook_attempts
+    ADD CONSTRAINT webhook_attempts_message_id_fkey FOREIGN KEY (message_id) REFERENCES public.webhook_messages(id) ON DELETE CASCADE;
+
 ALTER TABLE ONLY public.webhook_deliveries
     ADD CONSTRAINT webhook_deliveries_job_id_fkey FOREIGN KEY (job_id) REFERENCES public.jobs(id) ON DELETE RESTRICT;
+
+ALTER TABLE ONLY public.webhook_events
+    ADD CONSTRAINT webhook_events_job_id_fkey FOREIGN KEY (job_id) REFERENCES public.jobs(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.webhook_events
+    ADD CONSTRAINT webhook_events_type_fkey FOREIGN KEY (type) REFERENCES public.webhook_event_types(type) ON DELETE RESTRICT;
+
+ALTER TABLE ONLY public.webhook_messages
+    ADD CONSTRAINT webhook_messages_event_id_fkey FOREIGN KEY (event_id) REFERENCES public.webhook_events(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.webhook_messages
+    ADD CONSTRAINT webhook_messages_subscription_id_fkey FOREIGN KEY (subscription_id) REFERENCES public.webhook_subscriptions(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.webhook_subscription_jobs
+    ADD CONSTRAINT webhook_subscription_jobs_job_id_fkey FOREIGN KEY (job_id) REFERENCES public.jobs(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.webhook_subscription_jobs
+    ADD CONSTRAINT webhook_subscription_jobs_subscription_id_fkey FOREIGN KEY (subscription_id) REFERENCES public.webhook_subscriptions(id) ON DELETE CASCADE;

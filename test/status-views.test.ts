@@ -83,6 +83,7 @@ test.serial('tvdb status --watch --json prints one snapshot per line; bad flags 
     'failureRates',
     'health',
     'latency',
+    'outbox',
     'queue',
     'refusals',
     'stuck',

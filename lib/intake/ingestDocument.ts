@@ -10,6 +10,7 @@ import { stageDef } from '../jobs/stages.ts';
 import { checkDocument } from './checkDocument.ts';
 import type { IntakePolicy } from './intakePolicy.ts';
 import { createJob, storeDocument } from './storeDocument.ts';
+import { linkJobToCallback } from '../outbox/callbacks.ts';
 
 export type IntakeResult =
   | {
@@ -25,7 +26,13 @@ export type IntakeResult =
 
 export async function ingestDocument(
   pool: DatabasePool,
-  input: { bytes: Uint8Array; fileName: string; correlationId?: string | undefined },
+  input: {
+    bytes: Uint8Array;
+    fileName: string;
+    correlationId?: string | undefined;
+    /** A per-upload callback (POST /v1/documents callback_url): linked before the job's first move. */
+    callbackSubscriptionId?: number | undefined;
+  },
   policy: IntakePolicy,
 ): Promise<IntakeResult> {
   const check = checkDocument(input.bytes, policy);
@@ -41,6 +48,7 @@ export async function ingestDocument(
       mediaType: type.mediaType,
     });
     const jobId = await createJob(tx, { documentId, fileName: input.fileName, correlationId });
+    if (input.callbackSubscriptionId !== undefined) await linkJobToCallback(tx, input.callbackSubscriptionId, jobId);
     await advanceJob(tx, jobId, parse.queuedFrom, parse.startsFrom, {
       who: 'intake',
       media_type: type.mediaType,

@@ -124,6 +124,16 @@ export function createMetrics(db: CommonQueryMethods) {
     },
   );
   gauge('tvdb_workers', 'Worker processes with a live heartbeat (worker_processes).', [], (g, s) => g.set(s.workers));
+  gauge('tvdb_webhook_out_pending_messages', 'Outbound webhook messages waiting to be delivered.', [], (g, s) =>
+    g.set(s.outbox.pending),
+  );
+  gauge('tvdb_webhook_out_oldest_pending_seconds', 'Age of the oldest outbound webhook message waiting.', [], (g, s) =>
+    g.set(s.outbox.oldest_pending_s),
+  );
+  gauge('tvdb_webhook_subscriptions', 'Webhook subscriptions (callbacks included) by state.', ['state'], (g, s) => {
+    g.set({ state: 'enabled' }, s.outbox.enabled);
+    g.set({ state: 'disabled' }, s.outbox.disabled);
+  });
 
   const families = [
     new StoredFamily(
@@ -164,6 +174,22 @@ export function createMetrics(db: CommonQueryMethods) {
       'counter',
     ),
     new StoredFamily('tvdb_alerts_total', 'Alerts raised (after deduplication) by kind and severity.', 'counter'),
+    new StoredFamily(
+      'tvdb_webhook_out_attempt_duration_seconds',
+      'Latency of outbound webhook delivery attempts by event type and outcome.',
+      'histogram',
+    ),
+    new StoredFamily(
+      'tvdb_webhook_out_attempts_total',
+      'Outbound webhook delivery attempts by event type and outcome (delivered, rejected, gone, timeout, unreachable, blocked).',
+      'counter',
+      'tvdb_webhook_out_attempt_duration_seconds',
+    ),
+    new StoredFamily(
+      'tvdb_webhook_out_messages_total',
+      'Outbound webhook messages concluded by event type and outcome (delivered, failed, cancelled).',
+      'counter',
+    ),
   ];
   // Read from the ledger (a view), not from metric_series.
   const cost = new StoredFamily(

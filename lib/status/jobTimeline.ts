@@ -11,7 +11,7 @@ export const JobRow = z.object({
   created_at: z.number(),
   updated_at: z.number(),
 });
-const TimelineRow = z.object({
+export const TimelineRow = z.object({
   kind: z.string(),
   from_state: z.string().nullable(),
   state: z.string(),

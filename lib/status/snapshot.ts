@@ -3,6 +3,7 @@
 import { sql, type CommonQueryMethods } from 'slonik';
 import { z } from 'zod';
 import { getPipelineHealth } from './pipelineHealth.ts';
+import { loadOutboxGauges } from '../outbox/outboxGauges.ts';
 
 const Latency = z.object({
   state: z.string(),
@@ -88,7 +89,8 @@ export async function loadGauges(db: CommonQueryMethods) {
       from cost_ledger group by service order by service`),
     db.oneFirst(sql.type(z.object({ n: z.number() }))`select count(*)::int as n from worker_processes`),
   ]);
-  return { at: Date.now(), health, failureRates, queue, budgets, breakers, stuck, costs, workers };
+  const outbox = await loadOutboxGauges(db);
+  return { at: Date.now(), health, failureRates, queue, budgets, breakers, stuck, costs, workers, outbox };
 }
 
 /** The whole picture for people: the gauges, plus time in state, top errors, alerts, refusals. */

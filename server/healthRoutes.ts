@@ -1,0 +1,42 @@
+// GET /healthz (the process answers) and GET /readyz (the database is reachable and migrated).
+import type { Request, Response } from 'polka';
+import { z } from 'zod';
+import { pendingMigrations } from '../lib/db/migrate.ts';
+import type { ServerContext } from './context.ts';
+import { json } from './http.ts';
+import { declareRoute } from './routeRegistry.ts';
+
+export const healthzRoute = () => (_req: Request, res: Response) => json(res, 200, { ok: true });
+
+export function readyzRoute(ctx: ServerContext) {
+  return async (_req: Request, res: Response) => {
+    try {
+      const pending = await pendingMigrations(ctx.pool);
+      if (pending.length) return json(res, 503, { ok: false, reason: `migrations not applied: ${pending.join(', ')}` });
+      json(res, 200, { ok: true });
+    } catch (error) {
+      json(res, 503, { ok: false, reason: `database unreachable: ${(error as Error).message}` });
+    }
+  };
+}
+
+const Ok = z.object({ ok: z.literal(true) });
+declareRoute({
+  method: 'get',
+  path: '/healthz',
+  summary: 'the process is alive',
+  tags: ['health'],
+  security: 'none',
+  responses: { 200: { description: 'alive', schema: Ok } },
+});
+declareRoute({
+  method: 'get',
+  path: '/readyz',
+  summary: 'the database is reachable and every migration is applied',
+  tags: ['health'],
+  security: 'none',
+  responses: {
+    200: { description: 'ready', schema: Ok },
+    503: { description: 'not ready, and why', schema: z.object({ ok: z.literal(false), reason: z.string() }) },
+  },
+});
