@@ -59,8 +59,9 @@ export function documentsRoute(ctx: ServerContext) {
       );
     }
     active += 1;
-    const dir = await mkdtemp(path.join(tmpdir(), 'tvdb-upload-'));
+    let dir: string | undefined;
     try {
+      dir = await mkdtemp(path.join(tmpdir(), 'tvdb-upload-'));
       const form = await readMultipart(
         req,
         {
@@ -108,7 +109,7 @@ export function documentsRoute(ctx: ServerContext) {
       json(res, status, { error: 'refused', message: 'no file was accepted', refused });
     } finally {
       active -= 1;
-      await rm(dir, { recursive: true, force: true });
+      if (dir) await rm(dir, { recursive: true, force: true });
     }
   };
 }

@@ -47,7 +47,7 @@ test('the services connect as the application role; only the migrate service has
   // The owner is created by the init script the postgres service mounts, and is not a superuser.
   const init = read('ops/postgres/initdb/10-tvdb-owner.sh');
   t.regex(init, /create role tvdb_owner login createrole/);
-  t.notRegex(init, /superuser/i);
+  t.notRegex(init.replace(/^#.*$/gm, ''), /superuser/i);
   t.true(
     services.postgres!.volumes!.some((v: string) => v.startsWith('./ops/postgres/initdb:/docker-entrypoint-initdb.d')),
   );

@@ -104,7 +104,7 @@ test('healthz answers; readyz checks the database and the migrations', async (t)
   const name = `tvdb_test_${randomBytes(6).toString('hex')}`;
   await adminQuery(`create database ${name}`);
   const pool = await createDatabasePool(databaseUrl(process.env.TVDB_TEST_ADMIN_URL!, name), 2);
-  const bare = await testServer(pool);
+  const bare = await testServer(pool, { apiToken: TOKEN });
   try {
     const ready = await fetch(`${bare.url}/readyz`);
     t.is(ready.status, 503);
