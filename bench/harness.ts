@@ -1,5 +1,6 @@
 // Shared by the benchmarks: a migrated scratch database (embedded PostgreSQL unless
-// BENCH_DATABASE_URL names a server), dropped at the end; and latency statistics.
+// BENCH_DATABASE_URL names a server), dropped at the end; and latency statistics. `url` connects
+// as the application role, as the pipeline does; `ownerUrl` as the owner (fixtures of history).
 import { mkdtempSync, rmSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -8,6 +9,8 @@ import { createLogger } from '../lib/log.ts';
 import { startEmbeddedPostgres } from '../lib/db/embedded.ts';
 import { migrate } from '../lib/db/migrate.ts';
 import { adminQuery, databaseUrl } from '../lib/db/admin.ts';
+import { EMBEDDED_APPLICATION_ROLE } from '../lib/db/database.ts';
+import { urlAsRole } from '../lib/db/applicationRole.ts';
 import { freePort } from '../lib/http/freePort.ts';
 
 export async function scratchDatabase() {
@@ -24,10 +27,11 @@ export async function scratchDatabase() {
   }
   const name = `tvdb_bench_${randomBytes(4).toString('hex')}`;
   await adminQuery(`create database ${name}`, admin);
-  const url = databaseUrl(admin, name);
-  await migrate(url, log);
+  const ownerUrl = databaseUrl(admin, name);
+  await migrate(ownerUrl, log, { appRole: EMBEDDED_APPLICATION_ROLE });
   return {
-    url,
+    url: urlAsRole(ownerUrl, EMBEDDED_APPLICATION_ROLE),
+    ownerUrl,
     async drop() {
       await adminQuery(`drop database ${name} with (force)`, admin).catch(() => {});
       await stop();

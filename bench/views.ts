@@ -29,7 +29,7 @@ const QUERIES: Array<[name: string, query: string]> = [
 ];
 
 const db = await scratchDatabase();
-const pool = await createDatabasePool(db.url, 4);
+const pool = await createDatabasePool(db.ownerUrl, 4); // backdated history: the owner's to write
 try {
   const seedStarted = performance.now();
   await pool.transaction(async (tx) => {

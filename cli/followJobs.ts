@@ -1,5 +1,6 @@
 // Follows jobs until each reaches a terminal state, or until what is left only waits for budget:
 // a live progress block on a terminal, one plain line per change otherwise (logs, CI).
+import { printable } from '../lib/format.ts';
 import { sql, type DatabasePool } from 'slonik';
 import { z } from 'zod';
 import { COMPLETE_STATE, STAGES, isTerminal, stageOwning, type JobState } from '../lib/jobs/stages.ts';
@@ -60,9 +61,9 @@ export async function followJobs(
     const noteLines = notes.map((n) => {
       const d = n.detail as NoteDetail;
       if (d.event !== 'attempt_failed')
-        return `${n.file_name}: ${d.event?.replace(/_/g, ' ')}: ${d.reason ?? d.error ?? ''}`;
+        return `${printable(n.file_name)}: ${d.event?.replace(/_/g, ' ')}: ${d.reason ?? d.error ?? ''}`;
       const next = d.next_run_at ? new Date(d.next_run_at).toLocaleTimeString() : 'soon';
-      return `${n.file_name}: ${d.stage} attempt ${d.attempt}/${d.max_attempts} failed (${d.error}); next try ${next}`;
+      return `${printable(n.file_name)}: ${d.stage} attempt ${d.attempt}/${d.max_attempts} failed (${d.error}); next try ${next}`;
     });
     const done = jobs.filter((j) => isTerminal(j.state)).length;
     const waiting = jobs.filter((j) => j.waiting).length;
@@ -86,7 +87,7 @@ export async function followJobs(
         if (seen.get(j.id) === j.state) continue;
         seen.set(j.id, j.state);
         out.write(
-          `${j.file_name}: ${j.state}${j.last_error && j.state.startsWith('failed') ? ` (${j.last_error})` : ''}\n`,
+          `${printable(j.file_name)}: ${j.state}${j.last_error && j.state.startsWith('failed') ? ` (${j.last_error})` : ''}\n`,
         );
       }
     }

@@ -1,20 +1,26 @@
 // Shared by `tvdb ingest` and `tvdb demo`: take files in, run workers in this process, follow the
 // jobs to the end and report.
-import { readFileSync } from 'node:fs';
 import type { Runtime } from './runtime.ts';
-import { expandPaths } from './files.ts';
+import { expandPaths, openListedFile, type Skipped } from './files.ts';
 import { followJobs, type JobOutcome } from './followJobs.ts';
-import { table } from '../lib/format.ts';
+import { printable, table } from '../lib/format.ts';
+import { fileSource } from '../lib/documents/documentSource.ts';
 import { buildDeps } from '../worker/buildDeps.ts';
 import { intakePolicy } from '../lib/intake/intakePolicy.ts';
 import type { PipelineDeps } from '../lib/pipeline/deps.ts';
 import { ingestDocument, type IntakeResult } from '../lib/intake/ingestDocument.ts';
 import { superviseWorkers } from '../worker/superviseWorkers.ts';
 
-export type IngestFlowOptions = { wait: boolean; correlationId?: string | undefined; json: boolean };
+export type IngestFlowOptions = {
+  wait: boolean;
+  correlationId?: string | undefined;
+  json: boolean;
+  followSymlinks?: boolean;
+};
 export type IngestFlowResult = {
   deps: PipelineDeps;
   results: IntakeResult[];
+  skipped: Skipped[];
   jobs: JobOutcome[];
   interrupted: boolean;
   seconds: number;
@@ -24,33 +30,23 @@ export async function ingestFlow(rt: Runtime, paths: string[], options: IngestFl
   const deps = buildDeps(rt.config, rt.pool, rt.log);
   rt.onShutdown(() => deps.cpu.close());
   const policy = intakePolicy(deps);
-  const { files, missing } = expandPaths(paths);
+  const walk = { followSymlinks: options.followSymlinks };
+  const { files, missing, skipped } = expandPaths(paths, walk);
   const results: IntakeResult[] = missing.map((p) => ({ ok: false, fileName: p, reason: 'no such file or folder' }));
   const say = (text: string) => !options.json && process.stdout.write(text);
-  for (const r of results) if (!r.ok) say(`refused  ${r.fileName}: ${r.reason}\n`);
+  for (const r of results) if (!r.ok) say(`refused  ${printable(r.fileName)}: ${printable(r.reason)}\n`);
+  for (const s of skipped) say(`skipped  ${printable(s.path)}: ${printable(s.reason)}\n`);
   for (const file of files) {
-    // Refuse an oversized file before reading it.
-    const result: IntakeResult =
-      file.size > policy.maxBytes
-        ? {
-            ok: false,
-            fileName: file.path,
-            reason: `the file is ${file.size} bytes, over the limit of ${policy.maxBytes} (TVDB_MAX_FILE_BYTES)`,
-          }
-        : await ingestDocument(
-            rt.pool,
-            { bytes: readFileSync(file.path), fileName: file.path, correlationId: options.correlationId },
-            policy,
-          );
+    const result = await ingestFile(rt, file, walk, options.correlationId, policy);
     results.push(result);
     say(
       result.ok
-        ? `queued   ${result.fileName}  job ${result.jobId}\n`
-        : `refused  ${result.fileName}: ${result.reason}\n`,
+        ? `queued   ${printable(result.fileName)}  job ${result.jobId}\n`
+        : `refused  ${printable(result.fileName)}: ${printable(result.reason)}\n`,
     );
   }
   const accepted = results.filter((r) => r.ok);
-  if (!options.wait || !accepted.length) return { deps, results, jobs: [], interrupted: false, seconds: 0 };
+  if (!options.wait || !accepted.length) return { deps, results, skipped, jobs: [], interrupted: false, seconds: 0 };
   const workers = await superviseWorkers(deps, rt.db.url);
   rt.onShutdown(() => workers.stop());
   say(
@@ -89,7 +85,32 @@ export async function ingestFlow(rt: Runtime, paths: string[], options: IngestFl
       (failed.length ? '\nretry failed jobs with: npx tvdb retry --failed' : '') +
       '\n',
   );
-  return { deps, results, jobs, interrupted, seconds };
+  return { deps, results, skipped, jobs, interrupted, seconds };
+}
+
+// One listed file: refused by size before it is opened, opened as the file the walk listed (see
+// openListedFile), read in parts by the intake.
+async function ingestFile(
+  rt: Runtime,
+  file: { path: string; size: number },
+  walk: { followSymlinks?: boolean | undefined },
+  correlationId: string | undefined,
+  policy: ReturnType<typeof intakePolicy>,
+): Promise<IntakeResult> {
+  const refuse = (reason: string): IntakeResult => ({ ok: false, fileName: file.path, reason });
+  if (file.size > policy.maxBytes)
+    return refuse(`the file is ${file.size} bytes, over the limit of ${policy.maxBytes} (TVDB_MAX_FILE_BYTES)`);
+  const opened = await openListedFile(file.path, walk);
+  if ('reason' in opened) return refuse(opened.reason);
+  try {
+    return await ingestDocument(
+      rt.pool,
+      { source: fileSource(opened.handle, opened.size), fileName: file.path, correlationId },
+      policy,
+    );
+  } finally {
+    await opened.handle.close();
+  }
 }
 
 export function exitCodeOf(flow: IngestFlowResult): number {

@@ -5,7 +5,9 @@ import type { DatabasePool } from 'slonik';
 import { loadConfig, type Config } from '../lib/config.ts';
 import { createLogger, type Logger } from '../lib/log.ts';
 import { locateDatabase, createDatabasePool, type DatabaseLocation } from '../lib/db/database.ts';
-import { migrate } from '../lib/db/migrate.ts';
+import { migrate, pendingMigrations, type MigrateResult } from '../lib/db/migrate.ts';
+import { connectsAsOwner } from '../lib/db/connectsAsOwner.ts';
+import { ConfigError } from '../lib/config.ts';
 
 export type Runtime = {
   config: Config;
@@ -16,11 +18,32 @@ export type Runtime = {
   onShutdown(step: () => Promise<void>): void;
   /** Resolves when SIGINT/SIGTERM arrives. */
   stopping: Promise<string>;
+  /** What `migrate: 'owner'` applied. */
+  migrated?: MigrateResult;
 };
+
+// With DATABASE_URL alone (no owner URL), a current schema needs nothing; pending migrations are
+// applied with it only if its role may (an owner's URL, as before roles were split), else the
+// command stops and says how.
+async function migrateOnStart(db: DatabaseLocation, pool: DatabasePool, log: Logger) {
+  const pending = await pendingMigrations(pool);
+  if (!pending.length) return;
+  try {
+    await migrate(db.url, log, { appRole: db.appRole });
+  } catch (error) {
+    if ((error as { code?: string }).code !== '42501') throw error;
+    throw new ConfigError(
+      `${pending.length} migration(s) are not applied and DATABASE_URL's role may not apply them: ` +
+        'run "tvdb migrate" with TVDB_MIGRATION_DATABASE_URL set to the owner (README: Database roles)',
+    );
+  }
+}
 
 export async function withRuntime<T>(
   options: {
-    migrate?: boolean;
+    /** true (default): migrate as the owner when its URL is known, else check; 'owner': migrate with
+     * TVDB_MIGRATION_DATABASE_URL, or DATABASE_URL when that is all there is (`tvdb migrate`). */
+    migrate?: boolean | 'owner';
     poolSize?: number;
     /** when LOG_LEVEL is unset */ logLevel?: string;
     /** checks of the configuration to make before touching any database */ validate?: (config: Config) => void;
@@ -54,12 +77,23 @@ export async function withRuntime<T>(
   const db = await locateDatabase(config, log);
   steps.push(db.release);
   try {
-    if (options.migrate !== false) await migrate(db.url, log);
+    // The owner migrates first: on a first run the application role exists only after it.
+    let migrated: MigrateResult | undefined;
+    if (options.migrate === 'owner') migrated = await migrate(db.migrationUrl ?? db.url, log, { appRole: db.appRole });
+    else if (options.migrate !== false && db.migrationUrl) await migrate(db.migrationUrl, log, { appRole: db.appRole });
     const pool = await createDatabasePool(db.url, options.poolSize ?? config.TVDB_DB_POOL_SIZE, {
       idleInTransactionTimeoutS: config.TVDB_WORKER_STALE_S,
     });
     steps.push(() => pool.end());
-    return await body({ config, log, db, pool, onShutdown: (s) => steps.push(s), stopping });
+    if (options.migrate === true || options.migrate === undefined) {
+      if (!db.migrationUrl) await migrateOnStart(db, pool, log);
+      if (!db.embedded && (await connectsAsOwner(pool)))
+        process.stderr.write(
+          'tvdb: warning: DATABASE_URL connects as the owner of the tables; set TVDB_MIGRATION_DATABASE_URL to the owner ' +
+            'and DATABASE_URL to the application role (README: Database roles)\n',
+        );
+    }
+    return await body({ config, log, db, pool, onShutdown: (s) => steps.push(s), stopping, migrated });
   } finally {
     for (const step of steps.reverse()) {
       await step().catch((error) => log.error({ err: error }, 'shutdown step failed'));

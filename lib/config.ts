@@ -5,13 +5,37 @@ import { STAGES, type StageDef } from './jobs/stages.ts';
 
 const optionalUrl = z.url().optional();
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+const postgresUrl = z
+  .string()
+  .refine((value) => /^postgres(ql)?:$/.test(URL.parse(value)?.protocol ?? ''), 'a postgres:// connection URL')
+  .optional();
+const list = z.string().transform((value) =>
+  value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean),
+);
+
+/** Variables whose values are never shown, in an error or anywhere else (URLs may hold passwords). */
+export const SECRET_VARIABLES = new Set([
+  'DATABASE_URL',
+  'TVDB_MIGRATION_DATABASE_URL',
+  'TVDB_API_TOKEN',
+  'LLAMA_CLOUD_API_KEY',
+  'EMBEDDINGS_API_KEY',
+  'LLAMAPARSE_WEBHOOK_SECRET',
+  'ALERT_WEBHOOK_SECRET',
+  'ALERT_WEBHOOK_URL',
+  'EMBEDDINGS_BASE_URL',
+  'LLAMA_CLOUD_BASE_URL',
+]);
 
 export const ConfigSchema = z
   .object({
-    DATABASE_URL: z
-      .string()
-      .regex(/^postgres(ql)?:\/\//, 'a postgres:// connection URL')
-      .optional(),
+    // The application role's connection (server, workers, every command); see README "Database roles".
+    DATABASE_URL: postgresUrl,
+    // The owner's connection, for migrations only (`tvdb migrate`, and migrating at start when set).
+    TVDB_MIGRATION_DATABASE_URL: postgresUrl,
     TVDB_DATA_DIR: z.string().min(1).default('.tvdb'),
     TVDB_EMBEDDED_PORT: z.coerce.number().int().min(1024).max(65535).default(54329),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
@@ -25,17 +49,13 @@ export const ConfigSchema = z
     LLAMAPARSE_RECONCILE_AFTER_S: positiveInt(30),
     PUBLIC_BASE_URL: optionalUrl,
     // Signing secrets, comma-separated to rotate: parsed once, here. The first signs, any verifies.
-    LLAMAPARSE_WEBHOOK_SECRET: z
-      .string()
-      .transform((list) =>
-        list
-          .split(',')
-          .map((s) => s.trim())
-          .filter(Boolean),
-      )
+    LLAMAPARSE_WEBHOOK_SECRET: list
       .pipe(z.array(z.string()).min(1, 'a comma-separated list of at least one secret'))
       .optional(),
     TVDB_MAX_FILE_BYTES: positiveInt(50 * 1024 * 1024),
+    // a ZIP container (DOCX, PPTX, XLSX) is refused at intake above either, before it is inflated
+    TVDB_MAX_UNZIPPED_BYTES: positiveInt(200 * 1024 * 1024),
+    TVDB_MAX_ZIP_RATIO: positiveInt(100),
     // chunk + embed stages
     CHUNK_TARGET_TOKENS: positiveInt(512),
     CHUNK_OVERLAP_TOKENS: z.coerce.number().int().min(0).default(64),
@@ -94,6 +114,15 @@ export const ConfigSchema = z
     WEBHOOK_ALLOWED_CIDRS: z.string().optional(),
     WEBHOOK_MAX_BODY_BYTES: positiveInt(64 * 1024),
     WEBHOOK_TIMESTAMP_TOLERANCE_S: positiveInt(300),
+    WEBHOOK_REFUSAL_ROWS_PER_MINUTE: positiveInt(60),
+    // uploads (POST /v1/documents): streamed to disk, bounded per request and in number
+    TVDB_MAX_REQUEST_BYTES: positiveInt(512 * 1024 * 1024),
+    TVDB_MAX_FILES_PER_REQUEST: positiveInt(100),
+    TVDB_MAX_CONCURRENT_UPLOADS: positiveInt(8),
+    // Host names the server answers to (DNS rebinding); unset: the loopback names, HOST, PUBLIC_BASE_URL's
+    TVDB_ALLOWED_HOSTS: list.optional(),
+    // history kept by the retention task (webhook deliveries and refusals)
+    TVDB_RETENTION_DAYS: positiveInt(30),
   })
   .refine((c) => c.TVDB_WORKER_STALE_S * 1000 >= 3 * c.TVDB_HEARTBEAT_MS, {
     // A window of fewer than three heartbeats takes a live worker that missed one beat for dead.
@@ -112,9 +141,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const result = ConfigSchema.safeParse(present);
   if (!result.success) {
+    // The variable and the rule; the value only where it cannot be a secret.
     const lines = result.error.issues.map((issue) => {
-      const name = issue.path.join('.');
-      return `  ${name}: ${issue.message} (got ${JSON.stringify(env[name])})`;
+      const name = String(issue.path[0] ?? '');
+      const shown = SECRET_VARIABLES.has(name) ? 'value not shown: it is secret' : `got ${JSON.stringify(env[name])}`;
+      return `  ${name}: ${issue.message} (${shown})`;
     });
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }

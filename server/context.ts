@@ -14,7 +14,12 @@ export type ServerContext = {
     allowlist: BlockList | undefined;
     maxBodyBytes: number;
     toleranceS: number;
+    /** Refusal rows stored per source and minute (all refusals are counted). */
+    refusalRowsPerMinute: number;
   };
+  uploads: { maxRequestBytes: number; maxFiles: number; maxConcurrent: number };
+  /** Host names this server answers to (IP addresses always); see lib/http/hosts.ts. */
+  allowedHosts: ReadonlySet<string>;
   maxAttempts: number;
   /** Outbound webhooks (subscriptions, callbacks): whether private destinations are allowed. */
   outbound?: { allowPrivate: boolean };

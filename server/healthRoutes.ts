@@ -8,14 +8,21 @@ import { declareRoute } from './routeRegistry.ts';
 
 export const healthzRoute = () => (_req: Request, res: Response) => json(res, 200, { ok: true });
 
-export function readyzRoute(ctx: ServerContext) {
-  return async (_req: Request, res: Response) => {
+/** A short code for anyone; the details (pending migrations, the database's error) with the token. */
+export function readyzRoute(ctx: ServerContext, authorized: (req: Request) => boolean) {
+  return async (req: Request, res: Response) => {
+    const detail = (text: string) => (authorized(req) ? { detail: text } : {});
     try {
       const pending = await pendingMigrations(ctx.pool);
-      if (pending.length) return json(res, 503, { ok: false, reason: `migrations not applied: ${pending.join(', ')}` });
+      if (pending.length)
+        return json(res, 503, {
+          ok: false,
+          reason: 'migrations_pending',
+          ...detail(`not applied: ${pending.join(', ')}`),
+        });
       json(res, 200, { ok: true });
     } catch (error) {
-      json(res, 503, { ok: false, reason: `database unreachable: ${(error as Error).message}` });
+      json(res, 503, { ok: false, reason: 'database_unreachable', ...detail((error as Error).message) });
     }
   };
 }
@@ -37,6 +44,13 @@ declareRoute({
   security: 'none',
   responses: {
     200: { description: 'ready', schema: Ok },
-    503: { description: 'not ready, and why', schema: z.object({ ok: z.literal(false), reason: z.string() }) },
+    503: {
+      description: 'not ready: a short code, and with the API token the details',
+      schema: z.object({
+        ok: z.literal(false),
+        reason: z.enum(['migrations_pending', 'database_unreachable']),
+        detail: z.string().optional(),
+      }),
+    },
   },
 });

@@ -8,6 +8,7 @@ import type { Logger } from '../lib/log.ts';
 import type { DatabasePool } from 'slonik';
 import type { IntakePolicy } from '../lib/intake/intakePolicy.ts';
 import { parseCidrList } from '../lib/webhooks/cidr.ts';
+import { defaultAllowedHosts } from '../lib/http/hosts.ts';
 import { createApp } from './app.ts';
 import { attemptsFor } from '../lib/jobs/attempts.ts';
 import type { ServerContext } from './context.ts';
@@ -48,7 +49,18 @@ export function serverContext(config: Config, pool: DatabasePool, log: Logger, i
       allowlist,
       maxBodyBytes: config.WEBHOOK_MAX_BODY_BYTES,
       toleranceS: config.WEBHOOK_TIMESTAMP_TOLERANCE_S,
+      refusalRowsPerMinute: config.WEBHOOK_REFUSAL_ROWS_PER_MINUTE,
     },
+    uploads: {
+      maxRequestBytes: config.TVDB_MAX_REQUEST_BYTES,
+      maxFiles: config.TVDB_MAX_FILES_PER_REQUEST,
+      maxConcurrent: config.TVDB_MAX_CONCURRENT_UPLOADS,
+    },
+    allowedHosts: new Set(
+      (config.TVDB_ALLOWED_HOSTS ?? defaultAllowedHosts(config.HOST, config.PUBLIC_BASE_URL)).map((h) =>
+        h.toLowerCase().replace(/^\[(.*)\]$/, '$1'),
+      ),
+    ),
     maxAttempts: attemptsFor(config)('job__parse_collect'),
     outbound: { allowPrivate: config.TVDB_WEBHOOK_ALLOW_PRIVATE },
   };

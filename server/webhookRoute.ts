@@ -7,7 +7,7 @@ import { Envelope, parseEnvelope, timestampSkew } from '../lib/webhooks/envelope
 import { z } from 'zod';
 import { declareRoute, errorResponses } from './routeRegistry.ts';
 import { addressAllowed } from '../lib/webhooks/cidr.ts';
-import { recordDelivery, recordRefusal, type RefusalReason } from '../lib/webhooks/recordDelivery.ts';
+import { recordDelivery, recordRefusal, TOKEN_SHAPE, type RefusalReason } from '../lib/webhooks/recordDelivery.ts';
 import type { ServerContext } from './context.ts';
 import { BodyTooLarge, fail, json, readLimitedBody } from './http.ts';
 import { isDatabaseUnavailable } from '../lib/db/unavailable.ts';
@@ -16,12 +16,15 @@ export function webhookRoute(ctx: ServerContext) {
   return async (req: Request, res: Response) => {
     const address = req.socket.remoteAddress;
     const refuse = async (reason: RefusalReason, status: number, message: string, detail?: string) => {
-      ctx.log.warn({ reason, status, address, detail }, `webhook refused: ${message}`);
       if (status === 413) res.setHeader('connection', 'close'); // do not read the rest
       fail(res, status, reason, message);
-      await recordRefusal(ctx.pool, { reason, status, address, detail: detail ?? message }).catch((error) =>
-        ctx.log.error({ err: error }, 'could not record a webhook refusal'),
-      );
+      // Logged like it is stored: every refusal counted, lines bounded per source and minute.
+      const stored = await recordRefusal(
+        ctx.pool,
+        { reason, status, address, detail: detail ?? message },
+        ctx.webhook.refusalRowsPerMinute,
+      ).catch((error) => void ctx.log.error({ err: error }, 'could not record a webhook refusal'));
+      ctx.log[stored === false ? 'debug' : 'warn']({ reason, status, address, detail }, `webhook refused: ${message}`);
     };
     if (ctx.webhook.allowlist && !addressAllowed(ctx.webhook.allowlist, address)) {
       return refuse('forbidden_source', 403, 'source address not in WEBHOOK_ALLOWED_CIDRS');
@@ -50,6 +53,8 @@ export function webhookRoute(ctx: ServerContext) {
         `timestamp is ${Math.round(Math.abs(skew))} s ${skew > 0 ? 'old' : 'in the future'} (tolerance ${ctx.webhook.toleranceS} s)`,
       );
     }
+    // A token tvdb never issues (a NUL, a space, a megabyte) is unknown without asking the database.
+    if (!TOKEN_SHAPE.test(req.params.token ?? '')) return refuse('unknown_token', 404, 'no job has this webhook token');
     try {
       const result = await recordDelivery(ctx.pool, {
         token: req.params.token!,

@@ -14,7 +14,8 @@ CREATE TYPE public.job_state AS ENUM (
 );
 
 CREATE FUNCTION public.add_job_note(p_job_id uuid, p_detail jsonb) RETURNS void
-    LANGUAGE sql
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
     AS $$
   insert into job_events (job_id, kind, from_state, to_state, correlation_id, detail)
   select id, 'note', null, state, correlation_id, p_detail from jobs where id = p_job_id;
@@ -159,6 +160,36 @@ begin
   return query select 'claimed', v_token, v_state, 0::float8;
 end $$;
 
+CREATE FUNCTION public.compact_metric_series() RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+declare
+  v_rows int;
+begin
+  with moved as (
+    delete from metric_series where shard <> 0 returning *
+  ), summed as (
+    select m.name, m.labels, sum(m.count)::bigint as count, sum(m.sum) as sum, min(m.bounds) as bounds,
+           case when bool_and(m.buckets is null) then null else
+             (select array_agg(t.total order by t.i) from (
+                select i, sum(b.buckets[i])::bigint as total
+                from moved b, generate_subscripts(b.buckets, 1) i
+                where b.name = m.name and b.labels = m.labels group by i) t) end as buckets
+    from moved m
+    group by m.name, m.labels
+  )
+  insert into metric_series as s (name, labels, shard, count, sum, bounds, buckets)
+  select name, labels, 0, count, sum, bounds, buckets from summed
+  on conflict (name, labels, shard) do update
+    set count = s.count + excluded.count,
+        sum = s.sum + excluded.sum,
+        buckets = case when s.buckets is null then null
+                       else (select array_agg(a + b order by i)
+                             from unnest(s.buckets, excluded.buckets) with ordinality as u(a, b, i)) end;
+  get diagnostics v_rows = row_count;
+  return v_rows;
+end $$;
+
 CREATE FUNCTION public.configure_rate_limit(p_bucket text, p_capacity numeric, p_refill_per_s numeric) RETURNS void
     LANGUAGE sql
     AS $$
@@ -291,6 +322,28 @@ begin
   end if;
 end $$;
 
+CREATE FUNCTION public.grant_application_role(p_role name) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+declare
+  t record;
+begin
+  execute format('grant usage on schema public, graphile_worker to %I', p_role);
+  execute format('grant select, insert, update, delete on all tables in schema public, graphile_worker to %I', p_role);
+  execute format('grant usage, select on all sequences in schema public, graphile_worker to %I', p_role);
+  execute format('grant execute on all functions in schema public, graphile_worker to %I', p_role);
+  execute format('revoke insert, update, delete on job_events, job_state_transitions, pipeline_stages, '
+                 'pipeline_stage_tasks, price_catalog, pgmigrations, graphile_worker.migrations from %I', p_role);
+  execute format('revoke update, delete on cost_ledger from %I', p_role);
+  execute format('revoke execute on function grant_application_role(name) from %I', p_role);
+  for t in select c.relname from pg_class c
+           where c.relnamespace = 'graphile_worker'::regnamespace and c.relkind = 'r' and c.relrowsecurity
+             and not exists (select 1 from pg_policy p where p.polrelid = c.oid and p.polname = 'tvdb_' || p_role) loop
+    execute format('create policy %I on graphile_worker.%I to %I using (true) with check (true)',
+                   'tvdb_' || p_role, t.relname, p_role);
+  end loop;
+end $$;
+
 CREATE FUNCTION public.observe_metric(p_name text, p_labels jsonb, p_value double precision DEFAULT 1, p_bounds double precision[] DEFAULT NULL::double precision[]) RETURNS void
     LANGUAGE plpgsql
     AS $$
@@ -322,6 +375,27 @@ CREATE FUNCTION public.price_at(p_service text, p_sku text, p_unit text, p_at ti
   where service = p_service and sku = p_sku and unit = p_unit and effective_from <= p_at
   order by effective_from desc limit 1;
 $$;
+
+CREATE FUNCTION public.prune_webhook_history(p_before timestamp with time zone, p_batch integer) RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+declare
+  v_total int := 0;
+  v_rows int;
+begin
+  delete from webhook_deliveries where event_id in (
+    select event_id from webhook_deliveries where received_at < p_before limit p_batch);
+  get diagnostics v_rows = row_count;
+  v_total := v_total + v_rows;
+  delete from webhook_refusal_log where id in (
+    select id from webhook_refusal_log where at < p_before order by id limit p_batch);
+  get diagnostics v_rows = row_count;
+  v_total := v_total + v_rows;
+  delete from webhook_refusal_counts where (minute, source, reason, http_status) in (
+    select minute, source, reason, http_status from webhook_refusal_counts where minute < p_before limit p_batch);
+  get diagnostics v_rows = row_count;
+  return v_total + v_rows;
+end $$;
 
 CREATE FUNCTION public.publish_webhook_event(p_type text, p_job_id uuid, p_data jsonb) RETURNS bigint
     LANGUAGE plpgsql
@@ -513,6 +587,30 @@ begin
   perform observe_metric('tvdb_webhook_deliveries_total', jsonb_build_object(
     'outcome', case v_outcome when 'not_recorded_yet' then 'retry_later' else v_outcome end, 'reason', ''));
   return query select v_outcome, j.id, v_acted, v_detail;
+end $$;
+
+CREATE FUNCTION public.record_webhook_refusal(p_reason text, p_status integer, p_address inet, p_detail text, p_rows_per_minute integer) RETURNS boolean
+    LANGUAGE plpgsql
+    AS $$
+declare
+  v_source text := webhook_refusal_source(p_address);
+  v_minute timestamptz := date_trunc('minute', now());
+  v_store boolean;
+begin
+  perform set_config('synchronous_commit', 'off', true);
+  perform pg_advisory_xact_lock(1647, hashtext(v_source));
+  v_store := coalesce((select sum(stored) from webhook_refusal_counts where minute = v_minute and source = v_source), 0)
+             < p_rows_per_minute;
+  insert into webhook_refusal_counts as c (minute, source, reason, http_status, refusals, stored)
+  values (v_minute, v_source, p_reason, p_status, 1, v_store::int)
+  on conflict (minute, source, reason, http_status) do update
+    set refusals = c.refusals + 1, stored = c.stored + excluded.stored, last_at = now();
+  perform observe_metric('tvdb_webhook_deliveries_total', jsonb_build_object('outcome', 'refused', 'reason', p_reason));
+  if v_store then
+    insert into webhook_refusal_log (reason, http_status, source_address, detail)
+    values (p_reason, p_status, p_address, left(p_detail, 500));
+  end if;
+  return v_store;
 end $$;
 
 CREATE FUNCTION public.release_stage_lease(p_job_id uuid, p_stage text, p_token bigint) RETURNS void
@@ -832,14 +930,15 @@ begin
 end $$;
 
 CREATE FUNCTION public.tg_jobs__record_event() RETURNS trigger
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
     AS $$
 declare
   v_detail jsonb := coalesce(nullif(current_setting('tvdb.event_detail', true), '')::jsonb, '{}');
   v_seconds double precision;
 begin
   if not v_detail ? 'who' then
-    v_detail := v_detail || jsonb_build_object('who', current_user);
+    v_detail := v_detail || jsonb_build_object('who', session_user::text);
   end if;
   if tg_op = 'INSERT' then
     insert into job_events (job_id, kind, from_state, to_state, correlation_id, detail)
@@ -860,14 +959,6 @@ begin
                            'error', coalesce(v_detail ->> 'error', new.last_error)));
     end if;
   end if;
-  return null;
-end $$;
-
-CREATE FUNCTION public.tg_webhook_refusal_log__count() RETURNS trigger
-    LANGUAGE plpgsql
-    AS $$
-begin
-  perform observe_metric('tvdb_webhook_deliveries_total', jsonb_build_object('outcome', 'refused', 'reason', new.reason));
   return null;
 end $$;
 
@@ -894,6 +985,14 @@ CREATE FUNCTION public.webhook_latency_bounds() RETURNS double precision[]
     LANGUAGE sql IMMUTABLE
     AS $$
   select array[0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]::double precision[]
+$$;
+
+CREATE FUNCTION public.webhook_refusal_source(p_address inet) RETURNS text
+    LANGUAGE sql IMMUTABLE
+    AS $$
+  select case when p_address is null then 'unknown'
+              when family(p_address) = 6 then network(set_masklen(p_address, 64))::text
+              else host(p_address) end
 $$;
 
 CREATE TABLE public.alerts (
@@ -1131,6 +1230,13 @@ CREATE VIEW public.cost_summary AS
     bool_or(cost_ledger.estimated) AS includes_estimates
    FROM public.cost_ledger
   GROUP BY cost_ledger.service, cost_ledger.operation, ((date_trunc('day'::text, cost_ledger.at))::date);
+
+CREATE UNLOGGED TABLE public.document_upload_parts (
+    upload_id uuid NOT NULL,
+    ordinal integer NOT NULL,
+    bytes bytea NOT NULL,
+    CONSTRAINT document_upload_parts_ordinal_check CHECK ((ordinal >= 0))
+);
 
 CREATE TABLE public.documents (
     id bigint NOT NULL,
@@ -1672,6 +1778,16 @@ ALTER TABLE public.webhook_messages ALTER COLUMN id ADD GENERATED ALWAYS AS IDEN
     CACHE 1
 );
 
+CREATE TABLE public.webhook_refusal_counts (
+    minute timestamp with time zone NOT NULL,
+    source text NOT NULL,
+    reason text NOT NULL,
+    http_status integer NOT NULL,
+    refusals bigint DEFAULT 0 NOT NULL,
+    stored integer DEFAULT 0 NOT NULL,
+    last_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
 CREATE TABLE public.webhook_refusal_log (
     id bigint NOT NULL,
     at timestamp with time zone DEFAULT now() NOT NULL,
@@ -1692,15 +1808,15 @@ ALTER TABLE public.webhook_refusal_log ALTER COLUMN id ADD GENERATED ALWAYS AS I
 );
 
 CREATE VIEW public.webhook_refusals AS
- SELECT webhook_refusal_log.reason,
-    webhook_refusal_log.http_status,
-    (count(*))::integer AS refusals,
-    max(webhook_refusal_log.at) AS last_at,
-    (count(DISTINCT webhook_refusal_log.source_address))::integer AS sources
-   FROM public.webhook_refusal_log
-  WHERE (webhook_refusal_log.at > (now() - '24:00:00'::interval))
-  GROUP BY webhook_refusal_log.reason, webhook_refusal_log.http_status
-  ORDER BY ((count(*))::integer) DESC;
+ SELECT webhook_refusal_counts.reason,
+    webhook_refusal_counts.http_status,
+    (sum(webhook_refusal_counts.refusals))::integer AS refusals,
+    max(webhook_refusal_counts.last_at) AS last_at,
+    (count(DISTINCT webhook_refusal_counts.source))::integer AS sources
+   FROM public.webhook_refusal_counts
+  WHERE (webhook_refusal_counts.minute > (now() - '24:00:00'::interval))
+  GROUP BY webhook_refusal_counts.reason, webhook_refusal_counts.http_status
+  ORDER BY ((sum(webhook_refusal_counts.refusals))::integer) DESC;
 
 CREATE TABLE public.webhook_subscription_jobs (
     job_id uuid NOT NULL,
@@ -1785,6 +1901,9 @@ ALTER TABLE ONLY public.circuit_breakers
 
 ALTER TABLE ONLY public.cost_ledger
     ADD CONSTRAINT cost_ledger_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.document_upload_parts
+    ADD CONSTRAINT document_upload_parts_pkey PRIMARY KEY (upload_id, ordinal);
 
 ALTER TABLE ONLY public.documents
     ADD CONSTRAINT documents_pkey PRIMARY KEY (id);
@@ -1888,6 +2007,9 @@ ALTER TABLE ONLY public.webhook_messages
 ALTER TABLE ONLY public.webhook_messages
     ADD CONSTRAINT webhook_messages_subscription_id_event_id_key UNIQUE (subscription_id, event_id);
 
+ALTER TABLE ONLY public.webhook_refusal_counts
+    ADD CONSTRAINT webhook_refusal_counts_pkey PRIMARY KEY (minute, source, reason, http_status);
+
 ALTER TABLE ONLY public.webhook_refusal_log
     ADD CONSTRAINT webhook_refusal_log_pkey PRIMARY KEY (id);
 
@@ -1934,11 +2056,15 @@ CREATE INDEX webhook_attempts_message_idx ON public.webhook_attempts USING btree
 
 CREATE INDEX webhook_deliveries_job_idx ON public.webhook_deliveries USING btree (job_id, received_at);
 
+CREATE INDEX webhook_deliveries_received_at_idx ON public.webhook_deliveries USING btree (received_at);
+
 CREATE INDEX webhook_events_created_idx ON public.webhook_events USING btree (created_at);
 
 CREATE INDEX webhook_messages_event_idx ON public.webhook_messages USING btree (event_id);
 
 CREATE INDEX webhook_messages_line_idx ON public.webhook_messages USING btree (subscription_id, line, event_id) WHERE (status = 'pending'::text);
+
+CREATE INDEX webhook_refusal_counts_minute_idx ON public.webhook_refusal_counts USING btree (minute);
 
 CREATE INDEX webhook_refusal_log_at_idx ON public.webhook_refusal_log USING btree (at);
 
@@ -1974,8 +2100,6 @@ CREATE TRIGGER _101_append_only_truncate BEFORE TRUNCATE ON public.job_events FO
 CREATE TRIGGER _200_budget_alerts AFTER INSERT ON public.cost_ledger FOR EACH STATEMENT EXECUTE FUNCTION public.tg_cost_ledger__budget_alerts();
 
 CREATE TRIGGER _200_check_lease BEFORE INSERT ON public.cost_ledger FOR EACH ROW EXECUTE FUNCTION public.tg_cost_ledger__check_lease();
-
-CREATE TRIGGER _200_count AFTER INSERT ON public.webhook_refusal_log FOR EACH ROW EXECUTE FUNCTION public.tg_webhook_refusal_log__count();
 
 CREATE TRIGGER _200_record_event AFTER INSERT OR UPDATE OF state ON public.jobs FOR EACH ROW EXECUTE FUNCTION public.tg_jobs__record_event();
 

@@ -22,9 +22,36 @@ test('every tvdb variable the compose file sets is documented in the README', (t
   for (const name of names) t.true(readme.includes(`\`${name}\``), `${name} is in the README`);
 });
 
-test('the DATABASE_URL the README gives for compose matches the compose credentials', (t) => {
-  const { POSTGRES_USER, POSTGRES_PASSWORD, POSTGRES_DB } = compose.services.postgres.environment;
-  t.true(readme.includes(`postgres://${POSTGRES_USER}:${POSTGRES_PASSWORD}@localhost:5432/${POSTGRES_DB}`));
+test('compose publishes nothing beyond 127.0.0.1, has no default password, and Grafana needs a login', (t) => {
+  for (const [name, service] of Object.entries(compose.services as Record<string, { ports?: string[] }>))
+    for (const port of service.ports ?? []) t.true(port.startsWith('127.0.0.1:'), `${name} publishes ${port}`);
+  const text = read('docker-compose.yml');
+  t.false(/postgres:\/\/\w+:\w+@/.test(text), 'no literal password in a URL');
+  t.regex(compose.services.postgres.environment.POSTGRES_PASSWORD, /^\$\{POSTGRES_PASSWORD:\?/);
+  const grafana = compose.services.grafana.environment;
+  t.is(grafana.GF_AUTH_ANONYMOUS_ENABLED, 'false');
+  t.regex(grafana.GF_SECURITY_ADMIN_PASSWORD, /^\$\{GRAFANA_ADMIN_PASSWORD:\?/);
+});
+
+test('the services connect as the application role; only the migrate service has the owner', (t) => {
+  const user = (url: string) => /^postgres:\/\/([^:@]+)/.exec(url)?.[1];
+  for (const name of ['server', 'worker']) {
+    const env = services[name]!.environment!;
+    t.is(user(env.DATABASE_URL!), 'tvdb_app', `${name} connects as tvdb_app`);
+    t.false('TVDB_MIGRATION_DATABASE_URL' in env, `${name} has no owner URL`);
+    t.notRegex(JSON.stringify(compose.services[name].command), /migrate/);
+  }
+  const migrate = services.migrate!.environment!;
+  t.is(user(migrate.TVDB_MIGRATION_DATABASE_URL!), 'tvdb_owner');
+  t.is(user(migrate.DATABASE_URL!), 'tvdb_app');
+  // The owner is created by the init script the postgres service mounts, and is not a superuser.
+  const init = read('ops/postgres/initdb/10-tvdb-owner.sh');
+  t.regex(init, /create role tvdb_owner login createrole/);
+  t.notRegex(init.replace(/^#.*$/gm, ''), /superuser/i);
+  t.true(
+    services.postgres!.volumes!.some((v: string) => v.startsWith('./ops/postgres/initdb:/docker-entrypoint-initdb.d')),
+  );
+  t.true(readme.includes('TVDB_APP_PASSWORD') && readme.includes('TVDB_OWNER_PASSWORD'));
 });
 
 test('the monitoring profile mounts the Prometheus config, its rules and the Grafana provisioning that exist here', (t) => {

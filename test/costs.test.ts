@@ -39,7 +39,7 @@ test('money arithmetic is exact integer micro-dollars', (t) => {
 
 test('prices are data with effective dates: a new price is an insert, the old one stays for the past', async (t) => {
   t.is(await priceAt(db.pool, 'embeddings', 'text-embedding-3-small', 'micro_usd_per_1m_tokens'), 20_000);
-  await db.pool.query(sql.unsafe`insert into price_catalog (service, sku, unit, amount, effective_from, source)
+  await db.ownerPool.query(sql.unsafe`insert into price_catalog (service, sku, unit, amount, effective_from, source)
     values ('embeddings', 'text-embedding-3-small', 'micro_usd_per_1m_tokens', 25000, now() + interval '1 day', 'test: future price')`);
   t.is(
     await priceAt(db.pool, 'embeddings', 'text-embedding-3-small', 'micro_usd_per_1m_tokens'),
@@ -56,7 +56,7 @@ test('the ledger is append-only', async (t) => {
   const job = await insertJob(db.pool);
   await recordEmbeddingCost(db.pool, job.id, 10, 1, job.correlationId);
   for (const q of [sql.unsafe`update cost_ledger set cost_micro_usd = 0`, sql.unsafe`delete from cost_ledger`]) {
-    t.is(sqlState(await t.throwsAsync(db.pool.query(q))), SQLSTATE.appendOnly);
+    t.is(sqlState(await t.throwsAsync(db.ownerPool.query(q))), SQLSTATE.appendOnly); // even to its owner
   }
 });
 

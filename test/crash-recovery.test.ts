@@ -104,11 +104,11 @@ test('a stranded job (its task lost) shows in stuck_jobs and is re-enqueued and 
   if (!result?.ok) return t.fail();
   // Lose the task, and age the job past the stuck threshold.
   await db.pool.query(sql.unsafe`delete from graphile_worker._private_jobs where key = ${'parse:' + result.jobId}`);
-  await db.pool.query(sql.unsafe`alter table jobs disable trigger _100_check_transition`);
-  await db.pool.query(
+  await db.ownerPool.query(sql.unsafe`alter table jobs disable trigger _100_check_transition`);
+  await db.ownerPool.query(
     sql.unsafe`update jobs set state_changed_at = now() - interval '10 minutes' where id = ${result.jobId}::uuid`,
   );
-  await db.pool.query(sql.unsafe`alter table jobs enable trigger _100_check_transition`);
+  await db.ownerPool.query(sql.unsafe`alter table jobs enable trigger _100_check_transition`);
   const stuck = await db.pool.anyFirst(
     sql.type(z.object({ id: z.string() }))`select job_id::text as id from stuck_jobs`,
   );

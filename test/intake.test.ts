@@ -5,9 +5,10 @@ import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
 import { ingestDocument } from '../lib/intake/ingestDocument.ts';
 import type { IntakePolicy } from '../lib/intake/intakePolicy.ts';
 import { checkDocument } from '../lib/intake/checkDocument.ts';
+import { bytesSource } from '../lib/documents/documentSource.ts';
 
-const refusalReason = (bytes: Uint8Array, p: IntakePolicy) => {
-  const check = checkDocument(bytes, p);
+const refusalReason = async (bytes: Uint8Array, p: IntakePolicy) => {
+  const check = await checkDocument(bytesSource(bytes), p);
   return check.ok ? null : check.reason;
 };
 import { detectType } from '../lib/documents/detectType.ts';
@@ -23,6 +24,7 @@ const policy: IntakePolicy = {
   acceptedKinds: ['pdf', 'docx', 'html', 'markdown', 'text'],
   parserName: 'local',
   maxAttempts: 3,
+  zip: { maxUnzippedBytes: 10 * 1024 * 1024, maxRatio: 100 },
 };
 const count = (table: 'documents' | 'jobs') =>
   db.pool.oneFirst(sql.type(z.object({ n: z.number() }))`select count(*)::int as n from ${sql.identifier([table])}`);
@@ -90,17 +92,17 @@ test.serial('refusals store nothing and say why: empty, too large, unsupported',
   t.is(await count('jobs'), jobs);
 });
 
-test('LlamaParse accepts types the local parser refuses', (t) => {
+test('LlamaParse accepts types the local parser refuses', async (t) => {
   const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-  t.is(refusalReason(png, { ...policy, acceptedKinds: ['image'] }), null);
+  t.is(await refusalReason(png, { ...policy, acceptedKinds: ['image'] }), null);
 });
 
 (HAS_CORPUS ? test : test.skip)(
   'corpus bad/ files: empty and pptx are refused; not-a-pdf is text; truncated is a PDF (fails at parse)',
-  (t) => {
-    t.regex(refusalReason(corpusFile('bad/empty.txt'), policy) ?? '', /empty/);
+  async (t) => {
+    t.regex((await refusalReason(corpusFile('bad/empty.txt'), policy)) ?? '', /empty/);
     t.regex(
-      refusalReason(corpusFile('bad/fake-power-point-malformed.pptx'), { ...policy, maxBytes: 1e9 }) ?? '',
+      (await refusalReason(corpusFile('bad/fake-power-point-malformed.pptx'), { ...policy, maxBytes: 1e9 })) ?? '',
       /PowerPoint/,
     );
     t.is(detectType(corpusFile('bad/not-a-pdf.pdf')).kind, 'text');

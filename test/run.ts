@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { createLogger } from '../lib/log.ts';
 import { migrate } from '../lib/db/migrate.ts';
 import { startEmbeddedPostgres } from '../lib/db/embedded.ts';
-import { adminQuery, databaseUrl } from './helpers/database.ts';
+import { adminQuery, databaseUrl, TEST_APPLICATION_ROLE } from './helpers/database.ts';
 import { freePort } from './helpers/cli.ts';
 
 const log = createLogger(process.env.LOG_LEVEL ?? 'warn');
@@ -32,7 +32,7 @@ const template = `tvdb_tpl_${randomBytes(4).toString('hex')}`;
 await adminQuery(`create database ${template}`, adminUrl);
 let code = 1;
 try {
-  await migrate(databaseUrl(adminUrl, template), log);
+  await migrate(databaseUrl(adminUrl, template), log, { appRole: TEST_APPLICATION_ROLE });
   code = await new Promise<number>((resolve) => {
     const child = spawn(
       process.execPath,

@@ -177,8 +177,8 @@ test('an address outside WEBHOOK_ALLOWED_CIDRS is refused with 403; inside is ac
 
 test('the webhook_refusals view summarises refusals by reason', async (t) => {
   const { recordRefusal } = await import('../lib/webhooks/recordDelivery.ts');
-  await recordRefusal(db.pool, { reason: 'unknown_token', status: 404, address: '::ffff:203.0.113.9' });
-  await recordRefusal(db.pool, { reason: 'unknown_token', status: 404, address: '203.0.113.10' });
+  await recordRefusal(db.pool, { reason: 'unknown_token', status: 404, address: '::ffff:203.0.113.9' }, 60);
+  await recordRefusal(db.pool, { reason: 'unknown_token', status: 404, address: '203.0.113.10' }, 60);
   const rows = await db.pool.any(
     sql.type(z.object({ reason: z.string(), refusals: z.number() }))`select reason, refusals from webhook_refusals`,
   );

@@ -165,14 +165,14 @@ test('many concurrent callers of the same move: one moved, the rest already_ther
   t.is(await eventCount(db.pool, job.id), 2); // created + one move
 });
 
-test('job_events refuses UPDATE, DELETE and TRUNCATE', async (t) => {
+test('job_events refuses UPDATE, DELETE and TRUNCATE, even to its owner', async (t) => {
   const job = await insertJob(db.pool);
   for (const statement of [
     sql.unsafe`update job_events set detail = '{}' where job_id = ${job.id}::uuid`,
     sql.unsafe`delete from job_events where job_id = ${job.id}::uuid`,
     sql.unsafe`truncate job_events cascade`,
   ]) {
-    const error = await t.throwsAsync(db.pool.query(statement));
+    const error = await t.throwsAsync(db.ownerPool.query(statement));
     t.is(sqlState(error), SQLSTATE.appendOnly);
   }
   t.is(await eventCount(db.pool, job.id), 1);

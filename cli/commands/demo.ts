@@ -1,3 +1,4 @@
+import { printable } from '../../lib/format.ts';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { sql } from 'slonik';
@@ -49,7 +50,7 @@ DATABASE_URL, LLAMA_CLOUD_API_KEY or EMBEDDINGS_* set it uses those instead.`,
       process.stdout.write(`\nexample search: "${QUESTION}"\n`);
       for (const [i, hit] of hits.entries()) {
         process.stdout.write(
-          `${i + 1}. ${hit.score.toFixed(3)}  ${hit.file_name} p. ${hit.page_start}\n   ${hit.content.replace(/\s+/g, ' ').slice(0, 160)}…\n`,
+          `${i + 1}. ${hit.score.toFixed(3)}  ${printable(hit.file_name)} p. ${hit.page_start}\n   ${hit.content.replace(/\s+/g, ' ').slice(0, 160)}…\n`,
         );
       }
       process.stdout.write(

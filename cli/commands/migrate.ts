@@ -1,25 +1,36 @@
 import type { Command } from '../command.ts';
 import { parseCommandArgs } from '../command.ts';
 import { withRuntime } from '../runtime.ts';
-import { migrate } from '../../lib/db/migrate.ts';
 import { redactUrl } from '../../lib/log.ts';
 
 const command: Command = {
   usage: `Usage: tvdb migrate [--json]
 
-Applies sql/migrations/*.sql and graphile-worker's schema to the database named by DATABASE_URL,
-or to the embedded PostgreSQL in TVDB_DATA_DIR (default .tvdb/) when DATABASE_URL is unset.
+Applies sql/migrations/*.sql and graphile-worker's schema as the owner, then creates the
+application role (if missing) and grants it what the pipeline needs and nothing more:
+  TVDB_MIGRATION_DATABASE_URL  the owner's connection; DATABASE_URL then names the application
+                               role (its user and password: the role is created with them)
+  DATABASE_URL alone           the owner's connection (the role is tvdb_app, without a password)
+  neither                      the embedded PostgreSQL in TVDB_DATA_DIR (default .tvdb/)
 Running it again changes nothing.`,
   async run(argv) {
     const { values } = parseCommandArgs(argv, { options: { json: { type: 'boolean' } } });
-    return withRuntime({ migrate: false, poolSize: 1 }, async ({ db, log }) => {
-      const { applied } = await migrate(db.url, log);
+    return withRuntime({ migrate: 'owner', poolSize: 1 }, async ({ db, migrated }) => {
+      const ownerUrl = db.migrationUrl ?? db.url;
+      const { applied } = migrated!;
       if (values.json) {
-        process.stdout.write(JSON.stringify({ database: redactUrl(db.url), embedded: db.embedded, applied }) + '\n');
+        process.stdout.write(
+          JSON.stringify({
+            database: redactUrl(ownerUrl),
+            embedded: db.embedded,
+            applied,
+            application_role: db.appRole.name,
+          }) + '\n',
+        );
       } else {
         process.stdout.write(
           `${applied.length ? `applied ${applied.length} migration(s): ${applied.join(', ')}` : 'database is up to date'}` +
-            ` (${db.embedded ? 'embedded PostgreSQL, ' : ''}${redactUrl(db.url)})\n`,
+            ` (${db.embedded ? 'embedded PostgreSQL, ' : ''}${redactUrl(ownerUrl)}); application role ${db.appRole.name} granted\n`,
         );
       }
       return 0;

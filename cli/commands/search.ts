@@ -1,3 +1,4 @@
+import { printable } from '../../lib/format.ts';
 import { parseCommandArgs, UsageError, type Command } from '../command.ts';
 import { withRuntime } from '../runtime.ts';
 import { chooseEmbedder } from '../../lib/embed/chooseEmbedder.ts';
@@ -38,7 +39,7 @@ completed documents. With the local embedder the match is lexical (shared words)
         const where = hit.heading_path.length ? `  § ${hit.heading_path.join(' › ')}` : '';
         const excerpt = hit.content.replace(/\s+/g, ' ').slice(0, 200);
         process.stdout.write(
-          `${i + 1}. ${hit.score.toFixed(3)}  ${hit.file_name}  ${pages}${where}\n   ${excerpt}${hit.content.length > 200 ? '…' : ''}\n`,
+          `${i + 1}. ${hit.score.toFixed(3)}  ${printable(hit.file_name)}  ${pages}${where}\n   ${excerpt}${hit.content.length > 200 ? '…' : ''}\n`,
         );
       }
       return 0;

@@ -1,7 +1,7 @@
 import type { Command } from '../command.ts';
 import { parseCommandArgs, UsageError } from '../command.ts';
 import { withRuntime } from '../runtime.ts';
-import { table, duration } from '../../lib/format.ts';
+import { table, duration, printable } from '../../lib/format.ts';
 import { getPipelineHealth } from '../../lib/status/pipelineHealth.ts';
 import { getJobWithTimeline } from '../../lib/status/jobTimeline.ts';
 import { formatUsd } from '../../lib/costs/pricing.ts';
@@ -60,7 +60,7 @@ queue, budgets, costs, breakers, stuck jobs, alerts), redrawn every --interval s
         return 0;
       }
       process.stdout.write(
-        `job ${job.id}  ${job.file_name}\nstate ${job.state}   correlation ${job.correlation_id}   cost ${formatUsd(job.cost_micro_usd)}\n` +
+        `job ${job.id}  ${printable(job.file_name)}\nstate ${job.state}   correlation ${job.correlation_id}   cost ${formatUsd(job.cost_micro_usd)}\n` +
           (job.last_error ? `error ${job.last_error}\n` : '') +
           '\n' +
           table(

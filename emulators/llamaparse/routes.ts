@@ -3,7 +3,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Polka, Request } from 'polka';
 import { z } from 'zod';
-import { readMultipart } from '../../lib/http/readMultipart.ts';
+import { readMultipart, toMemory } from '../../lib/http/readMultipart.ts';
 import { addAdminRoutes, bearer, readBody, sendJson, sleep } from '../http.ts';
 import { takeFault } from '../takeFault.ts';
 import { LlamaParseFaults } from './faults.ts';
@@ -86,11 +86,11 @@ async function upload(emu: LlamaParseEmulator, req: Request, res: ServerResponse
   const startedAt = Date.now();
   let form;
   try {
-    form = await readMultipart(req, { fileSize: 512 * 1024 * 1024 });
+    form = await readMultipart(req, { fileSize: 512 * 1024 * 1024 }, toMemory);
   } catch (error) {
     return sendJson(res, 422, { detail: String((error as Error).message) });
   }
-  const file = form.files.find((f) => f.field === 'file');
+  const file = form.files.find((f) => f.info.field === 'file' && f.value);
   if (emu.faults.outOfCredits)
     return sendJson(res, 402, { detail: 'You have run out of credits. Upgrade your plan or add credits.' });
   if (takeFault(emu.faults, 'rateLimit')) {
@@ -113,7 +113,7 @@ async function upload(emu: LlamaParseEmulator, req: Request, res: ServerResponse
   }
   const webhook = config.webhook_configurations?.[0]; // "only the first entry is used"
   const job = createJob(emu.simulation, {
-    fileName: file.fileName || undefined,
+    fileName: file.info.fileName || undefined,
     tier: config.tier,
     ...(config.user_metadata ? { userMetadata: config.user_metadata } : {}),
     ...(webhook?.webhook_url ? { webhook: webhook as Webhook } : {}),
@@ -122,8 +122,8 @@ async function upload(emu: LlamaParseEmulator, req: Request, res: ServerResponse
   emu.stats.uploads += 1;
   emu.uploadTimes.push(Date.now());
   emu.stats.jobs += 1;
-  emu.log(`job ${job.id} created for ${job.name} (${file.bytes.length} bytes, tier ${job.tier})`);
-  startJob(emu.simulation, job, file.bytes);
+  emu.log(`job ${job.id} created for ${job.name} (${file.value!.length} bytes, tier ${job.tier})`);
+  startJob(emu.simulation, job, file.value!);
   const run = req.headers['x-tvdb-run'];
   emu.uploadLog.push({
     run: typeof run === 'string' ? run : null,

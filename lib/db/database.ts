@@ -5,18 +5,47 @@ import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import { startEmbeddedPostgres } from './embedded.ts';
 import { createDatabaseIfMissing } from './admin.ts';
+import { DEFAULT_APPLICATION_ROLE, roleOfUrl, urlAsRole, type ApplicationRole } from './applicationRole.ts';
 
 export const EMBEDDED_DATABASE = 'tvdb';
+/** The embedded server's application role (its superuser's password is just as fixed: local only). */
+export const EMBEDDED_APPLICATION_ROLE: ApplicationRole = {
+  name: DEFAULT_APPLICATION_ROLE,
+  password: 'tvdb-app-embedded',
+};
 
-export type DatabaseLocation = { url: string; embedded: boolean; release(): Promise<void> };
+export type DatabaseLocation = {
+  /** What the server, workers and commands connect as: the application role. */
+  url: string;
+  /** The owner's URL, for migrations, when known (TVDB_MIGRATION_DATABASE_URL, or the embedded superuser). */
+  migrationUrl: string | null;
+  /** The application role migrations create and grant. */
+  appRole: ApplicationRole;
+  embedded: boolean;
+  release(): Promise<void>;
+};
 
 export async function locateDatabase(config: Config, log: Logger): Promise<DatabaseLocation> {
   if (config.DATABASE_URL) {
-    return { url: config.DATABASE_URL, embedded: false, release: async () => {} };
+    return {
+      url: config.DATABASE_URL,
+      migrationUrl: config.TVDB_MIGRATION_DATABASE_URL ?? null,
+      // With a separate owner URL, DATABASE_URL names the application role (and its password).
+      appRole: config.TVDB_MIGRATION_DATABASE_URL ? roleOfUrl(config.DATABASE_URL) : { name: DEFAULT_APPLICATION_ROLE },
+      embedded: false,
+      release: async () => {},
+    };
   }
   const server = await startEmbeddedPostgres({ dataDir: config.TVDB_DATA_DIR, port: config.TVDB_EMBEDDED_PORT, log });
   await createDatabaseIfMissing(server.urlFor('postgres'), EMBEDDED_DATABASE);
-  return { url: server.urlFor(EMBEDDED_DATABASE), embedded: true, release: server.release };
+  const owner = server.urlFor(EMBEDDED_DATABASE);
+  return {
+    url: urlAsRole(owner, EMBEDDED_APPLICATION_ROLE),
+    migrationUrl: owner,
+    appRole: EMBEDDED_APPLICATION_ROLE,
+    embedded: true,
+    release: server.release,
+  };
 }
 
 // Rows of sql.type(schema) queries are validated at run time (slonik does not, by default).

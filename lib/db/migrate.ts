@@ -7,13 +7,22 @@ import { runMigrations, Logger as GraphileLogger } from 'graphile-worker';
 import { sql, type CommonQueryMethods } from 'slonik';
 import { z } from 'zod';
 import type { Logger } from '../log.ts';
+import { DEFAULT_APPLICATION_ROLE, ensureApplicationRole, type ApplicationRole } from './applicationRole.ts';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../sql/migrations', import.meta.url));
 export const MIGRATIONS_TABLE = 'pgmigrations';
 
 export type MigrateResult = { applied: string[] };
 
-export async function migrate(databaseUrl: string, log: Logger): Promise<MigrateResult> {
+/**
+ * Migrates as the owner (`databaseUrl`), then creates and grants the application role (by default
+ * tvdb_app without a password: a role for trust or peer authentication, or to give one later).
+ */
+export async function migrate(
+  databaseUrl: string,
+  log: Logger,
+  options: { appRole?: ApplicationRole } = {},
+): Promise<MigrateResult> {
   const quiet = {
     debug: () => {},
     info: (m: string) => log.debug(m),
@@ -33,6 +42,7 @@ export async function migrate(databaseUrl: string, log: Logger): Promise<Migrate
     ignorePattern: '(\\..*)|(.*\\.md)',
   });
   for (const m of applied) log.info({ migration: m.name }, 'migration applied');
+  await ensureApplicationRole(databaseUrl, options.appRole ?? { name: DEFAULT_APPLICATION_ROLE });
   return { applied: applied.map((m) => m.name) };
 }
 

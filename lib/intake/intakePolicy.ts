@@ -1,5 +1,7 @@
-// What intake accepts, from the configured pipeline: a size limit and the types its parser reads.
+// What intake accepts, from the configured pipeline: a size limit, the types its parser reads, and
+// how far a ZIP container (DOCX and friends) may inflate.
 import type { DocumentKind } from '../documents/detectType.ts';
+import type { ZipLimits } from '../documents/zipLimits.ts';
 import type { PipelineDeps } from '../pipeline/deps.ts';
 
 export type IntakePolicy = {
@@ -7,6 +9,7 @@ export type IntakePolicy = {
   acceptedKinds: readonly DocumentKind[];
   parserName: string;
   maxAttempts: number;
+  zip: ZipLimits;
 };
 
 export function intakePolicy(deps: PipelineDeps): IntakePolicy {
@@ -15,5 +18,6 @@ export function intakePolicy(deps: PipelineDeps): IntakePolicy {
     acceptedKinds: deps.parser.acceptedKinds,
     parserName: deps.parser.parser,
     maxAttempts: deps.attempts('job__parse'),
+    zip: { maxUnzippedBytes: deps.config.TVDB_MAX_UNZIPPED_BYTES, maxRatio: deps.config.TVDB_MAX_ZIP_RATIO },
   };
 }

@@ -2,11 +2,20 @@
 // JSON string literal whose content is the object).
 import { z } from 'zod';
 
+// Strings that reach PostgreSQL text: a NUL would make it refuse the statement (a 500), so it is
+// refused here as malformed, like any other envelope that is not LlamaParse's.
+const storable = (max: number) =>
+  z
+    .string()
+    .min(1)
+    .max(max)
+    .refine((s) => !s.includes('\u0000'), 'contains a NUL character');
+
 export const Envelope = z.object({
-  event_id: z.string().min(1).max(200),
-  event_type: z.string().min(1).max(100),
+  event_id: storable(200),
+  event_type: storable(100),
   timestamp: z.number().finite(),
-  data: z.object({ id: z.string().optional(), job_id: z.string().optional() }).passthrough(),
+  data: z.object({ id: storable(200).optional(), job_id: storable(200).optional() }).passthrough(),
 });
 export type Envelope = z.infer<typeof Envelope>;
 

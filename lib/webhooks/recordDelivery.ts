@@ -47,12 +47,17 @@ export type RefusalReason =
   | 'job_mismatch'
   | 'stale_timestamp';
 
+/** Counted always; stored as a row while the source is within `rowsPerMinute` (SQL record_webhook_refusal). */
 export async function recordRefusal(
   pool: DatabasePool,
   refusal: { reason: RefusalReason; status: number; address: string | undefined; detail?: string },
-) {
+  rowsPerMinute: number,
+): Promise<boolean> {
   const address = refusal.address?.replace(/^::ffff:/, '') ?? null;
-  await pool.query(sql.unsafe`
-    insert into webhook_refusal_log (reason, http_status, source_address, detail)
-    values (${refusal.reason}, ${refusal.status}, ${address}::inet, ${refusal.detail?.slice(0, 500) ?? null})`);
+  const detail = refusal.detail?.replaceAll('\u0000', '').slice(0, 500) ?? null;
+  return pool.oneFirst(sql.type(z.object({ stored: z.boolean() }))`
+    select record_webhook_refusal(${refusal.reason}, ${refusal.status}, ${address}::inet, ${detail}, ${rowsPerMinute}) as stored`);
 }
+
+/** The form of every token tvdb issues (base64url); anything else is unknown without a look-up. */
+export const TOKEN_SHAPE = /^[\w-]{1,128}$/;

@@ -4,12 +4,28 @@
 // environment; a file run on its own (npx ava test/x.test.ts) builds its own template.
 import { randomBytes } from 'node:crypto';
 import { sql, type DatabasePool } from 'slonik';
-import { createDatabasePool } from '../../lib/db/database.ts';
+import { createDatabasePool, EMBEDDED_APPLICATION_ROLE } from '../../lib/db/database.ts';
+import { urlAsRole } from '../../lib/db/applicationRole.ts';
 import { adminQuery as adminQueryOn, databaseUrl } from '../../lib/db/admin.ts';
 import { migrate } from '../../lib/db/migrate.ts';
 import { createLogger } from '../../lib/log.ts';
 
-export type TestDatabase = { name: string; url: string; pool: DatabasePool; drop(): Promise<void> };
+/**
+ * `url` and `pool` connect as the application role, as the pipeline does (so a missing grant fails
+ * a test); `ownerUrl` and `ownerPool` as the owner, for fixtures the application may not write
+ * (backdated history, the transition table).
+ */
+export type TestDatabase = {
+  name: string;
+  url: string;
+  pool: DatabasePool;
+  ownerUrl: string;
+  ownerPool: DatabasePool;
+  drop(): Promise<void>;
+};
+
+/** The application role of test databases (the same one the embedded default uses). */
+export const TEST_APPLICATION_ROLE = EMBEDDED_APPLICATION_ROLE;
 
 const adminUrl = () => {
   const url = process.env.TVDB_TEST_ADMIN_URL ?? process.env.TEST_DATABASE_URL;
@@ -28,7 +44,7 @@ async function templateName(): Promise<string> {
   ownTemplate ??= (async () => {
     const name = `tvdb_tpl_${process.pid}_${randomBytes(3).toString('hex')}`;
     await adminQuery(`create database ${name}`);
-    await migrate(databaseUrl(adminUrl(), name), createLogger('warn'));
+    await migrate(databaseUrl(adminUrl(), name), createLogger('warn'), { appRole: TEST_APPLICATION_ROLE });
     return name;
   })();
   return ownTemplate;
@@ -48,14 +64,19 @@ export async function createTestDatabase(options: { poolSize?: number } = {}): P
       await new Promise((r) => setTimeout(r, 50));
     }
   }
-  const url = databaseUrl(adminUrl(), name);
+  const ownerUrl = databaseUrl(adminUrl(), name);
+  const url = urlAsRole(ownerUrl, TEST_APPLICATION_ROLE);
   const pool = await createDatabasePool(url, options.poolSize ?? 5);
+  const ownerPool = await createDatabasePool(ownerUrl, 2); // connects on first use
   return {
     name,
     url,
     pool,
+    ownerUrl,
+    ownerPool,
     drop: async () => {
       await pool.end();
+      await ownerPool.end();
       await adminQuery(`drop database if exists ${name} with (force)`);
     },
   };

@@ -9,13 +9,16 @@ import { startEmbeddedPostgres } from '../../lib/db/embedded.ts';
 import { migrate } from '../../lib/db/migrate.ts';
 import { freePort } from '../../lib/http/freePort.ts';
 import { createLogger } from '../../lib/log.ts';
-import { adminQuery } from './database.ts';
+import { adminQuery, TEST_APPLICATION_ROLE } from './database.ts';
+import { urlAsRole } from '../../lib/db/applicationRole.ts';
 
 export type OwnPostgres = {
   /** The temporary directory the cluster lives in (under it: pg/), free for the test's files too. */
   dataDir: string;
-  /** The migrated 'tvdb' database. */
+  /** The migrated 'tvdb' database, as the application role. */
   url: string;
+  /** The same database as its owner. */
+  ownerUrl: string;
   stop(): Promise<void>;
   /** Starts the stopped server again, on the same port and data. */
   restart(): Promise<void>;
@@ -33,10 +36,11 @@ export async function ownPostgres(t: ExecutionContext, prefix: string): Promise<
     rmSync(dataDir, { recursive: true, force: true });
   });
   await adminQuery('create database tvdb', server.urlFor('postgres'));
-  await migrate(server.urlFor('tvdb'), log);
+  await migrate(server.urlFor('tvdb'), log, { appRole: TEST_APPLICATION_ROLE });
   return {
     dataDir,
-    url: server.urlFor('tvdb'),
+    url: urlAsRole(server.urlFor('tvdb'), TEST_APPLICATION_ROLE),
+    ownerUrl: server.urlFor('tvdb'),
     stop: () => server.stop(),
     restart: async () => {
       server = await start();

@@ -62,7 +62,7 @@ export const SEED: SeedJob[] = [
 ];
 
 export async function seedHistory(db: TestDatabase, jobs: SeedJob[]) {
-  await db.pool.transaction(async (tx) => {
+  await db.ownerPool.transaction(async (tx) => {
     // History is written as it was, not re-enacted: triggers (and their clocks) stay out of it.
     await tx.query(sql.unsafe`set local session_replication_role = replica`);
     const content = Buffer.from(`seed ${randomUUID()}`);

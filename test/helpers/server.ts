@@ -22,6 +22,7 @@ export async function testServer(
       acceptedKinds: ['pdf', 'docx', 'html', 'markdown', 'text'],
       parserName: 'local',
       maxAttempts: 3,
+      zip: { maxUnzippedBytes: 10 * 1024 * 1024, maxRatio: 100 },
     },
     apiToken: undefined,
     webhook: {
@@ -29,7 +30,10 @@ export async function testServer(
       allowlist: overrides.allowCidrs ? parseCidrList(overrides.allowCidrs) : undefined,
       maxBodyBytes: 2048,
       toleranceS: 300,
+      refusalRowsPerMinute: 60,
     },
+    uploads: { maxRequestBytes: 64 * 1024 * 1024, maxFiles: 100, maxConcurrent: 8 },
+    allowedHosts: new Set(['localhost', '127.0.0.1', '::1']),
     maxAttempts: 3,
     ...overrides,
   };

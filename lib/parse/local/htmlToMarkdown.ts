@@ -254,13 +254,19 @@ export function plainText(html: string): string {
 
 /** The charset an HTML document declares in its first bytes (<meta charset> or http-equiv). */
 export function htmlCharset(bytes: Uint8Array): string | undefined {
-  const head = Buffer.from(bytes.subarray(0, 4096)).toString('latin1');
-  const match = /<meta[^>]+charset\s*=\s*["']?([\w-]+)/i.exec(head);
-  if (!match) return undefined;
-  try {
-    new TextDecoder(match[1]!);
-    return match[1]!.toLowerCase();
-  } catch {
-    return undefined;
+  const head = Buffer.from(bytes.subarray(0, 4096)).toString('latin1').toLowerCase();
+  // Each <meta ...> tag found with indexOf, then one anchored match inside it: linear.
+  for (let at = head.indexOf('<meta'); at >= 0; at = head.indexOf('<meta', at + 5)) {
+    const end = head.indexOf('>', at);
+    const tag = head.slice(at, end < 0 ? head.length : end);
+    const match = /charset[ \t\n\r\f]*=[ \t\n\r\f]*["']?([\w-]+)/.exec(tag);
+    if (!match) continue;
+    try {
+      new TextDecoder(match[1]!);
+      return match[1]!;
+    } catch {
+      return undefined;
+    }
   }
+  return undefined;
 }
