@@ -1,0 +1,118 @@
+// Twelve SIGKILLs of random workers among three, over corpus documents on the provider emulators:
+// every job ends terminal, no move is recorded twice, and no provider call was made by two live
+// runs of one stage (each paid call names its run; runs of one job and stage never overlap).
+import test from 'ava';
+import { readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { sql } from 'slonik';
+import { z } from 'zod';
+import { createTestDatabase } from './helpers/database.ts';
+import { cleanEnv, runTvdb } from './helpers/cli.ts';
+import { startTvdb, type TvdbProcess } from './helpers/processes.ts';
+import { waitForTerminal, eventTrail } from './helpers/pipeline.ts';
+import { HAS_CORPUS, CORPUS_MISSING, CORPUS_DIR } from './helpers/corpus.ts';
+import { LlamaParseEmulator } from '../emulators/llamaparse/index.ts';
+import { EmbeddingEmulator } from '../emulators/embeddings.ts';
+import { pointAt } from '../emulators/pointAt.ts';
+import { HAPPY_PATH } from '../lib/jobs/stages.ts';
+
+const KILLS = 12;
+
+/** Calls of different runs of the same job and stage that overlapped in time at the provider. */
+function overlapping(calls: Array<{ run: string | null; startedAt: number; endedAt: number }>): string[] {
+  const found: string[] = [];
+  for (const a of calls)
+    for (const b of calls) {
+      if (!a.run || !b.run || a.run >= b.run) continue;
+      const [jobA, stageA] = a.run.split(':');
+      const [jobB, stageB] = b.run.split(':');
+      if (jobA === jobB && stageA === stageB && a.startedAt < b.endedAt && b.startedAt < a.endedAt)
+        found.push(`${a.run} / ${b.run}`);
+    }
+  return found;
+}
+
+test('twelve SIGKILLs among three workers: every job terminal, no move twice, no call by two live runs', async (t) => {
+  if (!HAS_CORPUS) {
+    t.log(CORPUS_MISSING);
+    t.pass();
+    return;
+  }
+  // The corpus but its three largest files (the 619-page PDF, the 10-K and War and Peace).
+  const files = ['pdf', 'docx', 'html', 'text', 'bad']
+    .flatMap((dir) => readdirSync(path.join(CORPUS_DIR, dir)).map((f) => path.join(CORPUS_DIR, dir, f)))
+    .filter((f) => statSync(f).size <= 1_300_000);
+  const db = await createTestDatabase({ poolSize: 3 });
+  // Latency, so kills land in the middle of calls.
+  const llama = new LlamaParseEmulator({ startDelayMs: 200, perPageDelayMs: 50 });
+  const embeddings = new EmbeddingEmulator({ latencyMs: 400 });
+  await Promise.all([llama.start(), embeddings.start()]);
+  const workers: TvdbProcess[] = [];
+  t.teardown(async () => {
+    await Promise.all(workers.map((w) => w.stop('SIGKILL')));
+    await Promise.all([llama.stop(), embeddings.stop()]);
+    await db.drop();
+  });
+  const env = cleanEnv({
+    DATABASE_URL: db.url,
+    ...pointAt({ llamaparse: llama, embeddings }, 32),
+    TVDB_WORKER_CONCURRENCY: '3',
+    TVDB_POLL_INTERVAL_MS: '200',
+    TVDB_HEARTBEAT_MS: '1000',
+    TVDB_WORKER_STALE_S: '3',
+    // A killed run keeps its stage for its call's timeout plus the stale window: keep them short.
+    LLAMAPARSE_TIMEOUT_MS: '5000',
+    EMBEDDINGS_TIMEOUT_MS: '5000',
+    // Small chunks: more embedding calls to land kills in.
+    CHUNK_TARGET_TOKENS: '128',
+    CHUNK_OVERLAP_TOKENS: '16',
+  });
+  const submitted = await runTvdb(['ingest', '--no-wait', '--json', ...files], env);
+  const accepted = (JSON.parse(submitted.stdout) as { results: Array<{ ok: boolean; jobId: string }> }).results
+    .filter((r) => r.ok)
+    .map((r) => r.jobId);
+  t.true(accepted.length >= 25, `${accepted.length} documents accepted`);
+  for (let i = 0; i < 3; i++) workers.push(startTvdb(['worker'], env));
+
+  // Kill a random live worker every 1-2.5 s while work remains, starting a fresh one each time.
+  let seed = 7;
+  const random = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
+  const remaining = () =>
+    db.pool.oneFirst(sql.type(z.object({ n: z.number() }))`
+      select count(*)::int as n from jobs where state not in ('complete', 'failed_parse', 'failed_chunking', 'failed_embedding')`);
+  let kills = 0;
+  while (kills < KILLS && (await remaining()) > 0) {
+    await new Promise((r) => setTimeout(r, 1000 + random() * 1500));
+    const live = workers.filter((w) => w.child.exitCode === null && w.child.signalCode === null);
+    const victim = live[Math.floor(random() * live.length)]!;
+    victim.child.kill('SIGKILL');
+    await victim.exited;
+    kills += 1;
+    workers.push(startTvdb(['worker'], env));
+  }
+  t.log(`${kills} workers killed`);
+  const jobs = await waitForTerminal(db.pool, accepted, 240_000);
+
+  const failed = Object.values(jobs).filter((j) => j.state !== 'complete');
+  for (const j of failed) t.regex(j.state, /^failed_parse$/, `${j.file_name}: ${j.state} (${j.last_error})`);
+  // Scanned PDFs (no text layer), the truncated PDF and the malformed PowerPoint: the emulator (our
+  // local parser behind the LlamaParse API) cannot read them.
+  t.true(
+    failed.every((f) => /loremipsum-flat|table-multi-row|truncated|power-point/.test(f.file_name)),
+    `only the documents the parser cannot read fail: ${failed.map((f) => f.file_name).join(', ')}`,
+  );
+  for (const id of accepted) {
+    if (jobs[id]!.state !== 'complete') continue;
+    t.deepEqual(await eventTrail(db.pool, id), [...HAPPY_PATH], `no move recorded twice (${jobs[id]!.file_name})`);
+  }
+  t.deepEqual(overlapping(embeddings.billed), [], 'no embedding call by two live runs of one stage');
+  t.deepEqual(overlapping(llama.uploadLog), [], 'no upload by two live runs of one stage');
+  const duplicateVectors = await db.pool.oneFirst(sql.type(z.object({ n: z.number() }))`
+    select count(*)::int as n from (select 1 from embeddings group by content_sha256, model, dimensions having count(*) > 1) d`);
+  t.is(duplicateVectors, 0, 'no vector stored twice');
+  const runs = new Set([...embeddings.billed, ...llama.uploadLog].map((c) => c.run));
+  t.log(
+    `${accepted.length} jobs, ${failed.length} failed_parse; ${llama.uploadLog.length} uploads, ` +
+      `${embeddings.billed.length} embedding calls by ${runs.size} runs`,
+  );
+});
