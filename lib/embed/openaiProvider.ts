@@ -1,7 +1,7 @@
 // Any OpenAI-compatible /v1/embeddings endpoint through the official `openai` SDK (OpenAI, Azure,
 // vLLM, Ollama, TEI, our emulator). SDK retries off: our stage retries own them (see the LlamaParse
 // client for why). Token usage comes from the response, for the ledger.
-import OpenAI from 'openai';
+import type OpenAI from 'openai';
 import { classifyHttpError } from '../http/classifyHttpError.ts';
 import { permanent } from '../errors.ts';
 import type { EmbeddingProvider } from './provider.ts';
@@ -28,12 +28,19 @@ export function createOpenAIProvider(config: OpenAIEmbeddingConfig): EmbeddingPr
   const dimensions = config.dimensions ?? DEFAULT_DIMENSIONS[config.model];
   if (!dimensions)
     throw new Error(`set EMBEDDINGS_DIMENSIONS: the output size of model "${config.model}" is not known`);
-  const client = new OpenAI({
-    apiKey: config.apiKey,
-    baseURL: config.baseURL,
-    timeout: config.timeoutMs,
-    maxRetries: 0,
-  });
+  // The SDK is loaded on the first call: a process that never embeds through it does not pay its
+  // ~30 MB (every worker and CLI process otherwise would).
+  let sdk: Promise<{ client: OpenAI; APIError: typeof OpenAI.APIError }> | undefined;
+  const load = () =>
+    (sdk ??= import('openai').then(({ default: OpenAISdk }) => ({
+      client: new OpenAISdk({
+        apiKey: config.apiKey,
+        baseURL: config.baseURL,
+        timeout: config.timeoutMs,
+        maxRetries: 0,
+      }),
+      APIError: OpenAISdk.APIError,
+    })));
   return {
     name: 'openai',
     model: config.model,
@@ -41,6 +48,7 @@ export function createOpenAIProvider(config: OpenAIEmbeddingConfig): EmbeddingPr
     maxBatch: config.maxBatch ?? 256,
     maxBatchTokens: config.maxBatchTokens ?? 250_000,
     async embed(texts, call) {
+      const { client, APIError } = await load();
       try {
         const response = await client.embeddings.create(
           {
@@ -59,7 +67,7 @@ export function createOpenAIProvider(config: OpenAIEmbeddingConfig): EmbeddingPr
           );
         return { vectors, promptTokens: response.usage?.prompt_tokens ?? null };
       } catch (error) {
-        if (error instanceof OpenAI.APIError) throw classifyHttpError('embeddings', error);
+        if (error instanceof APIError) throw classifyHttpError('embeddings', error);
         throw error;
       }
     },

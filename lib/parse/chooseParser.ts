@@ -1,7 +1,7 @@
 // The parser configuration selects: LlamaParse when LLAMA_CLOUD_API_KEY is set, else the local one.
 import type { Config } from '../config.ts';
 import type { DocumentKind } from '../documents/detectType.ts';
-import { LOCAL_PARSER_KINDS } from './local/parseLocally.ts';
+import { LOCAL_PARSER_KINDS } from './local/kinds.ts';
 import { createLlamaParseClient, type LlamaParseClient } from './llamaparse/client.ts';
 
 export type ParserChoice =

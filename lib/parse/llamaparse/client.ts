@@ -4,7 +4,7 @@
 // job event, counts towards the circuit breaker, and survives a crash; and an upload retried
 // invisibly after a timeout could create (and bill) a second LlamaParse job.
 import { createHash } from 'node:crypto';
-import LlamaCloud, { APIError, toFile } from '@llamaindex/llama-cloud';
+import type LlamaCloud from '@llamaindex/llama-cloud';
 import type { ParsingGetResponse } from '@llamaindex/llama-cloud/resources/parsing';
 import { classifyHttpError } from '../../http/classifyHttpError.ts';
 
@@ -44,18 +44,25 @@ export const LLAMA_CLOUD_US = 'https://api.cloud.llamaindex.ai';
 
 export function createLlamaParseClient(config: LlamaParseConfig): LlamaParseClient {
   const version = config.version ?? 'latest';
-  const client = new LlamaCloud({
-    apiKey: config.apiKey,
-    baseURL: config.baseURL ?? LLAMA_CLOUD_US,
-    timeout: config.timeoutMs,
-    maxRetries: 0,
-    ...(config.fetch ? { fetch: config.fetch } : {}),
-  });
-  const call = async <T>(fn: () => Promise<T>): Promise<T> => {
+  // The SDK is loaded on the first call (a process that never calls LlamaParse does not pay for it).
+  type Sdk = typeof import('@llamaindex/llama-cloud');
+  let sdk: Promise<{ client: LlamaCloud; toFile: Sdk['toFile'] }> | undefined;
+  const load = () =>
+    (sdk ??= import('@llamaindex/llama-cloud').then(({ default: LlamaCloudSdk, toFile }) => ({
+      client: new LlamaCloudSdk({
+        apiKey: config.apiKey,
+        baseURL: config.baseURL ?? LLAMA_CLOUD_US,
+        timeout: config.timeoutMs,
+        maxRetries: 0,
+        ...(config.fetch ? { fetch: config.fetch } : {}),
+      }),
+      toFile,
+    })));
+  const call = async <T>(fn: (sdk: { client: LlamaCloud; toFile: Sdk['toFile'] }) => Promise<T>): Promise<T> => {
+    const loaded = await load();
     try {
-      return await fn();
+      return await fn(loaded);
     } catch (error) {
-      if (error instanceof APIError) throw classifyHttpError('LlamaParse', error);
       throw classifyHttpError('LlamaParse', error as Error);
     }
   };
@@ -66,7 +73,7 @@ export function createLlamaParseClient(config: LlamaParseConfig): LlamaParseClie
       .slice(0, 16),
     baseURL: config.baseURL ?? LLAMA_CLOUD_US,
     upload: (request) =>
-      call(async () => {
+      call(async ({ client, toFile }) => {
         const response = await client.parsing.create(
           {
             tier: config.tier,
@@ -92,9 +99,9 @@ export function createLlamaParseClient(config: LlamaParseConfig): LlamaParseClie
         );
         return { id: response.id, status: response.status };
       }),
-    get: (id) => call(() => client.parsing.get(id, { expand: ['markdown', 'usage'] })),
+    get: (id) => call(({ client }) => client.parsing.get(id, { expand: ['markdown', 'usage'] })),
     cancel: (id) =>
-      call(async () => {
+      call(async ({ client }) => {
         await client.parsing.cancel(id);
       }),
   };

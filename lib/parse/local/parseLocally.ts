@@ -3,10 +3,9 @@
 import { describe, detectType, decodeText, type DocumentType } from '../../documents/detectType.ts';
 import { permanent } from '../../errors.ts';
 import type { ParseOutput } from '../types.ts';
-import { htmlToMarkdown, htmlCharset } from './htmlToMarkdown.ts';
 import { cleanText } from '../cleanText.ts';
 
-export const LOCAL_PARSER_KINDS = ['pdf', 'docx', 'html', 'markdown', 'text'] as const;
+export { LOCAL_PARSER_KINDS } from './kinds.ts';
 
 export async function parseLocally(bytes: Uint8Array, type: DocumentType = detectType(bytes)): Promise<ParseOutput> {
   const output = await parseByKind(bytes, type);
@@ -19,6 +18,8 @@ async function parseByKind(bytes: Uint8Array, type: DocumentType): Promise<Parse
     case 'markdown':
       return pagesFromText(decodeOrFail(bytes));
     case 'html': {
+      // turndown and its DOM load only for HTML and Word documents.
+      const { htmlCharset, htmlToMarkdown } = await import('./htmlToMarkdown.ts');
       const text = decodeText(bytes, { fallback: htmlCharset(bytes) ?? 'windows-1252' });
       if (text === null) throw permanent('the HTML file contains binary data');
       return single(htmlToMarkdown(text));
@@ -103,6 +104,7 @@ function headerRows(html: string): string {
 async function parseDocx(bytes: Uint8Array): Promise<ParseOutput> {
   const mammoth = (await import('mammoth')).default;
   try {
+    const { htmlToMarkdown } = await import('./htmlToMarkdown.ts');
     const { value: html } = await mammoth.convertToHtml({ buffer: Buffer.from(bytes) });
     return single(htmlToMarkdown(headerRows(html)));
   } catch (error) {
