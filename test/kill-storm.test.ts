@@ -14,23 +14,10 @@ import { HAS_CORPUS, CORPUS_MISSING, CORPUS_DIR } from './helpers/corpus.ts';
 import { LlamaParseEmulator } from '../emulators/llamaparse/index.ts';
 import { EmbeddingEmulator } from '../emulators/embeddings.ts';
 import { pointAt } from '../emulators/pointAt.ts';
+import { overlappingRuns } from './helpers/providerCalls.ts';
 import { HAPPY_PATH } from '../lib/jobs/stages.ts';
 
 const KILLS = 12;
-
-/** Calls of different runs of the same job and stage that overlapped in time at the provider. */
-function overlapping(calls: Array<{ run: string | null; startedAt: number; endedAt: number }>): string[] {
-  const found: string[] = [];
-  for (const a of calls)
-    for (const b of calls) {
-      if (!a.run || !b.run || a.run >= b.run) continue;
-      const [jobA, stageA] = a.run.split(':');
-      const [jobB, stageB] = b.run.split(':');
-      if (jobA === jobB && stageA === stageB && a.startedAt < b.endedAt && b.startedAt < a.endedAt)
-        found.push(`${a.run} / ${b.run}`);
-    }
-  return found;
-}
 
 test('twelve SIGKILLs among three workers: every job terminal, no move twice, no call by two live runs', async (t) => {
   if (!HAS_CORPUS) {
@@ -105,8 +92,8 @@ test('twelve SIGKILLs among three workers: every job terminal, no move twice, no
     if (jobs[id]!.state !== 'complete') continue;
     t.deepEqual(await eventTrail(db.pool, id), [...HAPPY_PATH], `no move recorded twice (${jobs[id]!.file_name})`);
   }
-  t.deepEqual(overlapping(embeddings.billed), [], 'no embedding call by two live runs of one stage');
-  t.deepEqual(overlapping(llama.uploadLog), [], 'no upload by two live runs of one stage');
+  t.deepEqual(overlappingRuns(embeddings.billed), [], 'no embedding call by two live runs of one stage');
+  t.deepEqual(overlappingRuns(llama.uploadLog), [], 'no upload by two live runs of one stage');
   const duplicateVectors = await db.pool.oneFirst(sql.type(z.object({ n: z.number() }))`
     select count(*)::int as n from (select 1 from embeddings group by content_sha256, model, dimensions having count(*) > 1) d`);
   t.is(duplicateVectors, 0, 'no vector stored twice');

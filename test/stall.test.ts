@@ -16,6 +16,7 @@ import { waitForTerminal } from './helpers/pipeline.ts';
 import { LlamaParseEmulator } from '../emulators/llamaparse/index.ts';
 import { EmbeddingEmulator } from '../emulators/embeddings.ts';
 import { pointAt } from '../emulators/pointAt.ts';
+import { overlappingRuns } from './helpers/providerCalls.ts';
 
 const STALE_S = 3;
 
@@ -106,20 +107,6 @@ async function ledgerTotals(db: TestDatabase) {
 async function notes(db: TestDatabase, event: string) {
   return db.pool.oneFirst(sql.type(z.object({ n: z.number() }))`
     select count(*)::int as n from job_events where kind = 'note' and detail ->> 'event' = ${event}`);
-}
-
-/** Billed calls of different runs of the same job and stage never overlap in time. */
-function overlappingRuns(calls: Array<{ run: string | null; startedAt: number; endedAt: number }>) {
-  const overlaps: string[] = [];
-  for (const a of calls)
-    for (const b of calls) {
-      if (!a.run || !b.run || a.run >= b.run) continue;
-      const [jobA, stageA] = a.run.split(':');
-      const [jobB, stageB] = b.run.split(':');
-      if (jobA === jobB && stageA === stageB && a.startedAt < b.endedAt && b.startedAt < a.endedAt)
-        overlaps.push(`${a.run} / ${b.run}`);
-    }
-  return overlaps;
 }
 
 test.serial('SIGSTOP in the middle of an embed call: the call is made once and billed once', async (t) => {
