@@ -9,7 +9,7 @@ const COMMANDS: Record<string, string> = {
   demo: 'the main job: ingest the bundled samples, show progress, a summary and a search',
   ingest: 'ingest files or folders: store, parse, chunk and embed them, following progress',
   status: "pipeline health, or one job's timeline",
-  search: 'the chunks nearest to a text, with document, page and score',
+  search: 'hybrid (vector + full-text) search of completed documents, with document, pages and score',
   retry: "send failed jobs back to their stage's queue",
   costs: 'what paid calls cost (by service, operation, day or job) and the budgets',
   budget: 'set and list spending limits per service and period',
@@ -18,6 +18,7 @@ const COMMANDS: Record<string, string> = {
   serve: 'the HTTP server (webhooks, document API, health) plus workers',
   worker: 'pipeline workers only, for this or any host that reaches the database',
   migrate: 'apply database migrations; safe to run again',
+  vectors: 'pgvector status, and moving stored vectors onto HNSW indexes (reindex)',
   emulator: 'a local LlamaParse or embeddings API emulator',
 };
 

@@ -65,6 +65,19 @@ export const ConfigSchema = z
     EMBEDDINGS_MODEL: z.string().min(1).optional(),
     EMBEDDINGS_DIMENSIONS: z.coerce.number().int().positive().optional(),
     EMBEDDINGS_TIMEOUT_MS: positiveInt(60_000),
+    // search: the text search language of chunks and queries, and pgvector's HNSW index
+    TVDB_TEXT_SEARCH_LANGUAGE: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_]*$/i, 'the name of a PostgreSQL text search configuration, e.g. english')
+      .default('english'),
+    TVDB_HNSW_EF_SEARCH: z.coerce.number().int().min(1).max(1000).default(100),
+    TVDB_SEARCH_EXACT_BELOW: z.coerce.number().int().min(0).default(10_000),
+    TVDB_HNSW_M: z.coerce.number().int().min(2).max(100).default(16),
+    TVDB_HNSW_EF_CONSTRUCTION: z.coerce.number().int().min(4).max(1000).default(64),
+    TVDB_INDEX_BUILD_MEMORY: z
+      .string()
+      .regex(/^\d+(kB|MB|GB)$/, 'a PostgreSQL memory size such as 512MB or 2GB')
+      .default('1GB'),
     // workers
     TVDB_WORKER_CONCURRENCY: positiveInt(4),
     // CPU work (parsing, chunking, tokens, the local embedder) runs in worker threads: how many

@@ -18,6 +18,7 @@ import { crossOrigin, hostAllowed } from '../lib/http/hosts.ts';
 // reveal nothing without the token.
 const PROBES = new Set(['/healthz', '/readyz']);
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+import { searchRoute } from './searchRoute.ts';
 
 export function createApp(ctx: ServerContext) {
   const app = polka({
@@ -58,6 +59,7 @@ export function createApp(ctx: ServerContext) {
   app.post('/v1/documents', requireToken, documentsRoute(ctx));
   app.get('/v1/jobs', requireToken, jobListRoute(ctx));
   app.get('/v1/jobs/:id', requireToken, jobRoute(ctx));
+  app.post('/v1/search', requireToken, searchRoute(ctx));
   app.get('/metrics', requireToken, metricsRoute(ctx));
   app.get('/status', requireTokenInBrowser, statusRoute(ctx));
   mountWebhookSubscriptionRoutes(app, ctx, requireToken);

@@ -3,6 +3,7 @@ import type { BlockList } from 'node:net';
 import type { DatabasePool } from 'slonik';
 import type { Logger } from '../lib/log.ts';
 import type { IntakePolicy } from '../lib/intake/intakePolicy.ts';
+import type { SearchDeps } from '../lib/search/search.ts';
 
 export type ServerContext = {
   pool: DatabasePool;
@@ -23,6 +24,8 @@ export type ServerContext = {
   maxAttempts: number;
   /** Outbound webhooks (subscriptions, callbacks): whether private destinations are allowed. */
   outbound?: { allowPrivate: boolean };
+  /** POST /v1/search: the embedder for queries, its guards, the search settings. */
+  search: SearchDeps;
   /** Override of the clock, for tests of stale timestamps. */
   now?: () => number;
 };

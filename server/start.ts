@@ -12,6 +12,7 @@ import { defaultAllowedHosts } from '../lib/http/hosts.ts';
 import { createApp } from './app.ts';
 import { attemptsFor } from '../lib/jobs/attempts.ts';
 import type { ServerContext } from './context.ts';
+import { searchDeps } from '../lib/search/search.ts';
 
 export type RunningServer = { url: string; close(): Promise<void> };
 
@@ -63,6 +64,7 @@ export function serverContext(config: Config, pool: DatabasePool, log: Logger, i
     ),
     maxAttempts: attemptsFor(config)('job__parse_collect'),
     outbound: { allowPrivate: config.TVDB_WEBHOOK_ALLOW_PRIVATE },
+    search: searchDeps(config, pool, log),
   };
 }
 

@@ -34,8 +34,9 @@ export default function job__chunk(deps: PipelineDeps): Task {
       if (made && !made.count) throw permanent('the parsed document has no text to chunk');
       const summary = await run.write(async (tx) => {
         if ((await lockJob(tx, jobId)).state !== stageDef('chunk').inProgress) return null; // another run finished first
-        const stored = made ?? (await copyChunks(tx, donor!, jobId));
-        if (made) await storeChunks(tx, jobId, made.rowsJson);
+        const language = deps.config.TVDB_TEXT_SEARCH_LANGUAGE;
+        const stored = made ?? (await copyChunks(tx, donor!, jobId, language));
+        if (made) await storeChunks(tx, jobId, made.rowsJson, language);
         await recordChunkingSettings(tx, jobId, settings);
         const { count: chunks, tokens, oversized } = stored;
         const detail = {

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
 import { testPipeline, ingest, waitForTerminal, eventTrail, type TestPipeline } from './helpers/pipeline.ts';
 import { minimalPdf, wrap } from '../lib/documents/minimalPdf.ts';
-import { searchChunks } from '../lib/search/searchChunks.ts';
+import { search, searchDeps } from '../lib/search/search.ts';
 import { HAPPY_PATH } from '../lib/jobs/stages.ts';
 
 let db: TestDatabase;
@@ -48,12 +48,11 @@ test.serial(
     const pdfPages = await db.pool.anyFirst(sql.type(z.object({ p: z.number() }))`
     select distinct page_start as p from chunks where job_id = ${ids[2]!}::uuid order by 1`);
     t.deepEqual(pdfPages, [1, 2], 'PDF chunks keep their page numbers');
-    const { vectors } = await pipeline.deps.embedder.embed(['glacier records health']);
-    const hits = await searchChunks(db.pool, {
-      vector: vectors[0]!,
-      model: pipeline.deps.embedder.model,
-      dimensions: pipeline.deps.embedder.dimensions,
+    const { results: hits } = await search(searchDeps(pipeline.deps.config, db.pool, pipeline.deps.log), {
+      query: 'glacier records health',
       k: 3,
+      mode: 'vector',
+      filters: {},
     });
     t.is(hits[0]!.file_name, 'report.pdf');
     t.is(hits[0]!.page_start, 2);

@@ -5,6 +5,7 @@ import { EventEmitter } from 'node:events';
 import { run, type Runner, type WorkerEvents } from 'graphile-worker';
 import { graphileLogger } from '../lib/db/migrate.ts';
 import { configureRateLimits } from '../lib/resilience/rateLimits.ts';
+import { checkTextSearchLanguage } from '../lib/search/textSearchLanguage.ts';
 import type { PipelineDeps } from '../lib/pipeline/deps.ts';
 import { loadTasks } from '../tasks/index.ts';
 import { startLiveness } from './liveness.ts';
@@ -22,6 +23,7 @@ export async function startWorkers(
   options: { concurrency?: number } = {},
 ): Promise<StartedWorkers> {
   const concurrency = options.concurrency ?? deps.config.TVDB_WORKER_CONCURRENCY;
+  await checkTextSearchLanguage(deps.pool, deps.config.TVDB_TEXT_SEARCH_LANGUAGE); // the chunk stage writes it
   await configureRateLimits(deps.pool, deps.config);
   const { taskList, crontab } = await loadTasks(deps);
   const events: WorkerEvents = new EventEmitter() as WorkerEvents;

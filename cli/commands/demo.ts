@@ -7,7 +7,7 @@ import type { Command } from '../command.ts';
 import { parseCommandArgs } from '../command.ts';
 import { withRuntime } from '../runtime.ts';
 import { ingestFlow, exitCodeOf } from '../ingestFlow.ts';
-import { searchChunks } from '../../lib/search/searchChunks.ts';
+import { search, searchDeps } from '../../lib/search/search.ts';
 
 const SAMPLES = path.relative(process.cwd(), fileURLToPath(new URL('../../samples', import.meta.url))) || '.';
 const QUESTION = 'what happens when a job makes an illegal state transition';
@@ -40,17 +40,16 @@ DATABASE_URL, LLAMA_CLOUD_API_KEY or EMBEDDINGS_* set it uses those instead.`,
         `\nsummary: ${complete}/${flow.jobs.length} documents complete, ${totals.chunks} chunks, ${totals.vectors} vectors, ` +
           `${flow.seconds.toFixed(1)}s, cost $0.00 (${flow.deps.parser.parser} parser${totals.credits ? `, ${totals.credits} LlamaParse credits` : ''}, ${flow.deps.embedder.model})\n`,
       );
-      const { vectors } = await flow.deps.embedder.embed([QUESTION]);
-      const hits = await searchChunks(rt.pool, {
-        vector: vectors[0]!,
-        model: flow.deps.embedder.model,
-        dimensions: flow.deps.embedder.dimensions,
+      const { results } = await search(searchDeps(rt.config, rt.pool, rt.log, flow.deps.embedder), {
+        query: QUESTION,
         k: 3,
+        mode: 'hybrid',
+        filters: {},
       });
       process.stdout.write(`\nexample search: "${QUESTION}"\n`);
-      for (const [i, hit] of hits.entries()) {
+      for (const hit of results) {
         process.stdout.write(
-          `${i + 1}. ${hit.score.toFixed(3)}  ${printable(hit.file_name)} p. ${hit.page_start}\n   ${hit.content.replace(/\s+/g, ' ').slice(0, 160)}…\n`,
+          `${hit.rank}. ${hit.score.toFixed(3)}  ${printable(hit.file_name)} p. ${hit.page_start}\n   ${hit.content.replace(/\s+/g, ' ').slice(0, 160)}…\n`,
         );
       }
       process.stdout.write(

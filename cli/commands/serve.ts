@@ -5,6 +5,7 @@ import { buildDeps } from '../../worker/buildDeps.ts';
 import { intakePolicy } from '../../lib/intake/intakePolicy.ts';
 import { superviseWorkers } from '../../worker/superviseWorkers.ts';
 import { checkServerConfig, serverContext, startServer } from '../../server/start.ts';
+import { checkTextSearchLanguage } from '../../lib/search/textSearchLanguage.ts';
 
 const command: Command = {
   usage: `Usage: tvdb serve [--no-workers]
@@ -14,6 +15,7 @@ unless --no-workers:
   POST /webhooks/llamaparse/<token>   LlamaParse webhooks (see README: authentication)
   POST /v1/documents                  multipart upload, one or more files (Bearer TVDB_API_TOKEN)
   GET  /v1/jobs/<id>, /v1/jobs?state= job state, timeline and error
+  POST /v1/search                     JSON {"query": "...", "k": 10, "mode": "hybrid", ...}
   GET  /healthz, /readyz              liveness; readiness (database reachable, migrations applied)
 Without TVDB_API_TOKEN the server only listens on a loopback address.
 SIGTERM or Ctrl-C: stop accepting, finish requests and jobs in hand, exit.`,
@@ -22,6 +24,7 @@ SIGTERM or Ctrl-C: stop accepting, finish requests and jobs in hand, exit.`,
     return withRuntime(
       { logLevel: 'info', validate: checkServerConfig },
       async ({ config, log, pool, db, onShutdown, stopping }) => {
+        await checkTextSearchLanguage(pool, config.TVDB_TEXT_SEARCH_LANGUAGE); // chunks and search use it
         const deps = buildDeps(config, pool, log);
         onShutdown(() => deps.cpu.close());
         const ctx = serverContext(config, pool, log, intakePolicy(deps));

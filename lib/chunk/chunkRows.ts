@@ -27,14 +27,22 @@ export async function findChunkDonor(
 
 export type ChunkSummary = { count: number; tokens: number; oversized: number[] };
 
-/** A donor's chunks copied to this job, in one statement (they never pass through this process). */
-export async function copyChunks(tx: CommonQueryMethods, fromJobId: string, toJobId: string): Promise<ChunkSummary> {
+/** A donor's chunks copied to this job, in one statement (they never pass through this process).
+ * `textSearchLanguage` (TVDB_TEXT_SEARCH_LANGUAGE): the text search configuration of their tsvector. */
+export async function copyChunks(
+  tx: CommonQueryMethods,
+  fromJobId: string,
+  toJobId: string,
+  textSearchLanguage: string,
+): Promise<ChunkSummary> {
   const row = await tx.one(sql.type(
     z.object({ count: z.number(), tokens: z.number(), oversized: z.array(z.number()) }),
   )`
     with copied as (
-      insert into chunks (job_id, ordinal, content, content_sha256, token_count, overlap_chars, page_start, page_end, heading_path, oversized)
-      select ${toJobId}::uuid, ordinal, content, content_sha256, token_count, overlap_chars, page_start, page_end, heading_path, oversized
+      insert into chunks (job_id, ordinal, content, content_sha256, token_count, overlap_chars, page_start, page_end, heading_path, oversized,
+                          text_search_language)
+      select ${toJobId}::uuid, ordinal, content, content_sha256, token_count, overlap_chars, page_start, page_end, heading_path, oversized,
+             ${textSearchLanguage}
       from chunks where job_id = ${fromJobId}::uuid
       on conflict (job_id, ordinal) do nothing
       returning ordinal, token_count, oversized)
@@ -44,12 +52,14 @@ export async function copyChunks(tx: CommonQueryMethods, fromJobId: string, toJo
   return { count: row.count, tokens: row.tokens, oversized: [...row.oversized] };
 }
 
-/** The job's chunks from their JSON rows (made by the chunker in a worker thread), one statement. */
-export async function storeChunks(tx: CommonQueryMethods, jobId: string, rowsJson: string) {
+/** The job's chunks from their JSON rows (made by the chunker in a worker thread), one statement.
+ * `textSearchLanguage` (TVDB_TEXT_SEARCH_LANGUAGE): the text search configuration of their tsvector. */
+export async function storeChunks(tx: CommonQueryMethods, jobId: string, rowsJson: string, textSearchLanguage: string) {
   await tx.query(sql.unsafe`
-    insert into chunks (job_id, ordinal, content, content_sha256, token_count, overlap_chars, page_start, page_end, heading_path, oversized)
+    insert into chunks (job_id, ordinal, content, content_sha256, token_count, overlap_chars, page_start, page_end, heading_path, oversized,
+                        text_search_language)
     select ${jobId}::uuid, x.ordinal, x.content, decode(x.sha, 'hex'), x.token_count, x.overlap_chars, x.page_start, x.page_end,
-           array(select jsonb_array_elements_text(x.heading_path)), x.oversized
+           array(select jsonb_array_elements_text(x.heading_path)), x.oversized, ${textSearchLanguage}
     from jsonb_to_recordset(${rowsJson}::jsonb) as x(ordinal int, content text, sha text, token_count int, overlap_chars int,
                                                    page_start int, page_end int, heading_path jsonb, oversized boolean)
     on conflict (job_id, ordinal) do nothing`);

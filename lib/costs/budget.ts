@@ -20,6 +20,22 @@ export async function reserveBudget(
     : { ok: true, reservationId: row.reservation_id, reused: row.reused };
 }
 
+/** A reservation that belongs to a request rather than a job (a search query's embedding): one
+ * per request id, never reused; the request settles it when its call is billed or has failed. */
+export async function reserveRequestBudget(
+  db: CommonQueryMethods,
+  input: { requestId: string; stage: 'search'; service: Service; amountMicroUsd: number; ttlS: number },
+): Promise<{ ok: true; reservationId: number } | { ok: false; refusedBy: string }> {
+  const row = await db.one(sql.type(
+    z.object({ reservation_id: z.number().nullable(), refused_by: z.string().nullable() }),
+  )`
+    select reservation_id::int, refused_by
+    from reserve_request_budget(${input.requestId}::uuid, ${input.stage}, ${input.service}, ${input.amountMicroUsd}::bigint, make_interval(secs => ${input.ttlS}))`);
+  return row.reservation_id === null
+    ? { ok: false, refusedBy: row.refused_by ?? 'a budget' }
+    : { ok: true, reservationId: row.reservation_id };
+}
+
 export type LedgerEntry = {
   service: Service;
   operation: string;

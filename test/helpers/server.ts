@@ -9,6 +9,8 @@ import { startServer, type RunningServer } from '../../server/start.ts';
 import type { ServerContext } from '../../server/context.ts';
 import { advanceJob } from '../../lib/jobs/advanceJob.ts';
 import { insertJob } from './jobs.ts';
+import { loadConfig } from '../../lib/config.ts';
+import { searchDeps } from '../../lib/search/search.ts';
 
 export async function testServer(
   pool: DatabasePool,
@@ -35,6 +37,7 @@ export async function testServer(
     uploads: { maxRequestBytes: 64 * 1024 * 1024, maxFiles: 100, maxConcurrent: 8 },
     allowedHosts: new Set(['localhost', '127.0.0.1', '::1']),
     maxAttempts: 3,
+    search: searchDeps(loadConfig({}), pool, createLogger('silent')),
     ...overrides,
   };
   const server: RunningServer = await startServer(ctx, '127.0.0.1', 0);

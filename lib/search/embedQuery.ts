@@ -1,0 +1,104 @@
+// The query's vector, from the configured embedder. A paid provider's call is treated like the
+// embed stage's: its estimate is reserved first (a reservation owned by the request, since a
+// search has no job), the call goes through the shared rate limits and circuit breaker, and the
+// ledger row and the settlement are written in one transaction after it. A call that fails is
+// billed nothing and its hold released; a process that dies mid-call leaves the hold to expire.
+// Nothing external happens inside a transaction.
+import type { DatabasePool } from 'slonik';
+import { countTokens } from '../chunk/tokenizer.ts';
+import { recordCost, reserveRequestBudget, settleReservation } from '../costs/budget.ts';
+import { embeddingPrice } from '../costs/embeddingPrice.ts';
+import { tokenCostMicroUsd } from '../costs/pricing.ts';
+import type { EmbeddingProvider, EmbeddingResult } from '../embed/provider.ts';
+import { DeferError, StageError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import type { BreakerSettings } from '../resilience/breakers.ts';
+import { guardedCall } from '../resilience/guardedCall.ts';
+import { SearchError } from './searchError.ts';
+
+export type QueryEmbedding = {
+  pool: DatabasePool;
+  log: Logger;
+  embedder: EmbeddingProvider;
+  breaker: BreakerSettings;
+  reservationTtlS: number;
+};
+
+export async function embedQuery(
+  deps: QueryEmbedding,
+  text: string,
+  request: { requestId: string; correlationId: string },
+): Promise<{ vector: number[]; costMicroUsd: number }> {
+  const { embedder, pool } = deps;
+  if (embedder.name !== 'openai') return { vector: (await embedder.embed([text])).vectors[0]!, costMicroUsd: 0 };
+  const tokens = countTokens(text);
+  const price = await embeddingPrice(pool, embedder.model).catch((error: Error) => {
+    throw new SearchError(500, 'embedding_failed', error.message);
+  });
+  const reservation = await reserveRequestBudget(pool, {
+    requestId: request.requestId,
+    stage: 'search',
+    service: 'embeddings',
+    amountMicroUsd: tokenCostMicroUsd(tokens, price),
+    ttlS: deps.reservationTtlS,
+  });
+  if (!reservation.ok)
+    throw new SearchError(402, 'budget_exhausted', `no budget left to embed the query: ${reservation.refusedBy}`);
+  let result: EmbeddingResult;
+  try {
+    result = await guardedCall(
+      { pool, log: deps.log, breaker: deps.breaker },
+      'embeddings',
+      'embed_query',
+      () => embedder.embed([text]),
+      [
+        ['embeddings:requests', 1],
+        ['embeddings:tokens', tokens],
+      ],
+    );
+  } catch (error) {
+    await settleReservation(pool, reservation.reservationId);
+    throw asSearchError(error);
+  }
+  const billed = result.promptTokens ?? tokens;
+  const costMicroUsd = tokenCostMicroUsd(billed, price);
+  await pool.transaction(async (tx) => {
+    await recordCost(tx, {
+      service: 'embeddings',
+      operation: 'embed_query',
+      units: billed,
+      unit: 'tokens',
+      costMicroUsd,
+      estimated: result.promptTokens === null,
+      jobId: null,
+      correlationId: request.correlationId,
+      externalId: embedder.model,
+      reservationId: reservation.reservationId,
+    });
+    await settleReservation(tx, reservation.reservationId);
+  });
+  return { vector: result.vectors[0]!, costMicroUsd };
+}
+
+/** A wait (open breaker, rate limit) or a transient failure: 503, try again; a refusal: 502. */
+function asSearchError(error: unknown): Error {
+  if (error instanceof DeferError)
+    return new SearchError(
+      503,
+      'embeddings_unavailable',
+      `the embeddings provider is not being called right now (${String(error.note.event)}); try again in ${error.delayS} s`,
+      error.delayS,
+    );
+  if (error instanceof StageError) {
+    if (error.errorClass === 'permanent')
+      return new SearchError(502, 'embedding_failed', `the embeddings provider refused the query: ${error.message}`);
+    const retryAfterS = error.retryAfterMs === undefined ? undefined : Math.ceil(error.retryAfterMs / 1000);
+    return new SearchError(
+      503,
+      'embeddings_unavailable',
+      `the embeddings provider failed: ${error.message}; try again`,
+      retryAfterS,
+    );
+  }
+  return error as Error;
+}
