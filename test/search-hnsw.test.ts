@@ -20,6 +20,7 @@ import { writtenSql } from './helpers/database.ts';
 import { createDatabasePool } from '../lib/db/database.ts';
 
 const JOBS = 12;
+const SETTINGS = { efSearch: 40, exactBelow: 10_000 };
 const CHUNKS_PER_JOB = 1000;
 const embedder = createLocalProvider(64);
 const space = { model: embedder.model, dimensions: embedder.dimensions };
@@ -128,17 +129,19 @@ pgvectorTest(
   'filters never leave a hole: exact below 10,000 chunks, HNSW above, exact again when HNSW comes back short',
   async (t) => {
     const vector = await queryVector();
+    const all = await nearestContents(db.pool, { space, vector, limit: 10, filters: {} }, SETTINGS);
+    t.is(all.method, 'hnsw', '12,000 vectors in the space: the index');
     const small = await nearestContents(
       db.pool,
       { space, vector, limit: 10, filters: { correlationId: 'corr-small' } },
-      40,
+      SETTINGS,
     );
     t.is(small.method, 'exact', '1,000 chunks pass: read them all');
     t.is(small.candidates.length, 10);
     const large = await nearestContents(
       db.pool,
       { space, vector, limit: 10, filters: { correlationId: 'corr-large' } },
-      40,
+      SETTINGS,
     );
     t.is(large.method, 'hnsw', '11,000 chunks pass: the index, with iterative scans');
     t.is(large.candidates.length, 10);
@@ -152,7 +155,7 @@ pgvectorTest(
       const short = await nearestContents(
         fresh,
         { space, vector: aside, limit: 10, filters: { correlationId: 'corr-large' } },
-        1,
+        { ...SETTINGS, efSearch: 1 },
       );
       t.is(short.method, 'exact');
       t.is(short.candidates.length, 10);

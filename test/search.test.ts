@@ -84,8 +84,9 @@ test.after.always(async () => {
   await db?.drop();
 });
 
+let searching = () => deps;
 const run = (query: string, options: Partial<SearchRequest> = {}) =>
-  search(deps, { query, k: 5, mode: 'hybrid', filters: {}, ...options });
+  search(searching(), { query, k: 5, mode: 'hybrid', filters: {}, ...options });
 
 /** Everything a user relies on, whichever way the vectors are read. */
 async function searchBehaves(t: ExecutionContext, vectorPath: 'hnsw' | 'exact') {
@@ -219,6 +220,9 @@ pgvectorTest('after tvdb vectors reindex the same searches go through HNSW and f
     outcomes.map((o) => [o.model, o.action]),
     [[deps.embedder.model, 'built']],
   );
+  const small = await run('fog horn sounds in thick weather', { mode: 'vector', k: 3 });
+  t.is(small.vector_search, 'exact', 'a space this small is read whole (TVDB_SEARCH_EXACT_BELOW)');
+  searching = () => ({ ...deps, exactBelow: 0 });
   const after = await run('fog horn sounds in thick weather', { mode: 'vector', k: 3 });
   t.is(after.vector_search, 'hnsw');
   t.deepEqual(

@@ -5,6 +5,7 @@ import type OpenAI from 'openai';
 import { classifyHttpError } from '../http/classifyHttpError.ts';
 import { permanent } from '../errors.ts';
 import type { EmbeddingProvider } from './provider.ts';
+import { unitLength } from './unitLength.ts';
 
 export type OpenAIEmbeddingConfig = {
   apiKey: string;
@@ -58,7 +59,7 @@ export function createOpenAIProvider(config: OpenAIEmbeddingConfig): EmbeddingPr
           },
           call?.runId ? { headers: { 'x-tvdb-run': call.runId } } : {},
         );
-        const vectors = [...response.data].sort((a, b) => a.index - b.index).map((d) => d.embedding);
+        const vectors = [...response.data].sort((a, b) => a.index - b.index).map((d) => unitLength(d.embedding));
         if (vectors.length !== texts.length)
           throw permanent(`asked for ${texts.length} embeddings, got ${vectors.length}`);
         if (vectors.some((v) => v.length !== dimensions))

@@ -28,6 +28,8 @@ export type SearchDeps = {
   embedder: EmbeddingProvider;
   breaker: BreakerSettings;
   efSearch: number;
+  /** Searches over at most this many chunks read every vector (exact) even with an HNSW index. */
+  exactBelow: number;
   textLanguage: string;
   /** How long a query's budget hold lasts if the process dies before settling it. */
   reservationTtlS: number;
@@ -45,6 +47,7 @@ export function searchDeps(
     embedder,
     breaker: breakerSettings(config),
     efSearch: config.TVDB_HNSW_EF_SEARCH,
+    exactBelow: config.TVDB_SEARCH_EXACT_BELOW,
     textLanguage: config.TVDB_TEXT_SEARCH_LANGUAGE,
     reservationTtlS: Math.ceil(config.EMBEDDINGS_TIMEOUT_MS / 1000) + 60,
   };
@@ -101,7 +104,7 @@ export async function search(deps: SearchDeps, request: SearchRequest): Promise<
       requestId,
       correlationId: request.correlationId ?? requestId,
     });
-    const found = await nearestContents(deps.pool, { space, vector, limit: depth, filters }, deps.efSearch);
+    const found = await nearestContents(deps.pool, { space, vector, limit: depth, filters }, deps);
     return { ...found, costMicroUsd };
   };
   const textSide = async () =>

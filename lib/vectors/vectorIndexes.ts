@@ -82,12 +82,15 @@ export async function indexBuildProgress(db: CommonQueryMethods) {
     from pg_stat_progress_create_index p where p.relid = to_regclass('embeddings')`);
 }
 
-const SpaceState = z.object({ pgvector: z.boolean(), index_valid: z.boolean() });
+const SpaceState = z.object({ pgvector: z.boolean(), index_valid: z.boolean(), index_vectors: z.number() });
 
-/** What a search of this space can use, in one round trip: pgvector created in the database, and
- * a valid HNSW index for the space. */
+/** What a search of this space can use, in one round trip: pgvector created in the database, a
+ * valid HNSW index for the space, and how many vectors the index holds by the catalog's estimate
+ * (kept by VACUUM, ANALYZE and the build; -1: not known). */
 export async function spaceSearchState(db: CommonQueryMethods, space: VectorSpace) {
   return db.one(sql.type(SpaceState)`
     select exists (select 1 from pg_extension where extname = 'vector') as pgvector,
-           coalesce((select i.indisvalid from pg_index i where i.indexrelid = to_regclass(${hnswIndexName(space)})), false) as index_valid`);
+           coalesce(i.indisvalid, false) as index_valid, coalesce(c.reltuples, -1)::float8 as index_vectors
+    from (select to_regclass(${hnswIndexName(space)}) as oid) x
+    left join pg_index i on i.indexrelid = x.oid left join pg_class c on c.oid = x.oid`);
 }

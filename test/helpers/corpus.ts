@@ -4,7 +4,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
-export const CORPUS_DIR = fileURLToPath(new URL('../../../shared/corpus', import.meta.url));
+// TEST_CORPUS_DIR: for a checkout whose ../shared is elsewhere (a git worktree).
+export const CORPUS_DIR =
+  process.env.TEST_CORPUS_DIR ?? fileURLToPath(new URL('../../../shared/corpus', import.meta.url));
 export const HAS_CORPUS = existsSync(path.join(CORPUS_DIR, 'MANIFEST.md'));
 export const CORPUS_MISSING = `../shared/corpus is absent (${CORPUS_DIR}): corpus tests skipped`;
 
