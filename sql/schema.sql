@@ -121,6 +121,24 @@ CREATE FUNCTION public.budget_period_start(p_period text, p_created_at timestamp
   select case p_period when 'day' then date_trunc('day', p_at) when 'month' then date_trunc('month', p_at) else p_created_at end;
 $$;
 
+CREATE FUNCTION public.budget_refusal(p_service text, p_amount bigint) RETURNS text
+    LANGUAGE plpgsql
+    AS $$
+declare
+  v_budget record;
+begin
+  perform 1 from budgets where scope in (p_service, 'all') order by id for update;
+  for v_budget in
+    select s.* from budget_status s where s.scope in (p_service, 'all') order by s.budget_id
+  loop
+    if v_budget.remaining_micro_usd < p_amount then
+      return format('%s %s budget: %s of %s micro-USD spent or reserved, %s needed',
+        v_budget.scope, v_budget.period, v_budget.spent_micro_usd + v_budget.reserved_micro_usd, v_budget.limit_micro_usd, p_amount);
+    end if;
+  end loop;
+  return null;
+end $$;
+
 CREATE FUNCTION public.claim_stage_run(p_job_id uuid, p_stage text, p_owner text, p_lease interval) RETURNS TABLE(outcome text, token bigint, state public.job_state, retry_in_s double precision)
     LANGUAGE plpgsql
     AS $$
@@ -668,7 +686,7 @@ CREATE FUNCTION public.reserve_budget(p_job_id uuid, p_stage text, p_service tex
     AS $$
 declare
   v_existing bigint;
-  v_budget record;
+  v_refusal text;
 begin
   select id into v_existing from budget_reservations
   where job_id = p_job_id and stage = p_stage and status = 'held' and expires_at > now();
@@ -678,20 +696,32 @@ begin
   end if;
   -- An expired hold for this (job, stage) is closed before a new one is taken.
   update budget_reservations set status = 'expired' where job_id = p_job_id and stage = p_stage and status = 'held';
-  perform 1 from budgets where scope in (p_service, 'all') order by id for update;
-  for v_budget in
-    select s.* from budget_status s where s.scope in (p_service, 'all') order by s.budget_id
-  loop
-    if v_budget.remaining_micro_usd < p_amount then
-      return query select null::bigint, format('%s %s budget: %s of %s micro-USD spent or reserved, %s needed',
-        v_budget.scope, v_budget.period, v_budget.spent_micro_usd + v_budget.reserved_micro_usd, v_budget.limit_micro_usd, p_amount), false;
-      return;
-    end if;
-  end loop;
+  v_refusal := budget_refusal(p_service, p_amount);
+  if v_refusal is not null then
+    return query select null::bigint, v_refusal, false;
+    return;
+  end if;
   return query
     insert into budget_reservations (job_id, stage, service, amount_micro_usd, expires_at)
     values (p_job_id, p_stage, p_service, p_amount, now() + p_ttl)
     returning id, null::text, false;
+end $$;
+
+CREATE FUNCTION public.reserve_request_budget(p_request_id uuid, p_stage text, p_service text, p_amount bigint, p_ttl interval) RETURNS TABLE(reservation_id bigint, refused_by text)
+    LANGUAGE plpgsql
+    AS $$
+declare
+  v_refusal text;
+begin
+  v_refusal := budget_refusal(p_service, p_amount);
+  if v_refusal is not null then
+    return query select null::bigint, v_refusal;
+    return;
+  end if;
+  return query
+    insert into budget_reservations (request_id, stage, service, amount_micro_usd, expires_at)
+    values (p_request_id, p_stage, p_service, p_amount, now() + p_ttl)
+    returning id, null::text;
 end $$;
 
 CREATE FUNCTION public.reset_breaker(p_service text, p_who text) RETURNS text
@@ -817,6 +847,14 @@ CREATE FUNCTION public.tg_append_only() RETURNS trigger
 begin
   raise exception '% is append-only: % refused', tg_table_name, tg_op
     using errcode = 'TV003';
+end $$;
+
+CREATE FUNCTION public.tg_chunks__text_search() RETURNS trigger
+    LANGUAGE plpgsql STABLE
+    AS $$
+begin
+  new.text_search := to_tsvector(new.text_search_language::regconfig, new.content);
+  return new;
 end $$;
 
 CREATE FUNCTION public.tg_circuit_breakers__record() RETURNS trigger
@@ -1026,7 +1064,7 @@ CREATE TABLE public.budget_alert_thresholds (
 
 CREATE TABLE public.budget_reservations (
     id bigint NOT NULL,
-    job_id uuid NOT NULL,
+    job_id uuid,
     stage text NOT NULL,
     service text NOT NULL,
     amount_micro_usd bigint NOT NULL,
@@ -1034,9 +1072,11 @@ CREATE TABLE public.budget_reservations (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     expires_at timestamp with time zone NOT NULL,
     settled_at timestamp with time zone,
+    request_id uuid,
     CONSTRAINT budget_reservations_amount_micro_usd_check CHECK ((amount_micro_usd >= 0)),
+    CONSTRAINT budget_reservations_one_owner CHECK (((job_id IS NULL) <> (request_id IS NULL))),
     CONSTRAINT budget_reservations_service_check CHECK ((service = ANY (ARRAY['llamaparse'::text, 'embeddings'::text]))),
-    CONSTRAINT budget_reservations_stage_check CHECK ((stage = ANY (ARRAY['parse'::text, 'embed'::text]))),
+    CONSTRAINT budget_reservations_stage_check CHECK ((stage = ANY (ARRAY['parse'::text, 'embed'::text, 'search'::text]))),
     CONSTRAINT budget_reservations_status_check CHECK ((status = ANY (ARRAY['held'::text, 'settled'::text, 'expired'::text])))
 );
 
@@ -1142,6 +1182,8 @@ CREATE TABLE public.chunks (
     page_end integer NOT NULL,
     heading_path text[] DEFAULT '{}'::text[] NOT NULL,
     oversized boolean DEFAULT false NOT NULL,
+    text_search_language text DEFAULT 'english'::text NOT NULL,
+    text_search tsvector NOT NULL,
     CONSTRAINT chunks_check CHECK ((page_end >= page_start)),
     CONSTRAINT chunks_content_sha256_check CHECK ((octet_length(content_sha256) = 32)),
     CONSTRAINT chunks_ordinal_check CHECK ((ordinal >= 0)),
@@ -2028,7 +2070,11 @@ CREATE INDEX budget_reservations_held_idx ON public.budget_reservations USING bt
 
 CREATE UNIQUE INDEX budget_reservations_one_held ON public.budget_reservations USING btree (job_id, stage) WHERE (status = 'held'::text);
 
+CREATE UNIQUE INDEX budget_reservations_request_idx ON public.budget_reservations USING btree (request_id) WHERE (request_id IS NOT NULL);
+
 CREATE INDEX chunks_content_sha256_idx ON public.chunks USING btree (content_sha256);
+
+CREATE INDEX chunks_text_search_idx ON public.chunks USING gin (text_search);
 
 CREATE INDEX cost_ledger_at_idx ON public.cost_ledger USING btree (at);
 
@@ -2092,6 +2138,8 @@ CREATE TRIGGER _100_check_events BEFORE INSERT OR UPDATE OF events, callback ON 
 CREATE TRIGGER _100_check_transition BEFORE INSERT OR UPDATE ON public.jobs FOR EACH ROW EXECUTE FUNCTION public.tg_jobs__check_transition();
 
 CREATE TRIGGER _100_record_state BEFORE UPDATE ON public.circuit_breakers FOR EACH ROW EXECUTE FUNCTION public.tg_circuit_breakers__record();
+
+CREATE TRIGGER _100_text_search BEFORE INSERT OR UPDATE OF content, text_search_language ON public.chunks FOR EACH ROW EXECUTE FUNCTION public.tg_chunks__text_search();
 
 CREATE TRIGGER _101_append_only_truncate BEFORE TRUNCATE ON public.cost_ledger FOR EACH STATEMENT EXECUTE FUNCTION public.tg_append_only();
 

@@ -53,27 +53,21 @@ test.before(async () => {
     const chunks = contents.map((content, ordinal) => ({
       ordinal,
       content,
-      contentSha256: createHash('sha256').update(content).digest(),
-      tokenCount: 20,
-      overlapChars: 0,
-      pageStart: 1,
-      pageEnd: 1,
-      headingPath: [],
+      sha: createHash('sha256').update(content).digest('hex'),
+      token_count: 20,
+      overlap_chars: 0,
+      page_start: 1,
+      page_end: 1,
+      heading_path: [],
       oversized: false,
     }));
-    await storeChunks(
-      db.pool,
-      job.id,
-      chunks,
-      { targetTokens: 512, overlapTokens: 0, tokenizer: 'cl100k_base' },
-      'english',
-    );
+    await storeChunks(db.pool, job.id, JSON.stringify(chunks), 'english');
     const { vectors } = await embedder.embed(contents);
     await storeEmbeddings(
       db.pool,
       space.model,
       space.dimensions,
-      chunks.map((c, i) => ({ sha: c.contentSha256.toString('hex'), vector: vectors[i]! })),
+      chunks.map((c, i) => ({ sha: c.sha, vector: vectors[i]! })),
     );
   }
   await reindexVectors(db.pool, {

@@ -155,23 +155,11 @@ test.serial('a job that is not complete is never found, even with a vector and a
   await walkTo(db.pool, await legalTransitions(db.pool), job.id, 'embeddings_stored');
   const content = 'Zebra crossings: an unfinished zebra document about zebra stripes.';
   const sha = createHash('sha256').update(content).digest();
+  const row = { ordinal: 0, content, sha: sha.toString('hex'), token_count: 12, overlap_chars: 0, page_start: 1 };
   await storeChunks(
     db.pool,
     job.id,
-    [
-      {
-        ordinal: 0,
-        content,
-        contentSha256: sha,
-        tokenCount: 12,
-        overlapChars: 0,
-        pageStart: 1,
-        pageEnd: 1,
-        headingPath: [],
-        oversized: false,
-      },
-    ],
-    { targetTokens: 70, overlapTokens: 0, tokenizer: 'cl100k_base' },
+    JSON.stringify([{ ...row, page_end: 1, heading_path: [], oversized: false }]),
     'english',
   );
   const { vectors } = await pipeline.deps.embedder.embed([content]);
