@@ -6,7 +6,8 @@
 // the exact neighbours (computed here from the generator, not by the database).
 // HNSW needs pgvector on the server: BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres.
 // Other knobs: BENCH_DIMENSIONS (256), BENCH_QUERIES (200; 100 from 1M), BENCH_SCAN_QUERIES (10; 3
-// from 1M), BENCH_EF_SEARCH ("40,100"), TVDB_HNSW_M / TVDB_HNSW_EF_CONSTRUCTION / TVDB_INDEX_BUILD_MEMORY.
+// from 1M), BENCH_EF_SEARCH (40, 100 and TVDB_HNSW_EF_SEARCH), TVDB_HNSW_M / TVDB_HNSW_EF_CONSTRUCTION,
+// TVDB_INDEX_BUILD_MEMORY (2GB here).
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -25,10 +26,13 @@ const N = Number(process.env.BENCH_VECTORS ?? 100_000);
 const D = Number(process.env.BENCH_DIMENSIONS ?? 256);
 const QUERIES = Number(process.env.BENCH_QUERIES ?? (N >= 1_000_000 ? 100 : 200));
 const SCAN_QUERIES = Number(process.env.BENCH_SCAN_QUERIES ?? (N >= 1_000_000 ? 3 : 10));
-const EF = (process.env.BENCH_EF_SEARCH ?? '40,100').split(',').map(Number);
+const config = loadConfig();
+/** 40 (pgvector's default) and 100, and the configured value (TVDB_HNSW_EF_SEARCH) between them. */
+const EF = [
+  ...new Set((process.env.BENCH_EF_SEARCH ?? `40,100,${config.TVDB_HNSW_EF_SEARCH}`).split(',').map(Number)),
+].sort((a, b) => a - b);
 const K = 10;
 const BATCH = 2000;
-const config = loadConfig();
 const space = { model: 'bench-clustered', dimensions: D };
 const model = clusterModel({ dimensions: D, clusters: Math.max(10, Math.round(N / 100)), themes: 50, seed: 7 });
 const content = (i: number) => `bench chunk ${i}`;

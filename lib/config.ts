@@ -70,10 +70,10 @@ export const ConfigSchema = z
       .string()
       .regex(/^[a-z_][a-z0-9_]*$/i, 'the name of a PostgreSQL text search configuration, e.g. english')
       .default('english'),
-    TVDB_HNSW_EF_SEARCH: z.coerce.number().int().min(1).max(1000).default(100),
+    TVDB_HNSW_EF_SEARCH: z.coerce.number().int().min(1).max(1000).default(64),
     TVDB_SEARCH_EXACT_BELOW: z.coerce.number().int().min(0).default(10_000),
     TVDB_HNSW_M: z.coerce.number().int().min(2).max(100).default(16),
-    TVDB_HNSW_EF_CONSTRUCTION: z.coerce.number().int().min(4).max(1000).default(64),
+    TVDB_HNSW_EF_CONSTRUCTION: z.coerce.number().int().min(4).max(1000).default(128),
     TVDB_INDEX_BUILD_MEMORY: z
       .string()
       .regex(/^\d+(kB|MB|GB)$/, 'a PostgreSQL memory size such as 512MB or 2GB')

@@ -4,6 +4,7 @@ import { withRuntime } from '../runtime.ts';
 import { search, searchDeps, SEARCH_MODES, type SearchMode, type SearchResponse } from '../../lib/search/search.ts';
 import { checkTextSearchLanguage } from '../../lib/search/textSearchLanguage.ts';
 import { pgvectorState } from '../../lib/vectors/pgvector.ts';
+import { findHnswIndex } from '../../lib/vectors/vectorIndexes.ts';
 
 const command: Command = {
   usage: `Usage: tvdb search "<text>" [-k N] [--mode vector|text|hybrid] [--min-score S]
@@ -61,7 +62,13 @@ With the local embedder the vector match is lexical (shared words), not semantic
         return 0;
       }
       process.stdout.write(render(response));
-      if (response.vector_search === 'exact' && (await pgvectorState(pool)).available)
+      // Exact by design below TVDB_SEARCH_EXACT_BELOW; exact for want of an index is worth a word.
+      const space = { model: response.model ?? '', dimensions: response.dimensions ?? 0 };
+      if (
+        response.vector_search === 'exact' &&
+        (await pgvectorState(pool)).available &&
+        !(await findHnswIndex(pool, space))?.valid
+      )
         process.stderr.write(
           `hint: pgvector is installed on this server; "tvdb vectors reindex" builds an HNSW index that makes vector search fast\n`,
         );
