@@ -14,6 +14,7 @@ import { storeChunks } from '../lib/chunk/chunkRows.ts';
 import { storeEmbeddings } from '../lib/embed/embeddingRows.ts';
 import { reindexVectors } from '../lib/vectors/reindexVectors.ts';
 import { hnswIndexName } from '../lib/vectors/hnswIndex.ts';
+import { findHnswIndex } from '../lib/vectors/vectorIndexes.ts';
 import { exactCandidates, hnswCandidates, hnswQuery, type VectorQuery } from '../lib/search/vectorCandidates.ts';
 import { nearestContents } from '../lib/search/nearestContents.ts';
 import { writtenSql } from './helpers/database.ts';
@@ -169,3 +170,51 @@ pgvectorTest(
     }
   },
 );
+
+pgvectorTest('wide vectors: up to 4,000 dimensions indexed as halfvec, beyond that searched exactly', async (t) => {
+  const job = await insertJob(db.pool, { correlationId: 'corr-wide' });
+  await walkTo(db.pool, await legalTransitions(db.pool), job.id, 'complete');
+  const contents = Array.from({ length: 40 }, (_, i) => `${sentence()} wide ${i}`);
+  await storeChunks(
+    db.pool,
+    job.id,
+    JSON.stringify(
+      contents.map((content, ordinal) => ({
+        ...{ ordinal, content, sha: createHash('sha256').update(content).digest('hex'), token_count: 20 },
+        ...{ overlap_chars: 0, page_start: 1, page_end: 1, heading_path: [], oversized: false },
+      })),
+    ),
+    'english',
+  );
+  const spaces = [
+    { space: { model: 'wide-model', dimensions: 2500 }, indexed: 'halfvec' },
+    { space: { model: 'wider-model', dimensions: 4100 }, indexed: null },
+  ];
+  for (const { space: wide } of spaces) {
+    const wideEmbedder = createLocalProvider(wide.dimensions);
+    const { vectors } = await wideEmbedder.embed(contents);
+    await storeEmbeddings(
+      db.pool,
+      wide.model,
+      wide.dimensions,
+      contents.map((c, i) => ({ sha: createHash('sha256').update(c).digest('hex'), vector: vectors[i]! })),
+    );
+  }
+  const outcomes = await reindexVectors(db.pool, { build: { m: 16, efConstruction: 64, maintenanceWorkMem: '64MB' } });
+  t.deepEqual(
+    outcomes.map((o) => [o.model, o.action]),
+    [
+      [space.model, 'kept'],
+      ['wide-model', 'built'],
+      ['wider-model', 'not_indexable'],
+    ],
+  );
+  for (const { space: wide, indexed } of spaces) {
+    const vector = (await createLocalProvider(wide.dimensions).embed([contents[7]!])).vectors[0]!;
+    const q = { space: wide, vector, limit: 5, filters: {} };
+    const found = await nearestContents(db.pool, q, { efSearch: 40, exactBelow: 0 });
+    t.is(found.method, indexed ? 'hnsw' : 'exact', wide.model);
+    t.is(found.candidates[0]!.sha, createHash('sha256').update(contents[7]!).digest('hex'), 'the chunk itself first');
+    if (indexed) t.regex((await findHnswIndex(db.pool, wide))!.definition, /halfvec\(2500\)/);
+  }
+});
