@@ -130,7 +130,7 @@ if (!HAS_CORPUS)
       env,
     );
     t.is(result.code, 0, result.stderr);
-    const hits = JSON.parse(result.stdout) as Array<{ file_name: string }>;
+    const hits = (JSON.parse(result.stdout) as { results: Array<{ file_name: string }> }).results;
     t.is(hits[0]?.file_name, 'multi-column-2p.pdf', JSON.stringify(hits.map((h) => h.file_name)));
   },
 );
