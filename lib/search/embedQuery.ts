@@ -50,7 +50,7 @@ export async function embedQuery(
       { pool, log: deps.log, breaker: deps.breaker },
       'embeddings',
       'embed_query',
-      () => embedder.embed([text]),
+      () => embedder.embed([text], { runId: `search:${request.requestId}` }), // X-TVDB-Run: who called
       [
         ['embeddings:requests', 1],
         ['embeddings:tokens', tokens],
