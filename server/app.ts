@@ -12,13 +12,13 @@ import { metricsRoute, statusRoute } from './monitoringRoutes.ts';
 import { healthzRoute, readyzRoute } from './healthRoutes.ts';
 import { mountWebhookSubscriptionRoutes } from './webhookSubscriptionsRoute.ts';
 import { openApiRoute } from './openapiRoute.ts';
+import { searchRoute } from './searchRoute.ts';
 import { crossOrigin, hostAllowed } from '../lib/http/hosts.ts';
 
 // Probes (orchestrators call them by address or service name) answer without the Host check; they
 // reveal nothing without the token.
 const PROBES = new Set(['/healthz', '/readyz']);
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
-import { searchRoute } from './searchRoute.ts';
 
 export function createApp(ctx: ServerContext) {
   const app = polka({

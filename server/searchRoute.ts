@@ -7,9 +7,9 @@ import { z } from 'zod';
 import { search, SEARCH_MODES, type SearchResponse } from '../lib/search/search.ts';
 import { SearchError } from '../lib/search/searchError.ts';
 import type { ServerContext } from './context.ts';
-import { BodyTooLarge, fail, json, readLimitedBody } from './http.ts';
-
-export const SEARCH_MAX_BODY_BYTES = 64 * 1024;
+import { json } from './http.ts';
+import { parsed, readJsonBody } from './jsonBody.ts';
+import { declareRoute, ErrorBody, errorResponses } from './routeRegistry.ts';
 
 export const SearchRequestBody = z
   .object({
@@ -29,81 +29,63 @@ export const SearchRequestBody = z
     job_ids: z.array(z.uuid()).min(1).max(1000).optional().describe('only these jobs'),
     correlation_id: z.string().min(1).max(200).optional().describe('only jobs ingested with this correlation id'),
   })
-  .strict();
+  .strict()
+  .meta({ id: 'SearchRequest', description: 'a search: only `query` is required; unknown fields are refused' });
 export type SearchRequestBody = z.infer<typeof SearchRequestBody>;
 
-export const SearchResultBody = z.object({
-  rank: z.number().int(),
-  score: z.number().describe('hybrid: fused rank score, 0-1; vector: cosine similarity; text: ts_rank_cd, 0-1'),
-  vector_score: z.number().nullable().describe('cosine similarity, when the vector search found it'),
-  text_score: z.number().nullable().describe('full-text rank, when the text search found it'),
-  job_id: z.uuid(),
-  document_id: z.number().int(),
-  file_name: z.string(),
-  correlation_id: z.string(),
-  page_start: z.number().int(),
-  page_end: z.number().int(),
-  heading_path: z.array(z.string()),
-  content: z.string(),
-});
+export const SearchResultBody = z
+  .object({
+    rank: z.number().int(),
+    score: z.number().describe('hybrid: fused rank score, 0-1; vector: cosine similarity; text: ts_rank_cd, 0-1'),
+    vector_score: z.number().nullable().describe('cosine similarity, when the vector search found it'),
+    text_score: z.number().nullable().describe('full-text rank, when the text search found it'),
+    job_id: z.uuid(),
+    document_id: z.number().int(),
+    file_name: z.string(),
+    correlation_id: z.string(),
+    page_start: z.number().int(),
+    page_end: z.number().int(),
+    heading_path: z.array(z.string()),
+    content: z.string(),
+  })
+  .meta({ id: 'SearchResult', description: 'one chunk found, with its document, pages and heading path' });
 
-export const SearchResponseBody = z.object({
-  request_id: z.uuid(),
-  query: z.string(),
-  mode: z.enum(SEARCH_MODES),
-  k: z.number().int(),
-  model: z.string().nullable(),
-  dimensions: z.number().int().nullable(),
-  vector_search: z.enum(['hnsw', 'exact']).nullable().describe('how vectors were searched; null in text mode'),
-  ef_search: z.number().int().nullable(),
-  cost_micro_usd: z.number().int().describe('what embedding the query cost'),
-  took_ms: z.number(),
-  results: z.array(SearchResultBody),
-});
-
-export const SearchErrorBody = z.object({ error: z.string(), message: z.string() });
+export const SearchResponseBody = z
+  .object({
+    request_id: z.uuid(),
+    query: z.string(),
+    mode: z.enum(SEARCH_MODES),
+    k: z.number().int(),
+    model: z.string().nullable(),
+    dimensions: z.number().int().nullable(),
+    vector_search: z.enum(['hnsw', 'exact']).nullable().describe('how vectors were searched; null in text mode'),
+    ef_search: z.number().int().nullable(),
+    cost_micro_usd: z.number().int().describe('what embedding the query cost'),
+    took_ms: z.number(),
+    results: z.array(SearchResultBody),
+  })
+  .meta({ id: 'SearchResponse' });
 
 // The route answers with what lib/search returns: a compile-time check that the schema says so.
 const _sameShape: z.infer<typeof SearchResponseBody> = {} as SearchResponse;
 void _sameShape;
 
-const CorrelationId = z
-  .string()
-  .min(1)
-  .max(200)
-  .regex(/^[\w.:-]+$/, 'letters, digits and . _ : - only');
+const CorrelationHeader = z.object({
+  'x-correlation-id': z
+    .string()
+    .min(1)
+    .max(200)
+    .regex(/^[\w.:-]+$/, 'letters, digits and . _ : - only')
+    .optional()
+    .describe('marks the ledger row of a paid query embedding'),
+});
 
 export function searchRoute(ctx: ServerContext) {
   return async (req: Request, res: Response) => {
-    const header = req.headers['x-correlation-id'];
-    const correlation = header === undefined ? undefined : CorrelationId.safeParse(String(header));
-    if (correlation && !correlation.success)
-      return fail(res, 400, 'bad_request', `X-Correlation-ID: ${correlation.error.issues[0]!.message}`);
-    if (!/^application\/json\b/i.test(String(req.headers['content-type'] ?? '')))
-      return fail(res, 415, 'unsupported_media_type', 'send the query as application/json');
-    let raw: Buffer;
-    try {
-      raw = await readLimitedBody(req, SEARCH_MAX_BODY_BYTES);
-    } catch (error) {
-      if (error instanceof BodyTooLarge)
-        return fail(res, 413, 'too_large', `the body is over ${SEARCH_MAX_BODY_BYTES} bytes`);
-      throw error;
-    }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(raw.toString('utf8'));
-    } catch {
-      return fail(res, 400, 'bad_request', 'the body is not valid JSON');
-    }
-    const body = SearchRequestBody.safeParse(parsed);
-    if (!body.success)
-      return fail(
-        res,
-        400,
-        'bad_request',
-        body.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '),
-      );
-    const b = body.data;
+    const headers = parsed(res, CorrelationHeader, { 'x-correlation-id': req.headers['x-correlation-id'] });
+    if (!headers) return;
+    const b = await readJsonBody(req, res, SearchRequestBody);
+    if (!b) return;
     try {
       const response = await search(ctx.search, {
         query: b.query,
@@ -111,14 +93,40 @@ export function searchRoute(ctx: ServerContext) {
         mode: b.mode,
         minScore: b.min_score,
         filters: { fileName: b.file_name, jobIds: b.job_ids, correlationId: b.correlation_id },
-        correlationId: correlation?.data,
+        correlationId: headers['x-correlation-id'],
       });
       json(res, 200, response);
     } catch (error) {
       if (!(error instanceof SearchError)) throw error;
-      const headers: Record<string, string> =
+      const retry: Record<string, string> =
         error.retryAfterS === undefined ? {} : { 'retry-after': String(error.retryAfterS) };
-      json(res, error.status, { error: error.code, message: error.message }, headers);
+      json(res, error.status, { error: error.code, message: error.message }, retry);
     }
   };
 }
+
+declareRoute({
+  method: 'post',
+  path: '/v1/search',
+  summary: 'the best chunks of completed documents for a query: vector, full-text or hybrid search',
+  description:
+    'The query is embedded by the configured provider (text mode excepted); a paid embedding is reserved ' +
+    'within the budgets and billed in the ledger (operation embed_query).',
+  tags: ['search'],
+  security: 'bearer',
+  request: {
+    headers: CorrelationHeader,
+    body: { contentType: 'application/json', schema: SearchRequestBody, required: true },
+  },
+  responses: {
+    200: { description: 'the results, best first', schema: SearchResponseBody },
+    402: { description: 'no budget left to embed the query (nothing was called)', schema: ErrorBody },
+    502: { description: 'the embeddings provider refused the query', schema: ErrorBody },
+    ...errorResponses(400, 401, 413, 415),
+    503: {
+      description:
+        'the database, or the embeddings provider (open breaker, rate limit, failure: see Retry-After), is unavailable',
+      schema: ErrorBody,
+    },
+  },
+});

@@ -65,6 +65,11 @@ const EXAMPLES: Record<string, (fx: Fixtures) => Example[]> = {
     { status: 404, path: `/v1/jobs/${randomUUID()}` },
     { status: 400, path: '/v1/jobs/nope' },
   ],
+  'POST /v1/search': () => [
+    { status: 200, ...json({ query: 'lighthouse keeping', k: 3, mode: 'hybrid', file_name: '*.md' }) },
+    { status: 400, ...json({ query: 'lighthouse keeping', k: 0 }) },
+    { status: 415, body: 'query=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } },
+  ],
   'GET /metrics': () => [{ status: 200 }],
   'GET /status': () => [{ status: 200 }, { status: 400, path: '/status?refresh=0' }],
   'GET /v1/webhooks': () => [{ status: 200 }, { status: 200, path: '/v1/webhooks?callbacks=true' }],

@@ -139,7 +139,7 @@ test.serial(
     t.deepEqual([top.page_start, top.page_end], [1, 1]);
     t.true(top.vector_score! > 0 && top.text_score! > 0);
     t.is(emulator.stats.requests, calls + 1, 'one embedding call for the query');
-  t.is(emulator.received.at(-1)?.run, `search:${response.request_id}`, 'the call names its search (X-TVDB-Run)');
+    t.is(emulator.received.at(-1)?.run, `search:${response.request_id}`, 'the call names its search (X-TVDB-Run)');
     const tokens = countTokens(query);
     t.deepEqual(await queryLedger(), [
       {

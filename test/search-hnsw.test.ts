@@ -71,7 +71,7 @@ test.before(async () => {
       chunks.map((c, i) => ({ sha: c.sha, vector: vectors[i]! })),
     );
   }
-  await reindexVectors(db.pool, {
+  await reindexVectors(db.ownerPool, {
     build: { m: 16, efConstruction: 64, maintenanceWorkMem: '256MB' },
     configured: space,
   });
@@ -144,7 +144,7 @@ pgvectorTest(
     // tuples (ef_search 1, max_scan_tuples 1): what it visits is job 0's, so it comes back short,
     // and search goes exact.
     const aside = (await embedder.embed([sentence(OWN_TOPIC)])).vectors[0]!;
-    await db.pool.query(writtenSql(`alter database ${db.name} set hnsw.max_scan_tuples = 1`));
+    await db.ownerPool.query(writtenSql(`alter database ${db.name} set hnsw.max_scan_tuples = 1`));
     const fresh = await createDatabasePool(db.url, 2); // new connections take the database's setting
     try {
       const short = await nearestContents(
@@ -166,7 +166,7 @@ pgvectorTest(
       );
     } finally {
       await fresh.end();
-      await db.pool.query(writtenSql(`alter database ${db.name} reset hnsw.max_scan_tuples`));
+      await db.ownerPool.query(writtenSql(`alter database ${db.name} reset hnsw.max_scan_tuples`));
     }
   },
 );
@@ -200,7 +200,9 @@ pgvectorTest('wide vectors: up to 4,000 dimensions indexed as halfvec, beyond th
       contents.map((c, i) => ({ sha: createHash('sha256').update(c).digest('hex'), vector: vectors[i]! })),
     );
   }
-  const outcomes = await reindexVectors(db.pool, { build: { m: 16, efConstruction: 64, maintenanceWorkMem: '64MB' } });
+  const outcomes = await reindexVectors(db.ownerPool, {
+    build: { m: 16, efConstruction: 64, maintenanceWorkMem: '64MB' },
+  });
   t.deepEqual(
     outcomes.map((o) => [o.model, o.action]),
     [

@@ -200,7 +200,11 @@ test.serial('a query with no searchable words finds nothing instead of anything'
 
 pgvectorTest('after tvdb vectors reindex the same searches go through HNSW and find the same', async (t) => {
   const before = await run('fog horn sounds in thick weather', { mode: 'vector', k: 3 });
-  const outcomes = await reindexVectors(db.pool, {
+  const refused = await t.throwsAsync(
+    reindexVectors(db.pool, { build: { m: 16, efConstruction: 64, maintenanceWorkMem: '64MB' } }),
+  );
+  t.regex(refused!.message, /superuser/, 'the application role may not create the extension, and is told who may');
+  const outcomes = await reindexVectors(db.ownerPool, {
     build: { m: 16, efConstruction: 64, maintenanceWorkMem: '64MB' },
     configured: { model: deps.embedder.model, dimensions: deps.embedder.dimensions },
   });
@@ -219,7 +223,9 @@ pgvectorTest('after tvdb vectors reindex the same searches go through HNSW and f
     'no re-embedding: the index holds the stored vectors, the scores are the same',
   );
   await searchBehaves(t, 'hnsw');
-  const again = await reindexVectors(db.pool, { build: { m: 16, efConstruction: 64, maintenanceWorkMem: '64MB' } });
+  const again = await reindexVectors(db.ownerPool, {
+    build: { m: 16, efConstruction: 64, maintenanceWorkMem: '64MB' },
+  });
   t.deepEqual(
     again.map((o) => o.action),
     ['kept'],

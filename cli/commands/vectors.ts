@@ -5,7 +5,8 @@ import { ConfigError, type Config } from '../../lib/config.ts';
 import { chooseEmbedder } from '../../lib/embed/chooseEmbedder.ts';
 import type { VectorSpace } from '../../lib/vectors/hnswIndex.ts';
 import { indexBuildProgress } from '../../lib/vectors/vectorIndexes.ts';
-import { PgvectorUnavailable, reindexVectors } from '../../lib/vectors/reindexVectors.ts';
+import { createDatabasePool } from '../../lib/db/database.ts';
+import { ReindexRefused, reindexVectors } from '../../lib/vectors/reindexVectors.ts';
 import { vectorsAdvice, vectorsStatus } from '../../lib/vectors/vectorsStatus.ts';
 
 const command: Command = {
@@ -15,7 +16,8 @@ const command: Command = {
 status   pgvector on the server and in this database; per vector space (model, dimensions) the
          vectors stored, its HNSW index and how search reads it (hnsw or exact).
 reindex  moves the stored vectors onto pgvector's HNSW index, without re-embedding: creates the
-         vector extension (needs a superuser) and builds one index per vector space, concurrently
+         vector extension (needs a superuser) and builds one index per vector space as the tables'
+         owner (TVDB_MIGRATION_DATABASE_URL, or DATABASE_URL when it is the owner), concurrently
          (ingestion and search go on; search stays exact until the index is ready). Spaces already
          indexed are kept; --rebuild builds them anew (after changing TVDB_HNSW_M or
          TVDB_HNSW_EF_CONSTRUCTION). Build memory: TVDB_INDEX_BUILD_MEMORY.`,
@@ -60,7 +62,11 @@ reindex  moves the stored vectors onto pgvector's HNSW index, without re-embeddi
       });
     }
     if (action === 'reindex') {
-      return withRuntime({ poolSize: 3 }, async ({ config, pool }) => {
+      return withRuntime({ poolSize: 1 }, async ({ config, db, onShutdown }) => {
+        // Indexes are built by the tables' owner (the application role owns nothing), and the
+        // extension is created by a superuser: the migration URL when there is one.
+        const pool = await createDatabasePool(db.migrationUrl ?? db.url, 3);
+        onShutdown(() => pool.end());
         const live = process.stderr.isTTY && !values.json;
         let building: (VectorSpace & { vectors: number }) | null = null;
         let started = 0;
@@ -107,7 +113,7 @@ reindex  moves the stored vectors onto pgvector's HNSW index, without re-embeddi
           if (values.json) process.stdout.write(JSON.stringify({ spaces: outcomes }) + '\n');
           return 0;
         } catch (error) {
-          if (error instanceof PgvectorUnavailable) {
+          if (error instanceof ReindexRefused) {
             process.stderr.write(`tvdb vectors reindex: ${error.message}\n`);
             return 1;
           }

@@ -22,8 +22,8 @@ export type ReindexOutcome = VectorSpace & {
   seconds: number;
 };
 
-export class PgvectorUnavailable extends Error {
-  override name = 'PgvectorUnavailable';
+export class ReindexRefused extends Error {
+  override name = 'ReindexRefused';
 }
 
 export async function reindexVectors(
@@ -40,7 +40,7 @@ export async function reindexVectors(
     throw new RangeError('ef_construction must be at least twice m (pgvector refuses smaller)');
   const state = await pgvectorState(pool);
   if (!state.available)
-    throw new PgvectorUnavailable(
+    throw new ReindexRefused(
       'pgvector is not installed on this PostgreSQL server: install it (see README: "Vector search at scale"), then run this again',
     );
   if (!state.installed) {
@@ -48,7 +48,7 @@ export async function reindexVectors(
       await createVectorExtension(pool);
     } catch (error) {
       if ((error as { code?: string }).code === '42501' || /permission denied/i.test((error as Error).message))
-        throw new PgvectorUnavailable(
+        throw new ReindexRefused(
           'creating the vector extension needs a superuser: ask one to run "create extension vector" in this database, then run this again',
         );
       throw error;
@@ -76,18 +76,37 @@ export async function reindexVectors(
       continue;
     }
     options.onSpace?.(space, 'start');
-    if (existing?.valid) {
-      const next = `${name}_next`;
-      await dropIndex(pool, next); // a leftover of an interrupted rebuild
-      await buildHnswIndex(pool, space, options.build, next);
-      await dropIndex(pool, name);
-      await renameIndex(pool, next, name);
-      done('rebuilt');
-    } else {
-      if (existing) await dropIndex(pool, name); // invalid: an interrupted concurrent build
-      await buildHnswIndex(pool, space, options.build);
-      done('built');
+    try {
+      await buildSpace(pool, space, name, existing, options);
+    } catch (error) {
+      if ((error as { code?: string }).code === '42501')
+        throw new ReindexRefused(
+          'building an index needs the owner of the embeddings table: run "tvdb vectors reindex" with ' +
+            'TVDB_MIGRATION_DATABASE_URL set to the owner (README: Database roles)',
+        );
+      throw error;
     }
+    done(existing?.valid ? 'rebuilt' : 'built');
   }
   return outcomes;
+}
+
+/** A new index, or a rebuilt one: built beside the old under another name, then swapped in. */
+async function buildSpace(
+  pool: DatabasePool,
+  space: VectorSpace,
+  name: string,
+  existing: { valid: boolean } | null,
+  options: { build: HnswBuildSettings },
+) {
+  if (existing?.valid) {
+    const next = `${name}_next`;
+    await dropIndex(pool, next); // a leftover of an interrupted rebuild
+    await buildHnswIndex(pool, space, options.build, next);
+    await dropIndex(pool, name);
+    await renameIndex(pool, next, name);
+  } else {
+    if (existing) await dropIndex(pool, name); // invalid: an interrupted concurrent build
+    await buildHnswIndex(pool, space, options.build);
+  }
 }
