@@ -14,7 +14,8 @@ const command: Command = {
        tvdb vectors reindex [--rebuild] [--json]
 
 status   pgvector on the server and in this database; per vector space (model, dimensions) the
-         vectors stored, its HNSW index and how search reads it (hnsw or exact).
+         vectors stored, its HNSW index and how search reads it (hnsw, or exact: no index, or no
+         more than TVDB_SEARCH_EXACT_BELOW vectors).
 reindex  moves the stored vectors onto pgvector's HNSW index, without re-embedding: creates the
          vector extension (needs a superuser) and builds one index per vector space as the tables'
          owner (TVDB_MIGRATION_DATABASE_URL, or DATABASE_URL when it is the owner), concurrently
@@ -30,7 +31,7 @@ reindex  moves the stored vectors onto pgvector's HNSW index, without re-embeddi
     if (extra.length) throw new UsageError(`unexpected ${extra.join(' ')}`);
     if (action === 'status') {
       return withRuntime({ poolSize: 1 }, async ({ config, pool }) => {
-        const status = await vectorsStatus(pool, configuredSpace(config));
+        const status = await vectorsStatus(pool, configuredSpace(config), config.TVDB_SEARCH_EXACT_BELOW);
         if (values.json) {
           process.stdout.write(JSON.stringify(status) + '\n');
           return 0;

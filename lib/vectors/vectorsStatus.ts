@@ -9,15 +9,20 @@ import { findHnswIndex, vectorSpaces, type IndexInfo } from './vectorIndexes.ts'
 export type SpaceStatus = VectorSpace & {
   vectors: number;
   index: IndexInfo | null;
-  /** What a search of this space uses now. */
+  /** What an unfiltered search of this space uses now. */
   search: 'hnsw' | 'exact';
   indexable: boolean;
 };
 
 export type VectorsStatus = { pgvector: PgvectorState; spaces: SpaceStatus[] };
 
-/** `configured`: the embedder's space, listed even before it holds a vector. */
-export async function vectorsStatus(db: CommonQueryMethods, configured?: VectorSpace): Promise<VectorsStatus> {
+/** `configured`: the embedder's space, listed even before it holds a vector. `exactBelow`
+ * (TVDB_SEARCH_EXACT_BELOW): a space this small is read whole even with an index. */
+export async function vectorsStatus(
+  db: CommonQueryMethods,
+  configured?: VectorSpace,
+  exactBelow = 0,
+): Promise<VectorsStatus> {
   const pgvector = await pgvectorState(db);
   const stored = [...(await vectorSpaces(db))];
   if (configured && !stored.some((s) => s.model === configured.model && s.dimensions === configured.dimensions))
@@ -26,7 +31,7 @@ export async function vectorsStatus(db: CommonQueryMethods, configured?: VectorS
   for (const s of stored) {
     const index = pgvector.installed ? await findHnswIndex(db, s) : null;
     const indexable = indexedTypeFor(s.dimensions) !== null;
-    spaces.push({ ...s, index, indexable, search: index?.valid ? 'hnsw' : 'exact' });
+    spaces.push({ ...s, index, indexable, search: index?.valid && s.vectors > exactBelow ? 'hnsw' : 'exact' });
   }
   return { pgvector, spaces };
 }
