@@ -229,3 +229,31 @@ test('a claim arriving during a run’s write that moves the job waits for it wi
   t.is(wrote.status, 'fulfilled', wrote.status === 'rejected' ? String(wrote.reason) : '');
   t.is(claimed.status, 'fulfilled', claimed.status === 'rejected' ? String(claimed.reason) : '');
 });
+
+test('a session idle inside a transaction past the stale window is ended, and its locks with it', async (t) => {
+  // What a frozen worker's open transaction becomes: the pipeline's pools end such sessions after
+  // TVDB_WORKER_STALE_S (here 1 s), so the locks it held (a lease row, the reaper's lock) free up.
+  const { createDatabasePool } = await import('../lib/db/database.ts');
+  const db = await createTestDatabase();
+  t.teardown(() => db.drop());
+  const frozen = await createDatabasePool(db.url, 1, { idleInTransactionTimeoutS: 1 });
+  t.teardown(() => frozen.end().catch(() => {}));
+  const lockKey = 424242;
+  const stuck = frozen
+    .transaction(async (tx) => {
+      await tx.query(sql.unsafe`select pg_advisory_xact_lock(${lockKey})`);
+      await new Promise((r) => setTimeout(r, 3000)); // idle inside the transaction, as if frozen
+      await tx.query(sql.unsafe`select 1`);
+    })
+    .then(
+      () => 'committed',
+      () => 'ended',
+    );
+  await new Promise((r) => setTimeout(r, 200));
+  const taken = async () =>
+    db.pool.oneFirst(sql.type(z.object({ l: z.boolean() }))`select pg_try_advisory_lock(${lockKey}) as l`);
+  t.false(await taken(), 'held while the transaction lives');
+  await new Promise((r) => setTimeout(r, 1500));
+  t.true(await taken(), 'free once the idle session was ended');
+  t.is(await stuck, 'ended');
+});

@@ -70,14 +70,12 @@ export async function createDatabasePool(
   maximumPoolSize = 10,
   session: { idleInTransactionTimeoutS?: number } = {},
 ): Promise<DatabasePool> {
-  return createPool(withSessionSettings(url, session), { maximumPoolSize, interceptors: [validateRows] });
-}
-
-function withSessionSettings(url: string, session: { idleInTransactionTimeoutS?: number }): string {
-  if (!session.idleInTransactionTimeoutS) return url;
-  const parsed = new URL(url);
-  const options = parsed.searchParams.get('options') ?? '';
-  const setting = `-c idle_in_transaction_session_timeout=${Math.round(session.idleInTransactionTimeoutS * 1000)}`;
-  parsed.searchParams.set('options', `${options} ${setting}`.trim());
-  return parsed.toString();
+  return createPool(url, {
+    maximumPoolSize,
+    interceptors: [validateRows],
+    // slonik's own default is 60 s; it sets the session parameter itself (a URL option would be overridden).
+    ...(session.idleInTransactionTimeoutS
+      ? { idleInTransactionSessionTimeout: Math.round(session.idleInTransactionTimeoutS * 1000) }
+      : {}),
+  });
 }
