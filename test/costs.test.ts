@@ -169,7 +169,7 @@ test('crossing 50%, 80% and 100% raises one alert each, once; the alert webhook 
   const pipeline = testPipeline(db, { ALERT_WEBHOOK_URL: url, ALERT_WEBHOOK_SECRET: 'alert-secret' });
   await pipeline.start();
   t.teardown(() => pipeline.stop());
-  for (let i = 0; i < 400 && received.length < 3; i++) await new Promise((r) => setTimeout(r, 50));
+  for (let i = 0; i < 1200 && received.length < 3; i++) await new Promise((r) => setTimeout(r, 50));
   t.is(received.length, 3);
   for (const { body, headers } of received) {
     const signed = Buffer.from(`${headers['x-tvdb-timestamp']}.${body}`);

@@ -7,7 +7,6 @@ import type { Logger } from '../lib/log.ts';
 import type { PipelineDeps } from '../lib/pipeline/deps.ts';
 import { chooseParser } from '../lib/parse/chooseParser.ts';
 import { chooseEmbedder } from '../lib/embed/chooseEmbedder.ts';
-import { countTokens } from '../lib/chunk/tokenizer.ts';
 import { attemptsFor } from '../lib/jobs/attempts.ts';
 import { createCpuPool, cpuSettings } from '../lib/cpu/pool.ts';
 
@@ -19,7 +18,7 @@ export function buildDeps(config: Config, pool: DatabasePool, log: Logger): Pipe
     log,
     parser: chooseParser(config),
     embedder: chooseEmbedder(config, cpu),
-    chunking: { targetTokens: config.CHUNK_TARGET_TOKENS, overlapTokens: config.CHUNK_OVERLAP_TOKENS, countTokens },
+    chunking: { targetTokens: config.CHUNK_TARGET_TOKENS, overlapTokens: config.CHUNK_OVERLAP_TOKENS },
     attempts: attemptsFor(config),
     cpu,
   };

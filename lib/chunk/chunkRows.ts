@@ -5,7 +5,7 @@ import type { ChunkingOptions } from './chunkMarkdown.ts';
 
 export type ChunkingSettings = { targetTokens: number; overlapTokens: number; tokenizer: 'cl100k_base' };
 
-export const chunkingSettings = (o: ChunkingOptions): ChunkingSettings => ({
+export const chunkingSettings = (o: Pick<ChunkingOptions, 'targetTokens' | 'overlapTokens'>): ChunkingSettings => ({
   targetTokens: o.targetTokens,
   overlapTokens: o.overlapTokens,
   tokenizer: 'cl100k_base',

@@ -2,6 +2,8 @@
 // local embedder, PDF page counts. Each function takes and returns plain data (structured clone);
 // a failure is returned as a value, classed, so the main thread can tell "this document cannot be
 // parsed" (permanent, with the parser named) from anything else.
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import type { MessagePort } from 'node:worker_threads';
 import { StageError } from '../errors.ts';
 import { detectType } from '../documents/detectType.ts';
@@ -10,6 +12,19 @@ import type { ParseOutput } from '../parse/types.ts';
 import { chunkMarkdown } from '../chunk/chunkMarkdown.ts';
 import { countTokens } from '../chunk/tokenizer.ts';
 import { hashingEmbedding } from '../embed/hashingEmbedder.ts';
+
+// A thread's heap grows to the largest document it has handled and V8 gives little of it back
+// while the thread idles, so the next stage (in this thread or the main one) adds to it: parsing
+// or chunking a large document (over 1 MB) is followed by a full collection, which returns the
+// freed pages (bench:memory: ~15 MB less peak on War and Peace). `gc` is exposed for this thread
+// only (the Node documentation's idiom); it runs on a timer set as the task ends, so after the
+// task's answer has been posted. Small tasks (token counts, embedding batches) skip it.
+setFlagsFromString('--expose-gc');
+const collect = runInNewContext('gc') as () => void;
+setFlagsFromString('--no-expose-gc');
+const collectAfterLarge = (size: number) => {
+  if (size > 1 << 20) setTimeout(collect, 0);
+};
 
 /** Every task says when a thread starts it: the pool's time limit runs from then. */
 type Started = { started?: MessagePort };
@@ -41,6 +56,8 @@ export async function parse(input: { bytes: Uint8Array } & Started): Promise<Don
     return { ok: true, value: await parseLocally(bytes, type) };
   } catch (error) {
     return failure(error, `the local ${type.kind.toUpperCase()} parser`);
+  } finally {
+    collectAfterLarge(bytes.length);
   }
 }
 
@@ -81,6 +98,8 @@ export function chunk(input: {
     };
   } catch (error) {
     return failure(error, 'the chunker');
+  } finally {
+    collectAfterLarge(input.pagesJson.length);
   }
 }
 

@@ -2,7 +2,6 @@
 // schema. Both are idempotent: running migrate twice changes nothing.
 import { fileURLToPath } from 'node:url';
 import { readdirSync } from 'node:fs';
-import { runner } from 'node-pg-migrate';
 import { runMigrations, Logger as GraphileLogger } from 'graphile-worker';
 import { sql, type CommonQueryMethods } from 'slonik';
 import { z } from 'zod';
@@ -31,6 +30,8 @@ export async function migrate(
   };
   // graphile-worker's schema first: our views read its tables.
   await runMigrations({ connectionString: databaseUrl, logger: graphileLogger(log) });
+  // Loaded when there is migrating to do (~17 MB): most processes only check pendingMigrations.
+  const { runner } = await import('node-pg-migrate');
   const applied = await runner({
     databaseUrl,
     dir: MIGRATIONS_DIR,

@@ -17,7 +17,8 @@ export type PipelineDeps = {
   log: Logger;
   parser: ParserChoice;
   embedder: EmbeddingProvider;
-  chunking: ChunkingOptions;
+  /** Chunk sizes; the tokenizer itself lives in the CPU threads (it holds ~60 MB of tables). */
+  chunking: Pick<ChunkingOptions, 'targetTokens' | 'overlapTokens'>;
   /** Attempts per task (per stage when configured). */
   attempts: AttemptsFor;
   /** Worker threads for CPU-heavy work (parsing, chunking, tokens, the local embedder). */

@@ -5,7 +5,6 @@
 // billed nothing and its hold released; a process that dies mid-call leaves the hold to expire.
 // Nothing external happens inside a transaction.
 import type { DatabasePool } from 'slonik';
-import { countTokens } from '../chunk/tokenizer.ts';
 import { recordCost, reserveRequestBudget, settleReservation } from '../costs/budget.ts';
 import { embeddingPrice } from '../costs/embeddingPrice.ts';
 import { tokenCostMicroUsd } from '../costs/pricing.ts';
@@ -31,6 +30,8 @@ export async function embedQuery(
 ): Promise<{ vector: number[]; costMicroUsd: number }> {
   const { embedder, pool } = deps;
   if (embedder.name !== 'openai') return { vector: (await embedder.embed([text])).vectors[0]!, costMicroUsd: 0 };
+  // Loaded on first use: the tokenizer's tables cost ~60 MB, and only a paid embedder needs a count.
+  const { countTokens } = await import('../chunk/tokenizer.ts');
   const tokens = countTokens(text);
   const price = await embeddingPrice(pool, embedder.model).catch((error: Error) => {
     throw new SearchError(500, 'embedding_failed', error.message);
