@@ -47,6 +47,12 @@ const ledgerRows = (pool: DatabasePool, jobId: string) =>
     sql.type(z.object({ n: z.number() }))`select count(*)::int as n from cost_ledger where job_id = ${jobId}::uuid`,
   );
 
+/** Claims in this database that wait on a lock (a job row, a lease row or the fence). */
+const claimsWaitingOnALock = (pool: DatabasePool) =>
+  pool.oneFirst(sql.type(z.object({ n: z.number() }))`
+    select count(*)::int as n from pg_stat_activity
+    where datname = current_database() and wait_event_type = 'Lock' and query like '%claim_stage_run%'`);
+
 test('claim_stage_run: claimed, then busy (with the seconds left) while the lease lives, not_in_stage for another stage', async (t) => {
   const { db, jobId } = await oneQueuedJob(t);
   const first = await claimStageRun(db.pool, { jobId, stage: 'parse', owner: 'run-a', leaseS: 30 });
@@ -125,15 +131,7 @@ test('a claim waits for a write transaction holding the fence, even past the lea
     events.push('b claimed');
     return c;
   });
-  const waiting = await waitFor(
-    'run b to wait for a lock',
-    () =>
-      db.pool.oneFirst(sql.type(z.object({ n: z.number() }))`
-        select count(*)::int as n from pg_stat_activity
-        where datname = current_database() and wait_event_type = 'Lock' and query like '%claim_stage_run%'`),
-    5000,
-    50,
-  );
+  const waiting = await waitFor('run b to wait for a lock', () => claimsWaitingOnALock(db.pool), 5000, 50);
   t.is(waiting, 1, 'the claim waits on a lock');
   await sleep(300);
   t.deepEqual(events, ['a fenced'], 'no claim while a holds the fence');
@@ -215,15 +213,7 @@ test('a claim arriving during a run’s write that moves the job waits for it wi
   });
   await waitFor('run a to fence', async () => fenced, 5000, 20);
   const claim = claimStageRun(noRetries, { jobId, stage: 'parse', owner: 'run-b', leaseS: 30 });
-  await waitFor(
-    'run b to wait for the fence',
-    () =>
-      db.pool.oneFirst(sql.type(z.object({ n: z.number() }))`
-          select count(*)::int as n from pg_stat_activity
-          where datname = current_database() and wait_event_type = 'Lock' and query like '%claim_stage_run%'`),
-    5000,
-    50,
-  );
+  await waitFor('run b to wait for the fence', () => claimsWaitingOnALock(db.pool), 5000, 50);
   finish();
   const [wrote, claimed] = await Promise.allSettled([write, claim]);
   t.is(wrote.status, 'fulfilled', wrote.status === 'rejected' ? String(wrote.reason) : '');
