@@ -43,6 +43,12 @@ export function mountWebhookSubscriptionRoutes(app: Polka, ctx: ServerContext, a
     if (!found) fail(res, 404, 'not_found', `no webhook subscription ${params.id}`);
     return found ?? undefined;
   };
+  /** The subscription named in the path and the request's JSON body, or undefined once answered. */
+  const namedWithBody = async <T>(req: Request, res: Response, schema: z.ZodType<T>) => {
+    const found = await named(req, res);
+    const body = found && (await readJsonBody(req, res, schema));
+    return found && body ? { found, body } : undefined;
+  };
   const routes: Array<[string, string, Handler]> = [
     [
       'get',
@@ -85,10 +91,9 @@ export function mountWebhookSubscriptionRoutes(app: Polka, ctx: ServerContext, a
       'patch',
       '/v1/webhooks/:id',
       async (req, res) => {
-        const found = await named(req, res);
-        if (!found) return;
-        const patch = await readJsonBody(req, res, SubscriptionPatch);
-        if (!patch) return;
+        const request = await namedWithBody(req, res, SubscriptionPatch);
+        if (!request) return;
+        const { found, body: patch } = request;
         if (patch.events && found.callback && patch.events.some((e) => !(JOB_EVENTS as readonly string[]).includes(e)))
           return fail(res, 400, 'bad_request', `events: callbacks take ${JOB_EVENTS.join(', ')}`);
         if (patch.events) await setSubscriptionEvents(ctx.pool, found.id, patch.events);
@@ -139,10 +144,9 @@ export function mountWebhookSubscriptionRoutes(app: Polka, ctx: ServerContext, a
       'post',
       '/v1/webhooks/:id/replay',
       async (req, res) => {
-        const found = await named(req, res);
-        if (!found) return;
-        const body = await readJsonBody(req, res, ReplayRequest);
-        if (!body) return;
+        const request = await namedWithBody(req, res, ReplayRequest);
+        if (!request) return;
+        const { found, body } = request;
         if (!found.enabled)
           return fail(
             res,

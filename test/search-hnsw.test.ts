@@ -126,18 +126,12 @@ pgvectorTest(
     const vector = await queryVector();
     const all = await nearestContents(db.pool, { space, vector, limit: 10, filters: {} }, SETTINGS);
     t.is(all.method, 'hnsw', '12,000 vectors in the space: the index');
-    const small = await nearestContents(
-      db.pool,
-      { space, vector, limit: 10, filters: { correlationId: 'corr-small' } },
-      SETTINGS,
-    );
+    const ofRequest = (correlationId: string) =>
+      nearestContents(db.pool, { space, vector, limit: 10, filters: { correlationId } }, SETTINGS);
+    const small = await ofRequest('corr-small');
     t.is(small.method, 'exact', '1,000 chunks pass: read them all');
     t.is(small.candidates.length, 10);
-    const large = await nearestContents(
-      db.pool,
-      { space, vector, limit: 10, filters: { correlationId: 'corr-large' } },
-      SETTINGS,
-    );
+    const large = await ofRequest('corr-large');
     t.is(large.method, 'hnsw', '11,000 chunks pass: the index, with iterative scans');
     t.is(large.candidates.length, 10);
     // A query about job 0's topic, with job 0 filtered out, and an index scan that may visit few
