@@ -97,3 +97,24 @@ export async function isBilled(db: CommonQueryMethods, service: Service, externa
     select id::int from cost_ledger where service = ${service} and external_id = ${externalId} limit 1`);
   return row !== null;
 }
+
+/** Just before a paid call: the most it can bill is pending against the reservation until its
+ * ledger row is written (a call that is never written down is then charged as estimated). */
+export async function beginPaidCall(db: CommonQueryMethods, reservationId: number, amountMicroUsd: number) {
+  await db.query(sql.unsafe`select begin_paid_call(${reservationId}, ${amountMicroUsd}::bigint)`);
+}
+
+/** The stage's pending call is known not to have billed (refused, or looked up and absent). */
+export async function clearPaidCall(db: CommonQueryMethods, jobId: string, stage: 'parse' | 'embed') {
+  await db.query(sql.unsafe`select clear_paid_call(${jobId}::uuid, ${stage})`);
+}
+
+/** The stage gave up: its hold is released now (a call still pending is charged as estimated). */
+export async function releaseReservation(db: CommonQueryMethods, jobId: string, stage: string) {
+  await db.query(sql.unsafe`select release_reservation(${jobId}::uuid, ${stage})`);
+}
+
+/** Closes expired holds, charging their unrecorded calls as estimated; returns how many. */
+export async function expireReservations(db: CommonQueryMethods): Promise<number> {
+  return db.oneFirst(sql.type(z.object({ n: z.number() }))`select expire_reservations() as n`);
+}
