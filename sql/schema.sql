@@ -1517,7 +1517,10 @@ CREATE TABLE public.jobs (
     chunking_settings jsonb,
     embedding_model text,
     embedding_dimensions integer,
+    parse_max_pages integer,
+    parse_pages_exact boolean,
     CONSTRAINT jobs_correlation_id_check CHECK ((correlation_id <> ''::text)),
+    CONSTRAINT jobs_parse_max_pages_check CHECK ((parse_max_pages > 0)),
     CONSTRAINT jobs_webhook_token_check CHECK ((length(webhook_token) >= 32))
 );
 

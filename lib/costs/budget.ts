@@ -118,3 +118,11 @@ export async function releaseReservation(db: CommonQueryMethods, jobId: string, 
 export async function expireReservations(db: CommonQueryMethods): Promise<number> {
   return db.oneFirst(sql.type(z.object({ n: z.number() }))`select expire_reservations() as n`);
 }
+
+/** When the stage's paid call now pending was started (null: none is pending). */
+export async function pendingCallSince(db: CommonQueryMethods, jobId: string, stage: 'parse' | 'embed') {
+  const at = await db.maybeOneFirst(sql.type(z.object({ at: z.number().nullable() }))`
+    select (extract(epoch from pending_call_at) * 1000)::float8 as at from budget_reservations
+    where job_id = ${jobId}::uuid and stage = ${stage} and status = 'held' and pending_call_micro_usd > 0`);
+  return at === null || at === undefined ? null : new Date(at);
+}

@@ -30,11 +30,20 @@ export async function scheduleCollect(
 export async function recordSubmission(
   run: StageRun,
   job: JobRef,
-  submission: { llamaparseJobId: string; firstCheck: Date; maxAttempts: number; note: Record<string, unknown> },
+  submission: {
+    llamaparseJobId: string;
+    firstCheck: Date;
+    maxAttempts: number;
+    note: Record<string, unknown>;
+    /** page_ranges.max_pages the upload carried, and whether the count behind it is exact. */
+    maxPages: number;
+    exact: boolean;
+  },
 ) {
   await run.write(async (tx) => {
     const stored = await tx.query(sql.unsafe`
-      update jobs set llamaparse_job_id = ${submission.llamaparseJobId}, parse_submitted_at = now()
+      update jobs set llamaparse_job_id = ${submission.llamaparseJobId}, parse_submitted_at = now(),
+                      parse_max_pages = ${submission.maxPages}, parse_pages_exact = ${submission.exact}
       where id = ${job.jobId}::uuid and llamaparse_job_id is null`);
     if (stored.rowCount === 0) return;
     await addJobNote(tx, job.jobId, {
