@@ -6,6 +6,7 @@ import { sql } from 'slonik';
 import { z } from 'zod';
 import { createTestDatabase } from './helpers/database.ts';
 import { insertJob } from './helpers/jobs.ts';
+import { cleanEnv, runTvdb } from './helpers/cli.ts';
 import {
   beginPaidCall,
   expireReservations,
@@ -140,6 +141,20 @@ test('a paid call never written down is charged as estimated: on takeover, at ex
   const notes = await db.pool.oneFirst(sql.type(z.object({ n: z.number() }))`
     select count(*)::int as n from job_events where detail ->> 'event' = 'unrecorded_call_charged'`);
   t.is(notes, 3, 'each charge is on its job history');
+  // tvdb costs marks the estimated rows and says how much is estimated.
+  const env = cleanEnv({ DATABASE_URL: db.url });
+  const text = await runTvdb(['costs', '--by', 'operation'], env);
+  t.is(text.code, 0, text.stderr);
+  t.regex(text.stdout, /embeddings unrecorded_call\s+3\s+2800\s+\$0\.0028\*\s+\$0\.0028/);
+  t.regex(text.stdout, /embeddings embed\s+1\s+10\s+\$0\.0011\s*\n/);
+  t.regex(text.stdout, /total \$0\.0039 \(\* \$0\.0028 of it estimated\)/);
+  const json = JSON.parse((await runTvdb(['costs', '--by', 'operation', '--json'], env)).stdout) as {
+    rows: Array<{ key: string; estimated: boolean; estimated_micro_usd: number }>;
+  };
+  t.like(
+    json.rows.find((r) => r.key === 'embeddings unrecorded_call'),
+    { estimated: true, estimated_micro_usd: 2800 },
+  );
 });
 
 test('sessions in three time zones see the same UTC day: a day budget is never broken', async (t) => {
