@@ -170,6 +170,11 @@ async function upload(emu: LlamaParseEmulator, req: Request, res: ServerResponse
     tvdbJobId: job.user_metadata.tvdb_job_id ?? null,
     id: job.id,
   });
+  if (takeFault(emu.faults, 'loseUploadAnswers')) {
+    emu.log(`job ${job.id}: answer dropped (fault loseUploadAnswers)`);
+    req.socket.destroy();
+    return;
+  }
   sendJson(res, 200, jobView(job, false));
 }
 
