@@ -36,3 +36,25 @@ test('a lost upload answer: the re-run adopts the LlamaParse job instead of uplo
     select count(*)::int as n from budget_reservations where status = 'held'`);
   t.is(held, 0, 'the reservation was settled');
 });
+
+test('an upload refused for good releases its hold at once, not at its expiry', async (t) => {
+  const { db, pipeline } = await llamaParseSetup(t, {
+    env: { LLAMAPARSE_TIER: 'fast', TVDB_RESERVATION_TTL_S: '3600' },
+    emulator: { startDelayMs: 5, perPageDelayMs: 1, faults: { unauthorized: true } },
+  });
+  await db.pool.query(
+    sql.unsafe`insert into budgets (scope, period, limit_micro_usd) values ('llamaparse', 'total', 100000)`,
+  );
+  const bytes = minimalPdf([['refused page one'], ['refused page two']]);
+  const [result] = await ingest(pipeline.deps, [{ name: 'refused.pdf', bytes }]);
+  if (!result?.ok) return t.fail('not accepted');
+  await pipeline.start();
+  const jobs = await waitForTerminal(db.pool, [result.jobId], 60_000);
+  t.is(jobs[result.jobId]!.state, 'failed_parse');
+  const holds = await db.pool.anyFirst(sql.type(z.object({ s: z.string() }))`
+    select status as s from budget_reservations where job_id = ${result.jobId}::uuid`);
+  t.deepEqual(holds, ['released']);
+  const status = await db.pool.one(sql.type(z.object({ reserved: z.number(), spent: z.number() }))`
+    select reserved_micro_usd::int as reserved, spent_micro_usd::int as spent from budget_status`);
+  t.deepEqual(status, { reserved: 0, spent: 0 }, 'nothing held, nothing charged: LlamaParse refused the call');
+});
