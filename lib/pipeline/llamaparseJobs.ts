@@ -11,7 +11,7 @@ import type { LlamaParseClient, LlamaParseJob } from '../parse/llamaparse/client
 import type { Logger } from '../log.ts';
 import type { ParseOutput } from '../parse/types.ts';
 import { stageDef } from '../jobs/stages.ts';
-import { lockJob } from './jobRecord.ts';
+import { loadJob, lockJob } from './jobRecord.ts';
 import type { StageRun } from './stageRun.ts';
 
 type JobRef = { jobId: string; correlationId: string };
@@ -119,6 +119,10 @@ export async function abandonUpload(
   upload: JobRef & { llamaparseJobId: string; estimatedCredits: number; tier: string },
   log: Logger,
 ) {
+  // The run that took the stage over may have found this upload (by user_metadata) and adopted it:
+  // then it is that run's job, collected and billed there; cancelling it would lose the parse.
+  if ((await loadJob(pool, upload.jobId)).llamaparse_job_id === upload.llamaparseJobId)
+    return log.info({ llamaparse_job_id: upload.llamaparseJobId }, 'parse: the abandoned upload was adopted; kept');
   await client
     .cancel(upload.llamaparseJobId)
     .catch((error) => log.warn({ err: error }, 'could not cancel the abandoned LlamaParse job'));
