@@ -1,7 +1,9 @@
 // Parse stage, first half. Bytes already parsed with these settings: reuse. Local parser: parse
-// in-process and finish. LlamaParse: reserve the estimate, upload once (the LlamaParse job id is
-// stored the moment it is known; a re-run for a job that has one never uploads again) and hand over
-// to job__parse_collect, by webhook nudge or by polling.
+// in-process and finish. LlamaParse: count the pages, reserve what they can cost, upload once with
+// page_ranges.max_pages = those pages (the LlamaParse job id is stored the moment it is known; a
+// re-run for a job that has one never uploads again, and one whose upload's answer was lost adopts
+// the LlamaParse job it finds by user_metadata) and hand over to job__parse_collect, by webhook
+// nudge or by polling.
 import type { Task } from 'graphile-worker';
 import { callGuard, type PipelineDeps } from '../lib/pipeline/deps.ts';
 import { runStage } from '../lib/pipeline/runStage.ts';
