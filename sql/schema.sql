@@ -46,10 +46,11 @@ begin
   return 'moved';
 end $$;
 
-CREATE FUNCTION public.begin_paid_call(p_reservation_id bigint, p_amount bigint) RETURNS void
+CREATE FUNCTION public.begin_paid_call(p_reservation_id bigint, p_amount bigint, p_lease_token bigint) RETURNS void
     LANGUAGE sql
     AS $$
-  update budget_reservations set pending_call_micro_usd = greatest(0, p_amount), pending_call_at = now()
+  update budget_reservations
+  set pending_call_micro_usd = greatest(0, p_amount), pending_call_at = now(), pending_call_token = p_lease_token
   where id = p_reservation_id and status = 'held';
 $$;
 
@@ -209,11 +210,12 @@ begin
   return query select 'claimed', v_token, v_state, 0::float8;
 end $$;
 
-CREATE FUNCTION public.clear_paid_call(p_job_id uuid, p_stage text) RETURNS void
+CREATE FUNCTION public.clear_paid_call(p_job_id uuid, p_stage text, p_lease_token bigint) RETURNS void
     LANGUAGE sql
     AS $$
   update budget_reservations set pending_call_micro_usd = 0, pending_call_at = null
-  where job_id = p_job_id and stage = p_stage and status = 'held';
+  where job_id = p_job_id and stage = p_stage and status = 'held'
+    and (pending_call_token is null or p_lease_token is null or pending_call_token <= p_lease_token);
 $$;
 
 CREATE FUNCTION public.compact_metric_series() RETURNS integer
@@ -749,13 +751,14 @@ begin
   return v_count;
 end $$;
 
-CREATE FUNCTION public.reserve_budget(p_job_id uuid, p_stage text, p_service text, p_amount bigint, p_ttl interval DEFAULT '01:00:00'::interval) RETURNS TABLE(reservation_id bigint, refused_by text, reused boolean)
+CREATE FUNCTION public.reserve_budget(p_job_id uuid, p_stage text, p_service text, p_amount bigint, p_ttl interval DEFAULT '01:00:00'::interval, p_lease_token bigint DEFAULT NULL::bigint) RETURNS TABLE(reservation_id bigint, refused_by text, reused boolean)
     LANGUAGE plpgsql
     AS $$
 declare
   v_existing budget_reservations;
   v_outstanding bigint;
   v_refusal text;
+  v_stale boolean;
 begin
   perform pg_advisory_xact_lock(hashtextextended('reserve_budget:' || p_job_id::text || ':' || p_stage, 0));
   -- Expired holds of this (job, stage) are closed (their unrecorded call charged) first.
@@ -766,7 +769,18 @@ begin
   select * into v_existing from budget_reservations
   where job_id = p_job_id and stage = p_stage and status = 'held';
   if found then
-    perform charge_pending_call(v_existing.id, 'a new run took over the reservation; the previous run''s paid call was never recorded');
+    -- A run that lost the stage (a newer run holds its lease) changes nothing: the pending call may
+    -- be the newer run's own.
+    v_stale := p_lease_token is not null and exists (
+      select 1 from stage_leases where job_id = p_job_id and stage = p_stage and token > p_lease_token);
+    if v_stale then
+      return query select v_existing.id, null::text, true;
+      return;
+    end if;
+    -- Only a call begun by an earlier run is charged: the caller's own is still in its hands.
+    if p_lease_token is null or coalesce(v_existing.pending_call_token, 0) < p_lease_token then
+      perform charge_pending_call(v_existing.id, 'a new run took over the reservation; the previous run''s paid call was never recorded');
+    end if;
     select greatest(0, v_existing.amount_micro_usd - coalesce(sum(l.cost_micro_usd), 0))::bigint into v_outstanding
     from cost_ledger l where l.reservation_id = v_existing.id;
     if v_outstanding < p_amount then
@@ -1172,6 +1186,7 @@ CREATE TABLE public.budget_reservations (
     request_id uuid,
     pending_call_micro_usd bigint DEFAULT 0 NOT NULL,
     pending_call_at timestamp with time zone,
+    pending_call_token bigint,
     CONSTRAINT budget_reservations_amount_micro_usd_check CHECK ((amount_micro_usd >= 0)),
     CONSTRAINT budget_reservations_one_owner CHECK (((job_id IS NULL) <> (request_id IS NULL))),
     CONSTRAINT budget_reservations_pending_call_micro_usd_check CHECK ((pending_call_micro_usd >= 0)),

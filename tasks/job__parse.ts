@@ -88,7 +88,7 @@ export default function job__parse(deps: PipelineDeps): Task {
           await recordSubmission(run, ref, submission(lost.id, { adopted: true }));
           return log.info({ llamaparse_job_id: lost.id }, 'parse: adopted the upload a previous run never recorded');
         }
-        await clearPaidCall(deps.pool, jobId, 'parse'); // it never reached LlamaParse: nothing billed
+        await clearPaidCall(deps.pool, jobId, 'parse', run.token); // it never reached LlamaParse: nothing billed
       }
       // Reserve the most the upload can cost before making it; without room, wait (no attempt used).
       const reservationId = await guardSpend(deps.pool, spendSettings(config), {
@@ -97,6 +97,7 @@ export default function job__parse(deps: PipelineDeps): Task {
         service: 'llamaparse',
         amountMicroUsd: estimate.microUsd,
         slowed: Boolean(p.slowed),
+        leaseToken: run.token,
       });
       const webhook = webhookFor(job);
       // LlamaParse parses (and bills) at most the pages reserved: page_ranges.max_pages.
@@ -114,13 +115,13 @@ export default function job__parse(deps: PipelineDeps): Task {
       // Crash window: LlamaParse accepted the upload but we die before recording it. The call is
       // pending on the reservation until then: the re-run finds the LlamaParse job and adopts it,
       // and a reservation that expires first is charged (estimated), never silently released.
-      await beginPaidCall(deps.pool, reservationId, estimate.microUsd);
+      await beginPaidCall(deps.pool, reservationId, estimate.microUsd, run.token);
       const { id } = await guardedCall(callGuard(deps), 'llamaparse', 'upload', upload, [
         ['llamaparse:uploads', 1],
       ]).catch(async (error: unknown) => {
         // Refused with an answer (LlamaParse said no): nothing was billed.
         if (error instanceof DeferError || (error instanceof StageError && error.status !== undefined))
-          await clearPaidCall(deps.pool, jobId, 'parse');
+          await clearPaidCall(deps.pool, jobId, 'parse', run.token);
         throw error;
       });
       await recordSubmission(run, ref, submission(id, {})).catch(async (error: unknown) => {

@@ -9,6 +9,7 @@ import { insertJob } from './helpers/jobs.ts';
 import { cleanEnv, runTvdb } from './helpers/cli.ts';
 import {
   beginPaidCall,
+  clearPaidCall,
   expireReservations,
   recordCost,
   releaseReservation,
@@ -96,7 +97,7 @@ test('a paid call never written down is charged as estimated: on takeover, at ex
 
   // a: the call was answered and written down: nothing estimated, even when a new run takes over.
   const ra = idOf(await reserve(a!.id));
-  await beginPaidCall(db.pool, ra, 1200);
+  await beginPaidCall(db.pool, ra, 1200, null);
   await recordCost(db.pool, {
     service: 'embeddings',
     operation: 'embed',
@@ -114,14 +115,14 @@ test('a paid call never written down is charged as estimated: on takeover, at ex
 
   // b: the run died after starting a call; the next run takes the hold over: the call is charged.
   const rb = idOf(await reserve(b!.id));
-  await beginPaidCall(db.pool, rb, 1200);
+  await beginPaidCall(db.pool, rb, 1200, null);
   t.is(idOf(await reserve(b!.id)), rb);
   t.deepEqual(await ledger(b!.id), [{ operation: 'unrecorded_call', cost: 1200, estimated: true }]);
 
   // c: nobody comes back; the hold expires: the call is charged, not silently released. Until
   // then the expired hold still holds what the call may have cost.
   const rc = idOf(await reserve(c!.id, 1));
-  await beginPaidCall(db.pool, rc, 900);
+  await beginPaidCall(db.pool, rc, 900, null);
   await new Promise((r) => setTimeout(r, 1200));
   const reserved = () =>
     db.pool.oneFirst(sql.type(z.object({ r: z.number() }))`select reserved_micro_usd::int as r from budget_status`);
@@ -132,7 +133,7 @@ test('a paid call never written down is charged as estimated: on takeover, at ex
 
   // d: the stage gives up: released at once (its unanswered call charged).
   const rd = idOf(await reserve(d!.id));
-  await beginPaidCall(db.pool, rd, 700);
+  await beginPaidCall(db.pool, rd, 700, null);
   await releaseReservation(db.pool, d!.id, 'embed');
   t.deepEqual(await ledger(d!.id), [{ operation: 'unrecorded_call', cost: 700, estimated: true }]);
   const status = await db.pool.oneFirst(sql.type(z.object({ s: z.string() }))`
@@ -198,4 +199,45 @@ test('sessions in three time zones see the same UTC day: a day budget is never b
   const spentAndHeld = await db.pool.oneFirst(sql.type(z.object({ s: z.number() }))`
     select (spent_micro_usd + reserved_micro_usd)::int as s from budget_status`);
   t.true(spentAndHeld <= 10000);
+});
+
+test('a run that lost its stage does not charge the pending call of the run that took over', async (t) => {
+  const db = await freshDb(t);
+  const job = await insertJob(db.pool);
+  const lease = (token: number) =>
+    db.ownerPool.query(sql.unsafe`
+      insert into stage_leases (job_id, stage, token, owner, expires_at)
+      values (${job.id}::uuid, 'embed', ${token}, 'test', now() + interval '1 minute')
+      on conflict (job_id, stage) do update set token = excluded.token`);
+  const reserve = (token: string) =>
+    reserveBudget(db.pool, {
+      jobId: job.id,
+      stage: 'embed',
+      service: 'embeddings',
+      amountMicroUsd: 5000,
+      ttlS: 600,
+      leaseToken: token,
+    });
+  const estimated = () =>
+    db.pool.oneFirst(sql.type(z.object({ n: z.number() }))`
+      select count(*)::int as n from cost_ledger where estimated`);
+  // Run 101 reserves, is frozen; run 102 takes the stage over and starts its call.
+  await lease(101);
+  const first = await reserve('101');
+  await lease(102);
+  const id = (r: Awaited<ReturnType<typeof reserve>>) => (r.ok ? r.reservationId : -1);
+  const taken = await reserve('102');
+  t.is(id(taken), id(first));
+  await beginPaidCall(db.pool, id(taken), 1500, '102');
+  // Run 101 thaws and reserves again: stale, it changes nothing.
+  t.is(id(await reserve('101')), id(first));
+  t.is(await estimated(), 0, "run 102's call is in its own hands");
+  await clearPaidCall(db.pool, job.id, 'embed', '101');
+  const pending = await db.pool.oneFirst(sql.type(z.object({ p: z.number() }))`
+    select pending_call_micro_usd::int as p from budget_reservations`);
+  t.is(pending, 1500, 'nor can it clear the newer run’s pending call');
+  // Run 102 dies; run 103 takes over: now the call is charged.
+  await lease(103);
+  await reserve('103');
+  t.is(await estimated(), 1);
 });

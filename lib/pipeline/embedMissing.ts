@@ -44,12 +44,13 @@ export async function embedMissing(
         deps.pool,
         billing.reservationId,
         tokenCostMicroUsd(sumTokens(batch), billing.pricePerMillion),
+        run.token,
       );
     const result = billing.paid
       ? await guardedCall(callGuard(deps), 'embeddings', 'embed', embed, buckets).catch(async (error: unknown) => {
           // Not made (deferred) or refused with an answer (the provider said no): nothing was billed.
           if (error instanceof DeferError || (error instanceof StageError && error.status !== undefined))
-            await clearPaidCall(deps.pool, job.jobId, 'embed');
+            await clearPaidCall(deps.pool, job.jobId, 'embed', run.token);
           throw error;
         })
       : await embed();
