@@ -46,6 +46,14 @@ begin
   return 'moved';
 end $$;
 
+CREATE FUNCTION public.begin_paid_call(p_reservation_id bigint, p_amount bigint, p_lease_token bigint) RETURNS void
+    LANGUAGE sql
+    AS $$
+  update budget_reservations
+  set pending_call_micro_usd = greatest(0, p_amount), pending_call_at = now(), pending_call_token = p_lease_token
+  where id = p_reservation_id and status = 'held';
+$$;
+
 CREATE FUNCTION public.breaker_acquire(p_service text, p_cooldown interval, p_max_probes integer, p_probe_ttl interval) RETURNS TABLE(decision text, retry_in_s double precision, probe_id bigint)
     LANGUAGE plpgsql
     AS $$
@@ -118,7 +126,10 @@ end $$;
 CREATE FUNCTION public.budget_period_start(p_period text, p_created_at timestamp with time zone, p_at timestamp with time zone DEFAULT now()) RETURNS timestamp with time zone
     LANGUAGE sql STABLE
     AS $$
-  select case p_period when 'day' then date_trunc('day', p_at) when 'month' then date_trunc('month', p_at) else p_created_at end;
+  select case p_period
+    when 'day' then date_trunc('day', p_at, 'UTC')
+    when 'month' then date_trunc('month', p_at, 'UTC')
+    else p_created_at end;
 $$;
 
 CREATE FUNCTION public.budget_refusal(p_service text, p_amount bigint) RETURNS text
@@ -137,6 +148,27 @@ begin
     end if;
   end loop;
   return null;
+end $$;
+
+CREATE FUNCTION public.charge_pending_call(p_reservation_id bigint, p_why text) RETURNS bigint
+    LANGUAGE plpgsql
+    AS $$
+declare
+  v_r budget_reservations;
+begin
+  select * into v_r from budget_reservations where id = p_reservation_id for update;
+  if not found or v_r.pending_call_micro_usd = 0 then
+    return 0;
+  end if;
+  insert into cost_ledger (service, operation, units, unit, cost_micro_usd, estimated, job_id, reservation_id)
+  values (v_r.service, 'unrecorded_call', v_r.pending_call_micro_usd, 'micro_usd', v_r.pending_call_micro_usd, true,
+          v_r.job_id, v_r.id);
+  if v_r.job_id is not null then
+    perform add_job_note(v_r.job_id, jsonb_build_object('event', 'unrecorded_call_charged', 'stage', v_r.stage,
+      'service', v_r.service, 'estimate_micro_usd', v_r.pending_call_micro_usd, 'why', p_why,
+      'call_started_at', v_r.pending_call_at));
+  end if;
+  return v_r.pending_call_micro_usd;
 end $$;
 
 CREATE FUNCTION public.claim_stage_run(p_job_id uuid, p_stage text, p_owner text, p_lease interval) RETURNS TABLE(outcome text, token bigint, state public.job_state, retry_in_s double precision)
@@ -177,6 +209,14 @@ begin
   end if;
   return query select 'claimed', v_token, v_state, 0::float8;
 end $$;
+
+CREATE FUNCTION public.clear_paid_call(p_job_id uuid, p_stage text, p_lease_token bigint) RETURNS void
+    LANGUAGE sql
+    AS $$
+  update budget_reservations set pending_call_micro_usd = 0, pending_call_at = null
+  where job_id = p_job_id and stage = p_stage and status = 'held'
+    and (pending_call_token is null or p_lease_token is null or pending_call_token <= p_lease_token);
+$$;
 
 CREATE FUNCTION public.compact_metric_series() RETURNS integer
     LANGUAGE plpgsql
@@ -304,6 +344,23 @@ begin
     end if;
   end loop;
   return v_raised;
+end $$;
+
+CREATE FUNCTION public.expire_reservations() RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+declare
+  v_id bigint;
+  v_n int := 0;
+begin
+  for v_id in
+    select id from budget_reservations where status = 'held' and expires_at <= now() order by id for update skip locked
+  loop
+    perform charge_pending_call(v_id, 'the reservation expired with its paid call unrecorded');
+    update budget_reservations set status = 'expired' where id = v_id;
+    v_n := v_n + 1;
+  end loop;
+  return v_n;
 end $$;
 
 CREATE FUNCTION public.extend_stage_lease(p_job_id uuid, p_stage text, p_token bigint, p_for interval, p_at_least boolean DEFAULT false) RETURNS boolean
@@ -631,6 +688,19 @@ begin
   return v_store;
 end $$;
 
+CREATE FUNCTION public.release_reservation(p_job_id uuid, p_stage text) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+declare
+  v_id bigint;
+begin
+  for v_id in select id from budget_reservations where job_id = p_job_id and stage = p_stage and status = 'held' for update
+  loop
+    perform charge_pending_call(v_id, 'the stage gave up with its paid call unrecorded');
+    update budget_reservations set status = 'released', settled_at = now() where id = v_id;
+  end loop;
+end $$;
+
 CREATE FUNCTION public.release_stage_lease(p_job_id uuid, p_stage text, p_token bigint) RETURNS void
     LANGUAGE sql
     AS $$
@@ -681,21 +751,51 @@ begin
   return v_count;
 end $$;
 
-CREATE FUNCTION public.reserve_budget(p_job_id uuid, p_stage text, p_service text, p_amount bigint, p_ttl interval DEFAULT '01:00:00'::interval) RETURNS TABLE(reservation_id bigint, refused_by text, reused boolean)
+CREATE FUNCTION public.reserve_budget(p_job_id uuid, p_stage text, p_service text, p_amount bigint, p_ttl interval DEFAULT '01:00:00'::interval, p_lease_token bigint DEFAULT NULL::bigint) RETURNS TABLE(reservation_id bigint, refused_by text, reused boolean)
     LANGUAGE plpgsql
     AS $$
 declare
-  v_existing bigint;
+  v_existing budget_reservations;
+  v_outstanding bigint;
   v_refusal text;
+  v_stale boolean;
 begin
-  select id into v_existing from budget_reservations
-  where job_id = p_job_id and stage = p_stage and status = 'held' and expires_at > now();
+  perform pg_advisory_xact_lock(hashtextextended('reserve_budget:' || p_job_id::text || ':' || p_stage, 0));
+  -- Expired holds of this (job, stage) are closed (their unrecorded call charged) first.
+  perform charge_pending_call(id, 'the reservation expired with its paid call unrecorded')
+    from budget_reservations where job_id = p_job_id and stage = p_stage and status = 'held' and expires_at <= now();
+  update budget_reservations set status = 'expired'
+  where job_id = p_job_id and stage = p_stage and status = 'held' and expires_at <= now();
+  select * into v_existing from budget_reservations
+  where job_id = p_job_id and stage = p_stage and status = 'held';
   if found then
-    return query select v_existing, null::text, true;
+    -- A run that lost the stage (a newer run holds its lease) changes nothing: the pending call may
+    -- be the newer run's own.
+    v_stale := p_lease_token is not null and exists (
+      select 1 from stage_leases where job_id = p_job_id and stage = p_stage and token > p_lease_token);
+    if v_stale then
+      return query select v_existing.id, null::text, true;
+      return;
+    end if;
+    -- Only a call begun by an earlier run is charged: the caller's own is still in its hands.
+    if p_lease_token is null or coalesce(v_existing.pending_call_token, 0) < p_lease_token then
+      perform charge_pending_call(v_existing.id, 'a new run took over the reservation; the previous run''s paid call was never recorded');
+    end if;
+    select greatest(0, v_existing.amount_micro_usd - coalesce(sum(l.cost_micro_usd), 0))::bigint into v_outstanding
+    from cost_ledger l where l.reservation_id = v_existing.id;
+    if v_outstanding < p_amount then
+      v_refusal := budget_refusal(p_service, p_amount - v_outstanding);
+      if v_refusal is not null then
+        return query select null::bigint, v_refusal, true;
+        return;
+      end if;
+      update budget_reservations set amount_micro_usd = amount_micro_usd + (p_amount - v_outstanding)
+      where id = v_existing.id;
+    end if;
+    update budget_reservations set expires_at = greatest(expires_at, now() + p_ttl) where id = v_existing.id;
+    return query select v_existing.id, null::text, true;
     return;
   end if;
-  -- An expired hold for this (job, stage) is closed before a new one is taken.
-  update budget_reservations set status = 'expired' where job_id = p_job_id and stage = p_stage and status = 'held';
   v_refusal := budget_refusal(p_service, p_amount);
   if v_refusal is not null then
     return query select null::bigint, v_refusal, false;
@@ -910,6 +1010,17 @@ begin
   return new;
 end $$;
 
+CREATE FUNCTION public.tg_cost_ledger__clear_pending() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+begin
+  if new.reservation_id is not null then
+    update budget_reservations set pending_call_micro_usd = 0, pending_call_at = null
+    where id = new.reservation_id and pending_call_micro_usd > 0;
+  end if;
+  return new;
+end $$;
+
 CREATE FUNCTION public.tg_jobs__check_transition() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
@@ -1073,11 +1184,15 @@ CREATE TABLE public.budget_reservations (
     expires_at timestamp with time zone NOT NULL,
     settled_at timestamp with time zone,
     request_id uuid,
+    pending_call_micro_usd bigint DEFAULT 0 NOT NULL,
+    pending_call_at timestamp with time zone,
+    pending_call_token bigint,
     CONSTRAINT budget_reservations_amount_micro_usd_check CHECK ((amount_micro_usd >= 0)),
     CONSTRAINT budget_reservations_one_owner CHECK (((job_id IS NULL) <> (request_id IS NULL))),
+    CONSTRAINT budget_reservations_pending_call_micro_usd_check CHECK ((pending_call_micro_usd >= 0)),
     CONSTRAINT budget_reservations_service_check CHECK ((service = ANY (ARRAY['llamaparse'::text, 'embeddings'::text]))),
     CONSTRAINT budget_reservations_stage_check CHECK ((stage = ANY (ARRAY['parse'::text, 'embed'::text, 'search'::text]))),
-    CONSTRAINT budget_reservations_status_check CHECK ((status = ANY (ARRAY['held'::text, 'settled'::text, 'expired'::text])))
+    CONSTRAINT budget_reservations_status_check CHECK ((status = ANY (ARRAY['held'::text, 'settled'::text, 'expired'::text, 'released'::text])))
 );
 
 ALTER TABLE public.budget_reservations ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
@@ -1138,9 +1253,13 @@ CREATE VIEW public.budget_status AS
           GROUP BY b_1.id
         ), reserved AS (
          SELECT b_1.id,
-            (COALESCE(sum(GREATEST((0)::numeric, ((r_1.amount_micro_usd)::numeric - COALESCE(c.charged, (0)::numeric)))), (0)::numeric))::bigint AS reserved
+            (COALESCE(sum(
+                CASE
+                    WHEN (r_1.expires_at > now()) THEN GREATEST((0)::numeric, ((r_1.amount_micro_usd)::numeric - COALESCE(c.charged, (0)::numeric)))
+                    ELSE (r_1.pending_call_micro_usd)::numeric
+                END), (0)::numeric))::bigint AS reserved
            FROM ((b b_1
-             LEFT JOIN public.budget_reservations r_1 ON (((r_1.status = 'held'::text) AND (r_1.expires_at > now()) AND ((b_1.scope = 'all'::text) OR (r_1.service = b_1.scope)))))
+             LEFT JOIN public.budget_reservations r_1 ON (((r_1.status = 'held'::text) AND ((r_1.expires_at > now()) OR (r_1.pending_call_micro_usd > 0)) AND ((b_1.scope = 'all'::text) OR (r_1.service = b_1.scope)))))
              LEFT JOIN LATERAL ( SELECT sum(cost_ledger.cost_micro_usd) AS charged
                    FROM public.cost_ledger
                   WHERE (cost_ledger.reservation_id = r_1.id)) c ON (true))
@@ -1413,7 +1532,10 @@ CREATE TABLE public.jobs (
     chunking_settings jsonb,
     embedding_model text,
     embedding_dimensions integer,
+    parse_max_pages integer,
+    parse_pages_exact boolean,
     CONSTRAINT jobs_correlation_id_check CHECK ((correlation_id <> ''::text)),
+    CONSTRAINT jobs_parse_max_pages_check CHECK ((parse_max_pages > 0)),
     CONSTRAINT jobs_webhook_token_check CHECK ((length(webhook_token) >= 32))
 );
 
@@ -2150,6 +2272,8 @@ CREATE TRIGGER _200_budget_alerts AFTER INSERT ON public.cost_ledger FOR EACH ST
 CREATE TRIGGER _200_check_lease BEFORE INSERT ON public.cost_ledger FOR EACH ROW EXECUTE FUNCTION public.tg_cost_ledger__check_lease();
 
 CREATE TRIGGER _200_record_event AFTER INSERT OR UPDATE OF state ON public.jobs FOR EACH ROW EXECUTE FUNCTION public.tg_jobs__record_event();
+
+CREATE TRIGGER _300_clear_pending AFTER INSERT ON public.cost_ledger FOR EACH ROW EXECUTE FUNCTION public.tg_cost_ledger__clear_pending();
 
 CREATE TRIGGER _300_publish_webhook_event AFTER INSERT ON public.alerts FOR EACH ROW EXECUTE FUNCTION public.tg_alerts__publish_webhook_event();
 

@@ -31,6 +31,7 @@ export default function job__embed(deps: PipelineDeps): Task {
             service: 'embeddings',
             amountMicroUsd: tokenCostMicroUsd(sumTokens(missing), pricePerMillion),
             slowed: Boolean(p.slowed),
+            leaseToken: run.token,
           })
         : null;
       await beginStage(run, jobId, { model, dimensions });

@@ -50,6 +50,16 @@ export default function job__parse_collect(deps: PipelineDeps): Task {
               : `LlamaParse job ${lpJobId} ended ${status}: ${result.job.error_message ?? 'no message'}`,
           );
         }
+        // The upload carried page_ranges.max_pages = the pages reserved. A count that was only an
+        // estimate (DOCX, HTML) and that LlamaParse filled may have left pages beyond the cap:
+        // fail with the reason (what was parsed is billed) rather than drop them silently.
+        const cap = job.parse_max_pages;
+        if (cap !== null && job.parse_pages_exact === false && output.pageCount >= cap) {
+          await chargeFailedParse(run, jobId, lpJobId, bill);
+          throw permanent(
+            `LlamaParse stopped at the ${cap} page(s) reserved (page_ranges.max_pages, an estimate for this kind of document) and the document may be longer; convert it to PDF so its pages can be counted, and ingest it again`,
+          );
+        }
         const who = { parser: 'llamaparse' as const, settingsKey: parser.settingsKey };
         const credits = result.job.usage?.credits ?? null;
         await completeParse(run, ref, who, { output, credits, llamaparseJobId: lpJobId }, deps.attempts, bill);

@@ -6,6 +6,7 @@ import { createLlamaParseClient } from '../lib/parse/llamaparse/client.ts';
 import { StageError } from '../lib/errors.ts';
 import { verifySignature } from '../lib/webhooks/signature.ts';
 import { HAS_CORPUS, CORPUS_MISSING, corpusFile } from './helpers/corpus.ts';
+import { formFeedText, makePptx } from './helpers/officeFiles.ts';
 
 const corpusTest = HAS_CORPUS ? test : test.skip;
 if (!HAS_CORPUS)
@@ -231,4 +232,79 @@ test('faults: stuck PENDING, FAILED jobs, failed pages, cancel', async (t) => {
   t.is((await client.get(stuck.id)).job.status, 'CANCELLED');
   const again = (await t.throwsAsync(client.cancel(stuck.id))) as StageError;
   t.is(again.errorClass, 'permanent');
+});
+
+test('page_ranges: max_pages bills at most that many pages, target_pages selects pages; PPTX slides are pages', async (t) => {
+  const e = await emulator();
+  t.teardown(() => e.stop());
+  const client = new LlamaCloud({ apiKey: 'llx-emulator', baseURL: e.url, maxRetries: 0 });
+  const parse = async (bytes: Buffer, name: string, page_ranges?: { max_pages?: number; target_pages?: string }) => {
+    const before = e.stats.billedCredits;
+    const result = await client.parsing.parse(
+      {
+        tier: 'cost_effective',
+        version: 'latest',
+        upload_file: await toFile(bytes, name),
+        expand: ['markdown', 'usage'],
+        ...(page_ranges ? { page_ranges } : {}),
+      },
+      { pollingInterval: 0.02, maxInterval: 0.05 },
+    );
+    const pages = (result.markdown?.pages ?? []).map((p) => p.page_number);
+    return { pages, credits: result.job.usage?.credits, billed: e.stats.billedCredits - before };
+  };
+  const text = formFeedText(200);
+  t.deepEqual(await parse(text, 'ff.txt', { max_pages: 5 }), {
+    pages: [1, 2, 3, 4, 5],
+    credits: 15,
+    billed: 15,
+  });
+  t.deepEqual(await parse(text, 'ff.txt', { max_pages: 5, target_pages: '7,9-10' }), {
+    pages: [7, 9, 10],
+    credits: 9,
+    billed: 9,
+  });
+  const all = await parse(text, 'ff.txt');
+  t.is(all.pages.length, 200);
+  t.is(all.billed, 600);
+  const deck = await parse(makePptx(300), 'deck.pptx', { max_pages: 300 });
+  t.is(deck.pages.length, 300);
+  t.is(deck.billed, 900);
+  const capped = await parse(makePptx(300), 'deck.pptx', { max_pages: 10 });
+  t.is(capped.billed, 30, 'never more than max_pages');
+  const bad = await fetch(`${e.url}/api/v2/parse/upload`, {
+    method: 'POST',
+    headers: { authorization: 'Bearer llx-emulator' },
+    body: (() => {
+      const form = new FormData();
+      form.set('file', new Blob([text]), 'ff.txt');
+      form.set(
+        'configuration',
+        JSON.stringify({ tier: 'fast', version: 'latest', page_ranges: { target_pages: '1,1' } }),
+      );
+      return form;
+    })(),
+  });
+  t.is(bad.status, 422, 'duplicate pages are an error');
+});
+
+test('jobs are listed with their user_metadata: our client finds the uploads of one of our jobs', async (t) => {
+  const e = await emulator();
+  t.teardown(() => e.stop());
+  const client = createLlamaParseClient({ apiKey: 'llx-emulator', baseURL: e.url, tier: 'fast', timeoutMs: 5000 });
+  const since = new Date(Date.now() - 1000);
+  const upload = (jobId: string) =>
+    client.upload({ bytes: formFeedText(3), fileName: 'a.txt', jobId, correlationId: 'c', maxPages: 3 });
+  const ours = '00000000-0000-4000-8000-000000000001';
+  const other = '00000000-0000-4000-8000-000000000002';
+  const first = await upload(ours);
+  await upload(other);
+  const second = await upload(ours);
+  const found = await client.findUploads(ours, since);
+  t.deepEqual(
+    found.map((j) => j.id),
+    [second.id, first.id],
+    'newest first, only ours',
+  );
+  t.deepEqual(await client.findUploads(ours, new Date(Date.now() + 60_000)), [], 'none created since then');
 });

@@ -11,7 +11,8 @@ const command: Command = {
 
 What the paid calls cost, from the ledger (integer micro-dollars; shown in dollars), and the
 budgets with what is spent, reserved and left. Rows marked * include estimates (the provider
-reported no usage).`,
+reported no usage, or a paid call was never written down and is charged at what it could cost);
+the estimated column says how much.`,
   async run(argv) {
     const { values } = parseCommandArgs(argv, { options: { by: { type: 'string' }, json: { type: 'boolean' } } });
     const by = (values.by ?? 'service') as (typeof BY)[number];
@@ -26,11 +27,18 @@ reported no usage).`,
         return 0;
       }
       const total = rows.reduce((n, r) => n + r.cost_micro_usd, 0n);
+      const estimated = rows.reduce((n, r) => n + r.estimated_micro_usd, 0n);
       process.stdout.write(
         table(
-          [by, 'calls', 'units', 'cost'],
-          rows.map((r) => [r.key, r.calls, String(r.units), `${formatUsd(r.cost_micro_usd)}${r.estimated ? '*' : ''}`]),
-        ) + `total ${formatUsd(total)}\n`,
+          [by, 'calls', 'units', 'cost', 'estimated'],
+          rows.map((r) => [
+            r.key,
+            r.calls,
+            String(r.units),
+            `${formatUsd(r.cost_micro_usd)}${r.estimated ? '*' : ''}`,
+            r.estimated ? formatUsd(r.estimated_micro_usd) : '',
+          ]),
+        ) + `total ${formatUsd(total)}${estimated > 0n ? ` (* ${formatUsd(estimated)} of it estimated)` : ''}\n`,
       );
       if (budgets.length) {
         process.stdout.write(

@@ -21,6 +21,8 @@ export const LlamaParseFaults = z.object({
     .optional(),
   /** The next N responses are delayed (to exceed a client timeout). */
   slowResponses: z.object({ count: z.number().int().min(0), delayMs: z.number().int().min(0) }).optional(),
+  /** The next N uploads create (and will bill) their job, then drop the connection unanswered. */
+  loseUploadAnswers: z.object({ count: z.number().int().min(0) }).optional(),
   /** The next N jobs never leave PENDING. */
   stuckPending: z.object({ count: z.number().int().min(0) }).optional(),
   /** The next N jobs end FAILED with this message. */

@@ -6,6 +6,7 @@ import { parseLocally } from '../../lib/parse/local/parseLocally.ts';
 import { detectType } from '../../lib/documents/detectType.ts';
 import type { ParseOutput } from '../../lib/parse/types.ts';
 import { takeFault } from '../takeFault.ts';
+import { officePages } from './officePages.ts';
 import type { LlamaParseFaults } from './faults.ts';
 
 export const CREDITS_PER_PAGE: Record<string, number> = { fast: 1, cost_effective: 3, agentic: 10, agentic_plus: 45 };
@@ -34,6 +35,9 @@ export type EmulatedJob = {
   webhook?: Webhook;
   stuck: boolean;
   failWith?: string;
+  /** page_ranges: only these pages (1-based) are parsed and billed. */
+  targetPages?: number[];
+  maxPages?: number;
 };
 
 export type EmulatorStats = {
@@ -67,7 +71,14 @@ export type Simulation = {
 
 export function createJob(
   sim: Simulation,
-  request: { fileName: string | undefined; tier: string; userMetadata?: Record<string, string>; webhook?: Webhook },
+  request: {
+    fileName: string | undefined;
+    tier: string;
+    userMetadata?: Record<string, string>;
+    webhook?: Webhook;
+    targetPages?: number[];
+    maxPages?: number;
+  },
 ): EmulatedJob {
   const now = new Date().toISOString();
   const stuck = takeFault(sim.faults, 'stuckPending');
@@ -85,6 +96,8 @@ export function createJob(
     credits: null,
     failedPages: [],
     stuck,
+    ...(request.targetPages ? { targetPages: request.targetPages } : {}),
+    ...(request.maxPages ? { maxPages: request.maxPages } : {}),
     ...(request.webhook?.webhook_url ? { webhook: request.webhook } : {}),
     ...(failWith ? { failWith } : {}),
   };
@@ -104,7 +117,12 @@ async function run(sim: Simulation, job: EmulatedJob, file: Buffer) {
   let error: string | undefined = job.failWith;
   if (!error) {
     try {
-      result = await parseLocally(file, detectType(file));
+      const type = detectType(file);
+      const parsed =
+        type.kind === 'pptx' || type.kind === 'xlsx'
+          ? await officePages(file, type.kind)
+          : await parseLocally(file, type);
+      result = selectPages(parsed, job);
     } catch (e) {
       const message = (e as Error).message;
       error = /no text layer|no text/.test(message)
@@ -181,4 +199,39 @@ export function resultPages(job: EmulatedJob) {
       ? { page_number: p.page_number, error: f.error, success: false as const }
       : { page_number: p.page_number, text: p.markdown };
   });
+}
+
+/** page_ranges.target_pages ("1,3,5-8", 1-based) as sorted page numbers, or what is wrong with it. */
+export function parseTargetPages(spec: string): number[] | string {
+  const pages: number[] = [];
+  for (const part of spec.split(',').map((p) => p.trim())) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(part);
+    if (!m) return `invalid page range '${part}'`;
+    const from = Number(m[1]);
+    const to = m[2] === undefined ? from : Number(m[2]);
+    if (from < 1 || to < from) return `invalid page range '${part}'`;
+    if (to - from > 100_000) return `page range '${part}' is too large`;
+    for (let n = from; n <= to; n++) pages.push(n);
+  }
+  const sorted = [...new Set(pages)].sort((a, b) => a - b);
+  if (sorted.length !== pages.length) return 'duplicate pages in target_pages';
+  return sorted;
+}
+
+/** Only the pages page_ranges selects are parsed (and billed): target_pages, else the first
+ * max_pages. pageCount becomes the number of selected pages the document has. */
+function selectPages(output: ParseOutput, job: EmulatedJob): ParseOutput {
+  const selected = job.targetPages
+    ? new Set(job.targetPages)
+    : job.maxPages
+      ? { has: (n: number) => n <= job.maxPages! }
+      : null;
+  if (!selected) return output;
+  let pageCount = 0;
+  for (let n = 1; n <= output.pageCount; n++) if (selected.has(n)) pageCount += 1;
+  return {
+    pages: output.pages.filter((p) => selected.has(p.page_number)),
+    failedPages: output.failedPages.filter((p) => selected.has(p.page_number)),
+    pageCount,
+  };
 }

@@ -7,7 +7,16 @@ import { readMultipart, toMemory } from '../../lib/http/readMultipart.ts';
 import { addAdminRoutes, bearer, readBody, sendJson, sleep } from '../http.ts';
 import { takeFault } from '../takeFault.ts';
 import { LlamaParseFaults } from './faults.ts';
-import { createJob, finishJob, freshStats, jobView, resultPages, startJob, type Webhook } from './jobs.ts';
+import {
+  createJob,
+  finishJob,
+  freshStats,
+  jobView,
+  parseTargetPages,
+  resultPages,
+  startJob,
+  type Webhook,
+} from './jobs.ts';
 import type { LlamaParseEmulator } from './index.ts';
 
 const Configuration = z
@@ -15,6 +24,9 @@ const Configuration = z
     tier: z.enum(['fast', 'cost_effective', 'agentic', 'agentic_plus']),
     version: z.string().min(1),
     user_metadata: z.record(z.string(), z.string()).optional(),
+    page_ranges: z
+      .object({ max_pages: z.number().int().positive().nullish(), target_pages: z.string().nullish() })
+      .nullish(),
     webhook_configurations: z
       .array(
         z.object({
@@ -61,9 +73,23 @@ export function addRoutes(app: Polka, emu: LlamaParseEmulator) {
       ],
     });
   });
-  app.get('/api/v2/parse', (_req, res) =>
-    sendJson(res, 200, { items: [...emu.jobs.values()].map((j) => jobView(j, false)), next_page_token: null }),
-  );
+  // The list, newest first, filtered as documented (created_at_on_or_after / _before, status,
+  // job_ids); one page holds them all (next_page_token null).
+  app.get('/api/v2/parse', (req, res) => {
+    const query = new URL(req.url, 'http://x').searchParams;
+    const after = query.get('created_at_on_or_after');
+    const before = query.get('created_at_on_or_before');
+    const status = query.get('status');
+    const ids = query.getAll('job_ids').concat(query.getAll('job_ids[]'));
+    const items = [...emu.jobs.values()]
+      .filter((j) => (after ? Date.parse(j.created_at) >= Date.parse(after) : true))
+      .filter((j) => (before ? Date.parse(j.created_at) <= Date.parse(before) : true))
+      .filter((j) => (status ? j.status === status : true))
+      .filter((j) => (ids.length ? ids.includes(j.id) : true))
+      .reverse()
+      .map((j) => jobView(j, false));
+    sendJson(res, 200, { items, next_page_token: null });
+  });
   app.get('/api/v2/parse/:id', (req, res) => getJob(emu, req, res));
   app.post('/api/v2/parse/:id/cancel', (req, res) => {
     const job = emu.jobs.get(req.params.id!);
@@ -111,11 +137,23 @@ async function upload(emu: LlamaParseEmulator, req: Request, res: ServerResponse
       detail: [{ loc: ['body', 'configuration'], msg: 'Invalid JSON', type: 'json_invalid' }],
     });
   }
+  const ranges = config.page_ranges;
+  let targetPages: number[] | undefined;
+  if (ranges?.target_pages) {
+    const parsed = parseTargetPages(ranges.target_pages);
+    if (typeof parsed === 'string')
+      return sendJson(res, 422, {
+        detail: [{ loc: ['body', 'configuration', 'page_ranges', 'target_pages'], msg: parsed, type: 'value_error' }],
+      });
+    targetPages = parsed;
+  }
   const webhook = config.webhook_configurations?.[0]; // "only the first entry is used"
   const job = createJob(emu.simulation, {
     fileName: file.info.fileName || undefined,
     tier: config.tier,
     ...(config.user_metadata ? { userMetadata: config.user_metadata } : {}),
+    // "If both max_pages and target_pages are set, target_pages takes precedence".
+    ...(targetPages ? { targetPages } : ranges?.max_pages ? { maxPages: ranges.max_pages } : {}),
     ...(webhook?.webhook_url ? { webhook: webhook as Webhook } : {}),
   });
   emu.jobs.set(job.id, job);
@@ -132,6 +170,11 @@ async function upload(emu: LlamaParseEmulator, req: Request, res: ServerResponse
     tvdbJobId: job.user_metadata.tvdb_job_id ?? null,
     id: job.id,
   });
+  if (takeFault(emu.faults, 'loseUploadAnswers')) {
+    emu.log(`job ${job.id}: answer dropped (fault loseUploadAnswers)`);
+    req.socket.destroy();
+    return;
+  }
   sendJson(res, 200, jobView(job, false));
 }
 

@@ -8,13 +8,23 @@ export type Reservation = { ok: true; reservationId: number; reused: boolean } |
 
 export async function reserveBudget(
   db: CommonQueryMethods,
-  input: { jobId: string; stage: 'parse' | 'embed'; service: Service; amountMicroUsd: number; ttlS: number },
+  input: {
+    jobId: string;
+    stage: 'parse' | 'embed';
+    service: Service;
+    amountMicroUsd: number;
+    ttlS: number;
+    /** The calling run's stage lease token: a stale run changes nothing, and only an earlier
+     * run's pending call is charged at takeover. */
+    leaseToken?: string | null;
+  },
 ): Promise<Reservation> {
   const row = await db.one(sql.type(
     z.object({ reservation_id: z.number().nullable(), refused_by: z.string().nullable(), reused: z.boolean() }),
   )`
     select reservation_id::int, refused_by, reused
-    from reserve_budget(${input.jobId}::uuid, ${input.stage}, ${input.service}, ${input.amountMicroUsd}::bigint, make_interval(secs => ${input.ttlS}))`);
+    from reserve_budget(${input.jobId}::uuid, ${input.stage}, ${input.service}, ${input.amountMicroUsd}::bigint,
+                        make_interval(secs => ${input.ttlS}), ${input.leaseToken ?? null}::bigint)`);
   return row.reservation_id === null
     ? { ok: false, refusedBy: row.refused_by ?? 'a budget' }
     : { ok: true, reservationId: row.reservation_id, reused: row.reused };
@@ -96,4 +106,45 @@ export async function isBilled(db: CommonQueryMethods, service: Service, externa
   const row = await db.maybeOneFirst(sql.type(z.object({ id: z.number() }))`
     select id::int from cost_ledger where service = ${service} and external_id = ${externalId} limit 1`);
   return row !== null;
+}
+
+/** Just before a paid call: the most it can bill is pending against the reservation until its
+ * ledger row is written (a call that is never written down is then charged as estimated). */
+export async function beginPaidCall(
+  db: CommonQueryMethods,
+  reservationId: number,
+  amountMicroUsd: number,
+  leaseToken: string | null,
+) {
+  await db.query(
+    sql.unsafe`select begin_paid_call(${reservationId}, ${amountMicroUsd}::bigint, ${leaseToken}::bigint)`,
+  );
+}
+
+/** The stage's pending call is known not to have billed (refused, or looked up and absent). */
+export async function clearPaidCall(
+  db: CommonQueryMethods,
+  jobId: string,
+  stage: 'parse' | 'embed',
+  leaseToken: string | null,
+) {
+  await db.query(sql.unsafe`select clear_paid_call(${jobId}::uuid, ${stage}, ${leaseToken}::bigint)`);
+}
+
+/** The stage gave up: its hold is released now (a call still pending is charged as estimated). */
+export async function releaseReservation(db: CommonQueryMethods, jobId: string, stage: string) {
+  await db.query(sql.unsafe`select release_reservation(${jobId}::uuid, ${stage})`);
+}
+
+/** Closes expired holds, charging their unrecorded calls as estimated; returns how many. */
+export async function expireReservations(db: CommonQueryMethods): Promise<number> {
+  return db.oneFirst(sql.type(z.object({ n: z.number() }))`select expire_reservations() as n`);
+}
+
+/** When the stage's paid call now pending was started (null: none is pending). */
+export async function pendingCallSince(db: CommonQueryMethods, jobId: string, stage: 'parse' | 'embed') {
+  const at = await db.maybeOneFirst(sql.type(z.object({ at: z.number().nullable() }))`
+    select (extract(epoch from pending_call_at) * 1000)::float8 as at from budget_reservations
+    where job_id = ${jobId}::uuid and stage = ${stage} and status = 'held' and pending_call_micro_usd > 0`);
+  return at === null || at === undefined ? null : new Date(at);
 }

@@ -1,11 +1,13 @@
-// What parsing a document with LlamaParse will cost, before uploading it: pages counted as
-// LlamaParse bills them (estimatePages) x credits per page of the tier x price per credit.
+// What parsing a document with LlamaParse can cost at most, before uploading it: its pages counted
+// as the parser counts them (countPages) x credits per page of the tier x price per credit. The
+// upload then carries page_ranges.max_pages = pages, so LlamaParse cannot bill more.
 import type { CommonQueryMethods } from 'slonik';
-import { estimatePages, type PdfPageReader } from './estimatePages.ts';
+import { countPages, type PdfPageReader } from './countPages.ts';
 import { llamaparsePrices } from './llamaparsePrices.ts';
 import { llamaparseCostMicroUsd, llamaparseCredits } from './pricing.ts';
 
-export type LlamaParseEstimate = { pages: number; credits: number; microUsd: number };
+export type LlamaParseEstimate =
+  { pages: number; exact: boolean; how: string; credits: number; microUsd: number } | { pages: null; reason: string };
 
 export async function estimateLlamaParse(
   db: CommonQueryMethods,
@@ -13,8 +15,14 @@ export async function estimateLlamaParse(
   bytes: Uint8Array,
   reader: PdfPageReader,
 ): Promise<LlamaParseEstimate> {
+  const count = await countPages(bytes, reader);
+  if (count.pages === null) return count;
+  return { ...count, ...(await llamaparseCost(db, tier, count.pages)) };
+}
+
+/** What `pages` pages cost on the tier (credits and micro-USD). */
+export async function llamaparseCost(db: CommonQueryMethods, tier: string, pages: number) {
   const prices = await llamaparsePrices(db, tier);
-  const pages = await estimatePages(bytes, reader);
   const credits = llamaparseCredits(pages, prices.creditsPerPage);
-  return { pages, credits, microUsd: llamaparseCostMicroUsd(credits, prices.microUsdPerCredit) };
+  return { credits, microUsd: llamaparseCostMicroUsd(credits, prices.microUsdPerCredit) };
 }

@@ -22,6 +22,8 @@ export type SpendRequest = {
   amountMicroUsd: number;
   /** This run was already spaced out once (payload.slowed): do not slow it again. */
   slowed: boolean;
+  /** The run's stage lease token (see reserveBudget). */
+  leaseToken?: string | null;
 };
 
 /** Returns the reservation id; throws DeferError when the spend must wait. */
@@ -48,6 +50,7 @@ export async function guardSpend(db: CommonQueryMethods, settings: SpendSettings
     service,
     amountMicroUsd: request.amountMicroUsd,
     ttlS: settings.reservationTtlS,
+    leaseToken: request.leaseToken ?? null,
   });
   if (reservation.ok) return reservation.reservationId;
   throw new DeferError(

@@ -40,6 +40,7 @@ const CostRow = z.object({
   units: z.bigint(),
   cost_micro_usd: z.bigint(),
   estimated: z.boolean(),
+  estimated_micro_usd: z.bigint(),
 });
 
 export async function costBreakdown(db: CommonQueryMethods, by: 'service' | 'operation' | 'day' | 'job') {
@@ -50,6 +51,7 @@ export async function costBreakdown(db: CommonQueryMethods, by: 'service' | 'ope
     job: sql.fragment`coalesce(job_id::text, '(no job)')`,
   }[by];
   return db.any(sql.type(CostRow)`
-    select ${key} as key, count(*)::int as calls, sum(units)::bigint as units, sum(cost_micro_usd)::bigint as cost_micro_usd, bool_or(estimated) as estimated
+    select ${key} as key, count(*)::int as calls, sum(units)::bigint as units, sum(cost_micro_usd)::bigint as cost_micro_usd, bool_or(estimated) as estimated,
+           coalesce(sum(cost_micro_usd) filter (where estimated), 0)::bigint as estimated_micro_usd
     from cost_ledger group by 1 order by 1`);
 }

@@ -1,7 +1,8 @@
 // The embed stage's paid loop: batches within the provider's limits, each through guardedCall when
 // the provider is paid, and each batch's vectors with its ledger row in one transaction (a crash
 // loses at most the batch in flight and never bills it twice). Returns the tokens billed.
-import { recordCost } from '../costs/budget.ts';
+import { beginPaidCall, clearPaidCall, recordCost } from '../costs/budget.ts';
+import { DeferError, StageError } from '../errors.ts';
 import { tokenCostMicroUsd } from '../costs/pricing.ts';
 import { batchByLimits } from '../embed/batchByLimits.ts';
 import { storeEmbeddings, type MissingEmbedding } from '../embed/embeddingRows.ts';
@@ -36,8 +37,22 @@ export async function embedMissing(
     ];
     // Nobody else may start this call while it may still be answered: the lease covers its timeout.
     if (billing.paid) await run.confirm(deps.config.EMBEDDINGS_TIMEOUT_MS);
+    // Pending on the reservation until its ledger row is written: a batch answered just before the
+    // process died is charged (estimated) by the next run or at expiry, never left unrecorded.
+    if (billing.paid && billing.reservationId !== null)
+      await beginPaidCall(
+        deps.pool,
+        billing.reservationId,
+        tokenCostMicroUsd(sumTokens(batch), billing.pricePerMillion),
+        run.token,
+      );
     const result = billing.paid
-      ? await guardedCall(callGuard(deps), 'embeddings', 'embed', embed, buckets)
+      ? await guardedCall(callGuard(deps), 'embeddings', 'embed', embed, buckets).catch(async (error: unknown) => {
+          // Not made (deferred) or refused with an answer (the provider said no): nothing was billed.
+          if (error instanceof DeferError || (error instanceof StageError && error.status !== undefined))
+            await clearPaidCall(deps.pool, job.jobId, 'embed', run.token);
+          throw error;
+        })
       : await embed();
     const tokens = result.promptTokens ?? sumTokens(batch);
     promptTokens += tokens;

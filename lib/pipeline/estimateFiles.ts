@@ -1,10 +1,10 @@
 // `tvdb ingest --estimate`: what files would cost to parse and embed with the current settings,
-// without doing it. Pages are counted as LlamaParse bills them (PDF page count, else text length);
+// without doing it. Pages are counted as the parser counts them (countPages);
 // tokens by parsing locally and counting with the embedding tokenizer. Bytes already parsed with
 // the same settings cost no parse.
 import { createHash } from 'node:crypto';
 import type { PipelineDeps } from './deps.ts';
-import { estimatePages } from '../costs/estimatePages.ts';
+import { countPages } from '../costs/countPages.ts';
 import { estimateLlamaParse } from '../costs/estimateLlamaParse.ts';
 import { tokenCostMicroUsd } from '../costs/pricing.ts';
 import { hasParseResultFor, parserIdentity } from './parseResults.ts';
@@ -21,21 +21,20 @@ export type FileEstimate = {
 
 export async function estimateFile(deps: PipelineDeps, file: string, bytes: Uint8Array): Promise<FileEstimate> {
   const notes: string[] = [];
-  let pages: number;
+  let pages: number | null;
   let parseMicroUsd = 0;
   const parser = deps.parser;
   const sha256 = createHash('sha256').update(bytes).digest();
   if (parser.parser === 'llamaparse' && !(await hasParseResultFor(deps.pool, sha256, parserIdentity(parser)))) {
-    ({ pages, microUsd: parseMicroUsd } = await estimateLlamaParse(
-      deps.pool,
-      deps.config.LLAMAPARSE_TIER,
-      bytes,
-      deps.cpu,
-    ));
+    const estimate = await estimateLlamaParse(deps.pool, deps.config.LLAMAPARSE_TIER, bytes, deps.cpu);
+    pages = estimate.pages;
+    if (estimate.pages === null) notes.push(`not sent to LlamaParse: ${estimate.reason}`);
+    else parseMicroUsd = estimate.microUsd;
   } else {
     if (parser.parser === 'llamaparse') notes.push('already parsed: no parse cost');
-    pages = await estimatePages(bytes, deps.cpu);
+    pages = (await countPages(bytes, deps.cpu)).pages;
   }
+  pages ??= 1;
   let tokens: number | null = null;
   try {
     const output = await deps.cpu.parse(bytes);

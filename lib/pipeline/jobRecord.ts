@@ -15,12 +15,15 @@ const JobRecord = z.object({
   parse_resubmissions: z.number(),
   parse_result_id: z.number().nullable(),
   webhook_token: z.string().nullable(),
+  parse_max_pages: z.number().nullable(),
+  parse_pages_exact: z.boolean().nullable(),
 });
 export type JobRecord = Omit<z.infer<typeof JobRecord>, 'state'> & { state: JobState };
 
 const columns = sql.fragment`
   j.id::text, j.state::text, j.document_id::int, j.file_name, j.correlation_id, d.media_type,
-  j.llamaparse_job_id, j.parse_submitted_at, j.parse_resubmissions, j.parse_result_id::int, j.webhook_token`;
+  j.llamaparse_job_id, j.parse_submitted_at, j.parse_resubmissions, j.parse_result_id::int, j.webhook_token,
+  j.parse_max_pages, j.parse_pages_exact`;
 
 export async function loadJob(db: CommonQueryMethods, jobId: string): Promise<JobRecord> {
   return (await db.one(sql.type(JobRecord)`

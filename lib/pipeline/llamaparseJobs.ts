@@ -11,7 +11,7 @@ import type { LlamaParseClient, LlamaParseJob } from '../parse/llamaparse/client
 import type { Logger } from '../log.ts';
 import type { ParseOutput } from '../parse/types.ts';
 import { stageDef } from '../jobs/stages.ts';
-import { lockJob } from './jobRecord.ts';
+import { loadJob, lockJob } from './jobRecord.ts';
 import type { StageRun } from './stageRun.ts';
 
 type JobRef = { jobId: string; correlationId: string };
@@ -30,11 +30,20 @@ export async function scheduleCollect(
 export async function recordSubmission(
   run: StageRun,
   job: JobRef,
-  submission: { llamaparseJobId: string; firstCheck: Date; maxAttempts: number; note: Record<string, unknown> },
+  submission: {
+    llamaparseJobId: string;
+    firstCheck: Date;
+    maxAttempts: number;
+    note: Record<string, unknown>;
+    /** page_ranges.max_pages the upload carried, and whether the count behind it is exact. */
+    maxPages: number;
+    exact: boolean;
+  },
 ) {
   await run.write(async (tx) => {
     const stored = await tx.query(sql.unsafe`
-      update jobs set llamaparse_job_id = ${submission.llamaparseJobId}, parse_submitted_at = now()
+      update jobs set llamaparse_job_id = ${submission.llamaparseJobId}, parse_submitted_at = now(),
+                      parse_max_pages = ${submission.maxPages}, parse_pages_exact = ${submission.exact}
       where id = ${job.jobId}::uuid and llamaparse_job_id is null`);
     if (stored.rowCount === 0) return;
     await addJobNote(tx, job.jobId, {
@@ -110,6 +119,10 @@ export async function abandonUpload(
   upload: JobRef & { llamaparseJobId: string; estimatedCredits: number; tier: string },
   log: Logger,
 ) {
+  // The run that took the stage over may have found this upload (by user_metadata) and adopted it:
+  // then it is that run's job, collected and billed there; cancelling it would lose the parse.
+  if ((await loadJob(pool, upload.jobId)).llamaparse_job_id === upload.llamaparseJobId)
+    return log.info({ llamaparse_job_id: upload.llamaparseJobId }, 'parse: the abandoned upload was adopted; kept');
   await client
     .cancel(upload.llamaparseJobId)
     .catch((error) => log.warn({ err: error }, 'could not cancel the abandoned LlamaParse job'));

@@ -11,6 +11,7 @@ import { enqueue, type TaskName } from '../jobs/enqueue.ts';
 import { jobLogger, type Logger } from '../log.ts';
 import { addJobNote } from '../jobs/jobNotes.ts';
 import { failJob } from '../jobs/failJob.ts';
+import { releaseReservation } from '../costs/budget.ts';
 import { raiseAlert } from '../alerts/raiseAlert.ts';
 import { deferTask } from './defer.ts';
 import { observeMetric, STAGE_ATTEMPT_BOUNDS } from '../metrics/observe.ts';
@@ -141,6 +142,12 @@ export async function runStage(
         attempt,
         who: 'worker',
       });
+      // The stage gave up: its budget hold ends now, not at its expiry (a call still pending is
+      // charged as estimated, since its answer never came).
+      if (stage === 'parse' || stage === 'embed')
+        await releaseReservation(deps.pool, jobId, stage).catch((releaseError: unknown) =>
+          log.error({ err: releaseError }, 'could not release the budget reservation'),
+        );
       await attemptEnded('failed');
       return;
     }

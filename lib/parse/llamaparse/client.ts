@@ -29,7 +29,13 @@ export type UploadRequest = {
   webhook?: { url: string; signingSecret?: string | undefined } | undefined;
   /** The stage run uploading (sent as X-TVDB-Run: tracing, and proof in tests of one run at a time). */
   runId?: string;
+  /** page_ranges: LlamaParse parses (and bills) at most maxPages pages, or exactly targetPages. */
+  maxPages?: number;
+  targetPages?: string;
 };
+
+/** A LlamaParse job as the list shows it. */
+export type ListedJob = { id: string; status: LlamaParseStatus; createdAt: string | null };
 
 export type LlamaParseClient = {
   /** Identifies what a parse result depends on (tier, version): same bytes + same settings = reuse. */
@@ -38,6 +44,8 @@ export type LlamaParseClient = {
   upload(request: UploadRequest): Promise<{ id: string; status: LlamaParseStatus }>;
   get(id: string): Promise<LlamaParseJob>;
   cancel(id: string): Promise<void>;
+  /** LlamaParse jobs created since `since` whose user_metadata carries our job id, newest first. */
+  findUploads(tvdbJobId: string, since: Date): Promise<ListedJob[]>;
 };
 
 export const LLAMA_CLOUD_US = 'https://api.cloud.llamaindex.ai';
@@ -80,6 +88,14 @@ export function createLlamaParseClient(config: LlamaParseConfig): LlamaParseClie
             version,
             upload_file: await toFile(Buffer.from(request.bytes), request.fileName),
             user_metadata: { tvdb_job_id: request.jobId, correlation_id: request.correlationId },
+            ...(request.maxPages !== undefined || request.targetPages !== undefined
+              ? {
+                  page_ranges: {
+                    ...(request.maxPages !== undefined ? { max_pages: request.maxPages } : {}),
+                    ...(request.targetPages !== undefined ? { target_pages: request.targetPages } : {}),
+                  },
+                }
+              : {}),
             ...(request.webhook
               ? {
                   webhook_configurations: [
@@ -103,6 +119,14 @@ export function createLlamaParseClient(config: LlamaParseConfig): LlamaParseClie
     cancel: (id) =>
       call(async ({ client }) => {
         await client.parsing.cancel(id);
+      }),
+    findUploads: (tvdbJobId, since) =>
+      call(async ({ client }) => {
+        const found: ListedJob[] = [];
+        for await (const job of client.parsing.list({ created_at_on_or_after: since.toISOString() }))
+          if (job.user_metadata?.tvdb_job_id === tvdbJobId)
+            found.push({ id: job.id, status: job.status, createdAt: job.created_at ?? null });
+        return found.sort((a, b) => Date.parse(b.createdAt ?? '0') - Date.parse(a.createdAt ?? '0'));
       }),
   };
 }

@@ -1,0 +1,137 @@
+// Pages a document has as a parser counts them, before anything is uploaded: the most LlamaParse can
+// bill for it. No database, no network: bytes in, a count out.
+//   text, Markdown   form feeds separate pages (the local parser and LlamaParse split on them): exact
+//   PPTX             one page per slide (ppt/slides/slideN.xml in the zip's directory): exact
+//   XLSX             one page per sheet (xl/worksheets/sheetN.xml): exact
+//   PDF              pdf.js's page count: exact; a PDF pdf.js cannot open has no count (refused)
+//   DOCX, HTML       one page per 3,000 characters of text (DOCX: or the page count Word saved, its
+//                    page breaks, one page per 12 paragraphs, whichever is largest), doubled plus
+//                    one as headroom: an estimate, not exact (the collector fails a job whose cap
+//                    LlamaParse filled rather than drop pages silently)
+//   image            one page
+import yauzl from 'yauzl';
+import { decodeText, detectType } from '../documents/detectType.ts';
+
+export const CHARS_PER_PAGE = 3000;
+const PARAGRAPHS_PER_PAGE = 12;
+
+/** How a PDF's page count is read (pdf.js, in the CPU worker threads: lib/cpu/pool.ts). */
+export type PdfPageReader = { pdfPages(bytes: Uint8Array): Promise<number | null> };
+
+export type PageCount =
+  | { pages: number; exact: boolean; how: string }
+  /** No count can be given: the document must stay off a paid parser (reason says why). */
+  | { pages: null; reason: string };
+
+export async function countPages(bytes: Uint8Array, reader: PdfPageReader): Promise<PageCount> {
+  const type = detectType(bytes);
+  switch (type.kind) {
+    case 'pdf': {
+      const pages = await reader.pdfPages(bytes);
+      return pages === null || pages < 1
+        ? {
+            pages: null,
+            reason:
+              'pdf.js cannot open this PDF, so its pages cannot be counted and what LlamaParse would bill for it cannot be bounded; repair it (e.g. qpdf or a re-export) and ingest it again',
+          }
+        : { pages, exact: true, how: 'PDF page tree (pdf.js)' };
+    }
+    case 'text':
+    case 'markdown': {
+      const text = decodeText(bytes);
+      return text === null
+        ? { pages: 1, exact: false, how: 'undecodable text' }
+        : { pages: formFeedPages(text), exact: true, how: 'form feeds' };
+    }
+    case 'pptx':
+    case 'xlsx': {
+      const names = await zipEntryNames(bytes);
+      if (names === null) return { pages: null, reason: `the ${type.kind.toUpperCase()} file is not a readable ZIP` };
+      const pattern = type.kind === 'pptx' ? /^ppt\/slides\/slide\d+\.xml$/ : /^xl\/worksheets\/sheet\d+\.xml$/;
+      const pages = names.filter((n) => pattern.test(n)).length;
+      return { pages: Math.max(1, pages), exact: true, how: type.kind === 'pptx' ? 'slides' : 'sheets' };
+    }
+    case 'docx': {
+      const mammoth = (await import('mammoth')).default;
+      const { value } = await mammoth.extractRawText({ buffer: Buffer.from(bytes) }).catch(() => ({ value: '' }));
+      const layout = await docxLayout(bytes);
+      const estimate = Math.max(
+        1,
+        Math.ceil(value.length / CHARS_PER_PAGE),
+        layout.saved,
+        layout.breaks + 1,
+        Math.ceil(layout.paragraphs / PARAGRAPHS_PER_PAGE),
+      );
+      return {
+        pages: headroom(estimate),
+        exact: false,
+        how: 'the largest of characters / 3,000, the saved page count, page breaks and paragraphs / 12, doubled plus one',
+      };
+    }
+    case 'image':
+      return { pages: 1, exact: true, how: 'an image is one page' };
+    default: {
+      const text = decodeText(bytes);
+      return {
+        pages: headroom(text === null ? 1 : Math.max(1, Math.ceil(text.length / CHARS_PER_PAGE))),
+        exact: false,
+        how: 'characters / 3,000, doubled plus one',
+      };
+    }
+  }
+}
+
+/** An estimated count made into a cap with room to spare. */
+const headroom = (estimate: number) => estimate * 2 + 1;
+
+/** Pages of a text as the parsers split it: one more than its form feeds. */
+export const formFeedPages = (text: string) => text.split('\f').length;
+
+function openZip(bytes: Uint8Array): Promise<yauzl.ZipFile | null> {
+  return new Promise((resolve) => {
+    yauzl.fromBuffer(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { lazyEntries: true }, (err, zip) =>
+      resolve(err ? null : zip),
+    );
+  });
+}
+
+/** The names in a ZIP's central directory (nothing is inflated); null when it is not a ZIP. */
+async function zipEntryNames(bytes: Uint8Array): Promise<string[] | null> {
+  const zip = await openZip(bytes);
+  if (!zip) return null;
+  try {
+    const names: string[] = [];
+    for await (const entry of zip.eachEntry()) names.push(entry.fileName);
+    return names;
+  } catch {
+    return null;
+  } finally {
+    zip.close();
+  }
+}
+
+/** Page signals in a DOCX: the page count Word saved (docProps/app.xml <Pages>), explicit page
+ * breaks and paragraphs (word/document.xml). Nothing here is a bound: the caller adds headroom. */
+async function docxLayout(bytes: Uint8Array): Promise<{ saved: number; breaks: number; paragraphs: number }> {
+  const found = { saved: 0, breaks: 0, paragraphs: 0 };
+  const zip = await openZip(bytes);
+  if (!zip) return found;
+  try {
+    for await (const entry of zip.eachEntry()) {
+      if (entry.fileName !== 'docProps/app.xml' && entry.fileName !== 'word/document.xml') continue;
+      const chunks: Buffer[] = [];
+      for await (const chunk of await zip.openReadStreamPromise(entry)) chunks.push(chunk as Buffer);
+      const xml = Buffer.concat(chunks).toString('utf8');
+      if (entry.fileName === 'docProps/app.xml') found.saved = Number(/<Pages>(\d+)<\/Pages>/.exec(xml)?.[1] ?? 0);
+      else {
+        found.breaks = (xml.match(/w:type="page"|<w:pageBreakBefore\b/g) ?? []).length;
+        found.paragraphs = (xml.match(/<w:p[ >]/g) ?? []).length;
+      }
+    }
+    return found;
+  } catch {
+    return found;
+  } finally {
+    zip.close();
+  }
+}
