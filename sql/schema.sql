@@ -46,6 +46,14 @@ begin
   return 'moved';
 end $$;
 
+CREATE FUNCTION public.begin_stage_run(p_job_id uuid, p_stage text, p_token bigint, p_from public.job_state, p_to public.job_state, p_detail jsonb) RETURNS text
+    LANGUAGE plpgsql
+    AS $$
+begin
+  perform fence_stage_run(p_job_id, p_stage, p_token);
+  return advance_job(p_job_id, p_from, p_to, p_detail);
+end $$;
+
 CREATE FUNCTION public.breaker_acquire(p_service text, p_cooldown interval, p_max_probes integer, p_probe_ttl interval) RETURNS TABLE(decision text, retry_in_s double precision, probe_id bigint)
     LANGUAGE plpgsql
     AS $$
@@ -338,6 +346,26 @@ begin
     raise exception 'stage run of % for job % lost its lease (token %): another run has the stage', p_stage, p_job_id, p_token
       using errcode = 'TV005';
   end if;
+end $$;
+
+CREATE FUNCTION public.finish_stage_run(p_job_id uuid, p_from public.job_state, p_done public.job_state, p_handoff public.job_state, p_detail jsonb, p_next_task text, p_next_payload json, p_next_key text, p_next_max_attempts integer) RETURNS text
+    LANGUAGE plpgsql
+    AS $$
+declare
+  v_moved text;
+begin
+  v_moved := advance_job(p_job_id, p_from, p_done, p_detail);
+  if v_moved = 'already_there' then
+    return v_moved;
+  end if;
+  if p_handoff is not null then
+    perform advance_job(p_job_id, p_done, p_handoff, '{"who": "worker"}'::jsonb);
+  end if;
+  if p_next_task is not null then
+    perform graphile_worker.add_job(p_next_task, p_next_payload, max_attempts => p_next_max_attempts,
+                                    job_key => p_next_key);
+  end if;
+  return v_moved;
 end $$;
 
 CREATE FUNCTION public.grant_application_role(p_role name) RETURNS void

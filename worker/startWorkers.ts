@@ -39,6 +39,8 @@ export async function startWorkers(
     taskList,
     crontab,
     logger: graphileLogger(deps.log),
+    // Completions that happen in the same tick go to the database in one statement (issue 17).
+    preset: { worker: { completeJobBatchDelay: 0, failJobBatchDelay: 0 } },
   });
   if (!poolId) throw new Error('graphile-worker did not report its pool id');
   const liveness = startLiveness(deps.pool, poolId, deps.log, {
