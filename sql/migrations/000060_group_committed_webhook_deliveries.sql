@@ -7,7 +7,10 @@
 --
 -- Locks are taken in one order whatever the arrival order (deliveries by token, then event id;
 -- the metric rows at the end by outcome), so two batches touching the same jobs cannot deadlock.
--- The per-delivery logic is record_webhook_delivery's (000012), which stays for single calls.
+-- The per-delivery logic is record_webhook_delivery's (000012), with two additions: a collect task
+-- that replaced a scheduled one wakes the workers (graphile-worker's own NOTIFY is for new rows),
+-- and it goes before the queued stage tasks (priority -1; graphile-worker runs lower numbers
+-- first): it is short, and it finishes work LlamaParse has already done.
 create function record_webhook_deliveries(p_deliveries jsonb, p_max_attempts int)
 returns table(ordinal int, outcome text, job_id uuid, acted boolean, detail text)
 language plpgsql volatile as $$
@@ -19,6 +22,7 @@ declare
   v_detail text;
   v_collector record;
   v_outcomes text[] := '{}';
+  v_revision int;
 begin
   perform set_config('synchronous_commit', 'off', true);
   select t.task, t.job_key_prefix, s.starts_from into v_collector
@@ -52,10 +56,15 @@ begin
       on conflict (event_id) do nothing;
       v_outcome := case when found then 'accepted' else 'duplicate' end;
       if v_outcome = 'accepted' and d.final and j.state = v_collector.starts_from then
-        perform graphile_worker.add_job(v_collector.task,
+        select (graphile_worker.add_job(v_collector.task,
           json_build_object('jobId', j.id, 'correlationId', j.correlation_id, 'polls', 0),
           run_at => now(), max_attempts => p_max_attempts, job_key => v_collector.job_key_prefix || ':' || j.id,
-          job_key_mode => 'replace');
+          job_key_mode => 'replace', priority => -1)).revision into v_revision;
+        -- add_job wakes the workers only for a new row; replacing the scheduled fallback check
+        -- (revision > 0) would wait for their next poll. Wake them as add_job does.
+        if v_revision > 0 then
+          perform pg_notify('jobs:insert', '{"r":' || random()::text || ',"count":1}');
+        end if;
         v_acted := true;
       end if;
     end if;
