@@ -12,7 +12,7 @@ if (major < 24) {
 // The young generation stays at its first size instead of doubling up to V8's default maximum
 // (tens of MB per heap): a document's big strings then cost old-space they are promoted to and
 // freed from, not a young generation that grows and keeps its pages (measured: peak RSS of `tvdb
-// ingest` on War and Peace 312 -> 248 MB, DA-619p.pdf 297 -> 262 MB; see README, bench:memory).
+// ingest` on War and Peace 312 -> 248-260 MB, DA-619p.pdf 297 -> 262 MB; README, bench:memory).
 // V8 reads this flag each time it would grow the space, so setting it here, at run time, works.
 const { setFlagsFromString } = await import('node:v8');
 setFlagsFromString('--semi-space-growth-factor=1');
