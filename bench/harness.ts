@@ -1,7 +1,7 @@
 // Shared by the benchmarks: a migrated scratch database (embedded PostgreSQL unless
 // BENCH_DATABASE_URL names a server), dropped at the end; and latency statistics. `url` connects
 // as the application role, as the pipeline does; `ownerUrl` as the owner (fixtures of history).
-import { mkdtempSync, rmSync, chmodSync } from 'node:fs';
+import { mkdtempSync, rmSync, chmodSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -18,12 +18,14 @@ export async function scratchDatabase() {
   let admin = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL;
   let stop = async () => {};
   let dir: string | undefined;
+  let postgresPid: number | undefined;
   if (!admin) {
     dir = mkdtempSync(path.join(tmpdir(), 'tvdb-bench-'));
     chmodSync(dir, 0o755);
     const server = await startEmbeddedPostgres({ dataDir: dir, port: await freePort(), log, durable: false });
     admin = server.urlFor('postgres');
     stop = server.stop;
+    postgresPid = Number(readFileSync(path.join(dir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]);
   }
   const name = `tvdb_bench_${randomBytes(4).toString('hex')}`;
   await adminQuery(`create database ${name}`, admin);
@@ -32,6 +34,8 @@ export async function scratchDatabase() {
   return {
     url: urlAsRole(ownerUrl, EMBEDDED_APPLICATION_ROLE),
     ownerUrl,
+    /** The embedded server's postmaster (for its CPU time), when the harness started one. */
+    postgresPid,
     async drop() {
       await adminQuery(`drop database ${name} with (force)`, admin).catch(() => {});
       await stop();

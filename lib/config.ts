@@ -1,5 +1,6 @@
 // Configuration is read once, at the edge, by one zod schema. A bad value stops start-up with a
 // message naming the variable and what it expects.
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { STAGES, type StageDef } from './jobs/stages.ts';
 
@@ -78,8 +79,9 @@ export const ConfigSchema = z
       .string()
       .regex(/^\d+(kB|MB|GB)$/, 'a PostgreSQL memory size such as 512MB or 2GB')
       .default('1GB'),
-    // workers
-    TVDB_WORKER_CONCURRENCY: positiveInt(4),
+    // workers: tasks at once; by default 4 per core (at most 32): a task mostly waits on the
+    // database or a provider, and its CPU work runs in worker threads
+    TVDB_WORKER_CONCURRENCY: positiveInt(Math.min(32, 4 * availableParallelism())),
     // CPU work (parsing, chunking, tokens, the local embedder) runs in worker threads: how many
     // (default: the cores, at most the concurrency), and the limits of one document's work
     TVDB_CPU_THREADS: z.coerce.number().int().positive().optional(),

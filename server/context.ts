@@ -17,6 +17,8 @@ export type ServerContext = {
     toleranceS: number;
     /** Refusal rows stored per source and minute (all refusals are counted). */
     refusalRowsPerMinute: number;
+    /** Deliveries arriving within this many ms of each other are recorded in one statement (default 1). */
+    groupWindowMs?: number;
   };
   uploads: { maxRequestBytes: number; maxFiles: number; maxConcurrent: number };
   /** Host names this server answers to (IP addresses always); see lib/http/hosts.ts. */

@@ -1,4 +1,5 @@
 // POST /webhooks/llamaparse/:token. Authenticate, write one row (and enqueue collection), answer.
+// Concurrent deliveries are group-committed (lib/webhooks/groupCommit.ts): one statement per group.
 // Order of checks: source address, size (before reading), signature over the exact bytes (before
 // parsing), shape, the token's job, the timestamp. Every refusal is recorded and answered fast.
 import type { Request, Response } from 'polka';
@@ -7,12 +8,21 @@ import { Envelope, parseEnvelope, timestampSkew } from '../lib/webhooks/envelope
 import { z } from 'zod';
 import { declareRoute, errorResponses } from './routeRegistry.ts';
 import { addressAllowed } from '../lib/webhooks/cidr.ts';
-import { recordDelivery, recordRefusal, TOKEN_SHAPE, type RefusalReason } from '../lib/webhooks/recordDelivery.ts';
+import { recordRefusal, TOKEN_SHAPE, type RefusalReason } from '../lib/webhooks/recordDelivery.ts';
+import { groupCommitDeliveries } from '../lib/webhooks/groupCommit.ts';
 import type { ServerContext } from './context.ts';
 import { BodyTooLarge, fail, json, readLimitedBody } from './http.ts';
 import { isDatabaseUnavailable } from '../lib/db/unavailable.ts';
 
+/** At most this many deliveries in one statement. */
+const GROUP_MAX = 256;
+
 export function webhookRoute(ctx: ServerContext) {
+  const recordDelivery = groupCommitDeliveries(ctx.pool, {
+    maxAttempts: ctx.maxAttempts,
+    windowMs: ctx.webhook.groupWindowMs ?? 1,
+    maxBatch: GROUP_MAX,
+  });
   return async (req: Request, res: Response) => {
     const address = req.socket.remoteAddress;
     const refuse = async (reason: RefusalReason, status: number, message: string, detail?: string) => {
@@ -56,11 +66,10 @@ export function webhookRoute(ctx: ServerContext) {
     // A token tvdb never issues (a NUL, a space, a megabyte) is unknown without asking the database.
     if (!TOKEN_SHAPE.test(req.params.token ?? '')) return refuse('unknown_token', 404, 'no job has this webhook token');
     try {
-      const result = await recordDelivery(ctx.pool, {
+      const result = await recordDelivery({
         token: req.params.token!,
         envelope: parsed.envelope,
         llamaparseJobId: parsed.llamaparseJobId,
-        maxAttempts: ctx.maxAttempts,
       });
       if (result.outcome === 'unknown_token') return refuse('unknown_token', 404, 'no job has this webhook token');
       if (result.outcome === 'job_mismatch') return refuse('job_mismatch', result.retryable ? 409 : 400, result.detail);

@@ -54,6 +54,14 @@ CREATE FUNCTION public.begin_paid_call(p_reservation_id bigint, p_amount bigint,
   where id = p_reservation_id and status = 'held';
 $$;
 
+CREATE FUNCTION public.begin_stage_run(p_job_id uuid, p_stage text, p_token bigint, p_from public.job_state, p_to public.job_state, p_detail jsonb) RETURNS text
+    LANGUAGE plpgsql
+    AS $$
+begin
+  perform fence_stage_run(p_job_id, p_stage, p_token);
+  return advance_job(p_job_id, p_from, p_to, p_detail);
+end $$;
+
 CREATE FUNCTION public.breaker_acquire(p_service text, p_cooldown interval, p_max_probes integer, p_probe_ttl interval) RETURNS TABLE(decision text, retry_in_s double precision, probe_id bigint)
     LANGUAGE plpgsql
     AS $$
@@ -397,6 +405,26 @@ begin
   end if;
 end $$;
 
+CREATE FUNCTION public.finish_stage_run(p_job_id uuid, p_from public.job_state, p_done public.job_state, p_handoff public.job_state, p_detail jsonb, p_next_task text, p_next_payload json, p_next_key text, p_next_max_attempts integer) RETURNS text
+    LANGUAGE plpgsql
+    AS $$
+declare
+  v_moved text;
+begin
+  v_moved := advance_job(p_job_id, p_from, p_done, p_detail);
+  if v_moved = 'already_there' then
+    return v_moved;
+  end if;
+  if p_handoff is not null then
+    perform advance_job(p_job_id, p_done, p_handoff, '{"who": "worker"}'::jsonb);
+  end if;
+  if p_next_task is not null then
+    perform graphile_worker.add_job(p_next_task, p_next_payload, max_attempts => p_next_max_attempts,
+                                    job_key => p_next_key);
+  end if;
+  return v_moved;
+end $$;
+
 CREATE FUNCTION public.grant_application_role(p_role name) RETURNS void
     LANGUAGE plpgsql
     AS $$
@@ -618,6 +646,70 @@ begin
     perform enqueue_webhook_line(m.subscription_id, m.line, coalesce(p_next_attempt_at, now()), 'replace');
   end if;
   return query select v_status, (select enabled from webhook_subscriptions where id = m.subscription_id);
+end $$;
+
+CREATE FUNCTION public.record_webhook_deliveries(p_deliveries jsonb, p_max_attempts integer) RETURNS TABLE(ordinal integer, outcome text, job_id uuid, acted boolean, detail text)
+    LANGUAGE plpgsql
+    AS $$
+declare
+  d record;
+  j record;
+  v_outcome text;
+  v_acted boolean;
+  v_detail text;
+  v_collector record;
+  v_outcomes text[] := '{}';
+  v_revision int;
+begin
+  perform set_config('synchronous_commit', 'off', true);
+  select t.task, t.job_key_prefix, s.starts_from into v_collector
+  from pipeline_stage_tasks t join pipeline_stages s using (stage)
+  where t.task = 'job__parse_collect';
+  for d in
+    select x.n::int as n, x.v->>'token' as token, x.v->>'event_id' as event_id, x.v->>'event_type' as event_type,
+           x.v->>'llamaparse_job_id' as llamaparse_job_id, (x.v->>'known')::boolean as known,
+           (x.v->>'final')::boolean as final
+    from jsonb_array_elements(p_deliveries) with ordinality as x(v, n)
+    order by x.v->>'token', x.v->>'event_id', x.n
+  loop
+    v_acted := false;
+    v_detail := null;
+    select jb.id, jb.state, jb.correlation_id, jb.llamaparse_job_id into j from jobs jb where jb.webhook_token = d.token;
+    if not found then
+      return query select d.n, 'unknown_token', null::uuid, false, null::text;
+      continue;
+    end if;
+    if j.llamaparse_job_id is null then
+      -- The upload's answer and its first webhook race: LlamaParse will retry.
+      v_outcome := 'not_recorded_yet';
+      v_detail := 'the LlamaParse job id is not recorded yet';
+    elsif j.llamaparse_job_id <> d.llamaparse_job_id then
+      return query select d.n, 'job_mismatch', j.id, false,
+        format('delivery is for %s, the job''s is another', left(d.llamaparse_job_id, 40));
+      continue;
+    else
+      insert into webhook_deliveries (event_id, event_type, llamaparse_job_id, job_id, correlation_id, known_event)
+      values (d.event_id, d.event_type, d.llamaparse_job_id, j.id, j.correlation_id, d.known)
+      on conflict (event_id) do nothing;
+      v_outcome := case when found then 'accepted' else 'duplicate' end;
+      if v_outcome = 'accepted' and d.final and j.state = v_collector.starts_from then
+        select (graphile_worker.add_job(v_collector.task,
+          json_build_object('jobId', j.id, 'correlationId', j.correlation_id, 'polls', 0),
+          run_at => now(), max_attempts => p_max_attempts, job_key => v_collector.job_key_prefix || ':' || j.id,
+          job_key_mode => 'replace', priority => -1)).revision into v_revision;
+        -- add_job wakes the workers only for a new row; replacing the scheduled fallback check
+        -- (revision > 0) would wait for their next poll. Wake them as add_job does.
+        if v_revision > 0 then
+          perform pg_notify('jobs:insert', '{"r":' || random()::text || ',"count":1}');
+        end if;
+        v_acted := true;
+      end if;
+    end if;
+    v_outcomes := v_outcomes || case v_outcome when 'not_recorded_yet' then 'retry_later' else v_outcome end;
+    return query select d.n, v_outcome, j.id, v_acted, v_detail;
+  end loop;
+  perform observe_metric('tvdb_webhook_deliveries_total', jsonb_build_object('outcome', o, 'reason', ''))
+  from unnest(v_outcomes) as o order by o;
 end $$;
 
 CREATE FUNCTION public.record_webhook_delivery(p_token text, p_event_id text, p_event_type text, p_llamaparse_job_id text, p_known boolean, p_final boolean, p_max_attempts integer) RETURNS TABLE(outcome text, job_id uuid, acted boolean, detail text)

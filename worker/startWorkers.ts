@@ -39,6 +39,9 @@ export async function startWorkers(
     taskList,
     crontab,
     logger: graphileLogger(deps.log),
+    // Not graphile-worker's batched completions (completeJobBatchDelay, failJobBatchDelay): a batch
+    // that fails because the database is away stops the whole worker pool ("Failed to fail jobs"),
+    // where one completion at a time is retried (test/crash-recovery.test.ts found it).
   });
   if (!poolId) throw new Error('graphile-worker did not report its pool id');
   const liveness = startLiveness(deps.pool, poolId, deps.log, {

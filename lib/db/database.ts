@@ -73,6 +73,12 @@ export async function createDatabasePool(
   return createPool(url, {
     maximumPoolSize,
     interceptors: [validateRows],
+    // slonik's default sends DISCARD ALL each time a connection goes back to the pool: a round trip
+    // per query outside a transaction (a third of all statements in bench:pipeline). Nothing here
+    // leaves session state behind: settings are transaction-local (set_config(..., true)), locks
+    // are transaction locks, and the one caller that sets session settings (buildHnswIndex) resets
+    // them itself.
+    resetConnection: async () => {},
     // slonik's own default is 60 s; it sets the session parameter itself (a URL option would be overridden).
     ...(session.idleInTransactionTimeoutS
       ? { idleInTransactionSessionTimeout: Math.round(session.idleInTransactionTimeoutS * 1000) }

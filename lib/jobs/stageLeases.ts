@@ -3,6 +3,7 @@
 import { sql, type CommonQueryMethods } from 'slonik';
 import { z } from 'zod';
 import type { JobState, Stage } from './stages.ts';
+import { observeMetricSql } from '../metrics/observe.ts';
 
 export type Claim =
   | { outcome: 'claimed'; token: string; state: JobState }
@@ -47,6 +48,19 @@ export async function fenceStageRun(tx: CommonQueryMethods, lease: { jobId: stri
   await tx.query(sql.unsafe`select fence_stage_run(${lease.jobId}::uuid, ${lease.stage}, ${lease.token}::bigint)`);
 }
 
-export async function releaseStageLease(db: CommonQueryMethods, lease: { jobId: string; stage: Stage; token: string }) {
-  await db.query(sql.unsafe`select release_stage_lease(${lease.jobId}::uuid, ${lease.stage}, ${lease.token}::bigint)`);
+/** A metric to record with the statement (see lib/metrics/observe.ts). */
+export type Observation = { name: string; labels: Record<string, string>; value: number; bounds?: number[] };
+
+/** Ends the run's lease; with `observe`, records that metric in the same statement (one round trip). */
+export async function releaseStageLease(
+  db: CommonQueryMethods,
+  lease: { jobId: string; stage: Stage; token: string },
+  observe?: Observation,
+) {
+  const metric = observe
+    ? sql.fragment`, ${observeMetricSql(observe.name, observe.labels, observe.value, observe.bounds)}`
+    : sql.fragment``;
+  await db.query(
+    sql.unsafe`select release_stage_lease(${lease.jobId}::uuid, ${lease.stage}, ${lease.token}::bigint)${metric}`,
+  );
 }

@@ -169,6 +169,11 @@ export function createMetrics(db: CommonQueryMethods) {
       'counter',
     ),
     new StoredFamily(
+      'tvdb_task_deferrals_total',
+      'Stage tasks deferred without using an attempt, by task and reason (rate_limited, breaker_open, waiting_for_budget, stage_busy, waiting_for_credits).',
+      'counter',
+    ),
+    new StoredFamily(
       'tvdb_webhook_deliveries_total',
       'LlamaParse webhook deliveries by outcome (accepted, duplicate, retry_later, refused) and refusal reason.',
       'counter',

@@ -1,8 +1,11 @@
 // Deferring is not failing: a task that must wait (budget, an open breaker, a rate limit, a
 // provider out of credits) throws DeferError, and the stage wrapper calls this to re-run it later as
 // a fresh graphile job (same job key, `replace`), so no attempt is used. The wait's note is added
-// to the job's history once per streak (not again while the latest event is the same wait).
-import type { DatabasePool } from 'slonik';
+// to the job's history once per streak (not again while the latest event is the same wait). Every
+// deferral is counted by task and reason (tvdb_task_deferrals_total), so a benchmark or a
+// dashboard can say which limiter held work back.
+import { sql, type DatabasePool } from 'slonik';
+import { observeMetricSql } from '../metrics/observe.ts';
 import type { DeferError } from '../errors.ts';
 import { enqueue, type TaskName } from '../jobs/enqueue.ts';
 import { addJobNote, lastEventName } from '../jobs/jobNotes.ts';
@@ -20,5 +23,8 @@ export async function deferTask(pool: DatabasePool, deferred: DeferredTask, erro
       runAt: new Date(Date.now() + error.delayS * 1000),
       maxAttempts: deferred.maxAttempts,
     });
+    await tx.query(
+      sql.unsafe`select ${observeMetricSql('tvdb_task_deferrals_total', { task: deferred.task, reason: String(error.note.event) })}`,
+    );
   });
 }

@@ -61,15 +61,19 @@ export async function runStage(
   const maxAttempts = prior + helpers.job.max_attempts;
   const log = jobLogger(deps.log, { correlation_id: correlationId, job_id: jobId, stage }).child({ attempt });
   const started = performance.now();
-  const attemptEnded = (outcome: 'success' | 'deferred' | 'paused' | 'failed' | 'retried' | 'superseded') =>
-    observeMetric(
-      deps.pool,
-      log,
-      'tvdb_stage_attempt_duration_seconds',
-      { stage, task, outcome },
-      (performance.now() - started) / 1000,
-      STAGE_ATTEMPT_BOUNDS,
-    );
+  type AttemptOutcome = 'success' | 'deferred' | 'paused' | 'failed' | 'retried' | 'superseded';
+  const attempted = (outcome: AttemptOutcome) => ({
+    name: 'tvdb_stage_attempt_duration_seconds',
+    labels: { stage, task, outcome },
+    value: (performance.now() - started) / 1000,
+    bounds: STAGE_ATTEMPT_BOUNDS,
+  });
+  const attemptEnded = (outcome: AttemptOutcome) => {
+    const o = attempted(outcome);
+    return observeMetric(deps.pool, log, o.name, o.labels, o.value, o.bounds);
+  };
+  // While the run holds the lease, the attempt's metric is recorded with the lease's release.
+  let ended: AttemptOutcome | undefined;
   const deferred = { jobId, task, payload: parsed.data, maxAttempts: deps.attempts(task) };
   // One run of a stage at a time: claim the lease, or leave the stage to the run that has it.
   const leaseS = deps.config.TVDB_WORKER_STALE_S;
@@ -96,17 +100,17 @@ export async function runStage(
   try {
     await work({ jobId, correlationId, payload: parsed.data, log, attempt, maxAttempts, run });
     log.debug({ ms: Math.round(performance.now() - started) }, `${stage} task done`);
-    await attemptEnded('success');
+    ended = 'success';
   } catch (error) {
     if (isLeaseLost(error)) {
       // Another run took the stage over (this one was frozen past its lease): it does the work.
       log.warn({ err: error }, `${stage}: this run lost its lease on the stage; stopped without writing`);
-      await attemptEnded('superseded');
+      ended = 'superseded';
       return;
     }
     if (error instanceof DeferError) {
       // Budget, an open breaker or a rate limit: wait without using an attempt.
-      await attemptEnded('deferred');
+      ended = 'deferred';
       const event = String(error.note.event);
       const line = `${stage}: ${event.replace(/_/g, ' ')}; deferred`;
       if (event === 'waiting_for_budget') log.warn({ delay_s: error.delayS, ...error.note }, line);
@@ -120,7 +124,7 @@ export async function runStage(
       // The provider's own account is empty: pause like a budget refusal (no attempt used), alert.
       const pauseS = deps.config.TVDB_BUDGET_RECHECK_S * 10;
       log.error({ err: error }, `${stage}: ${message}; pausing`);
-      await attemptEnded('paused');
+      ended = 'paused';
       await raiseAlert(deps.pool, {
         kind: 'provider_out_of_credits',
         dedupeKey: `out_of_credits:${stage}:${new Date().toISOString().slice(0, 13)}`,
@@ -148,7 +152,7 @@ export async function runStage(
         await releaseReservation(deps.pool, jobId, stage).catch((releaseError: unknown) =>
           log.error({ err: releaseError }, 'could not release the budget reservation'),
         );
-      await attemptEnded('failed');
+      ended = 'failed';
       return;
     }
     const retryAfterMs = error instanceof StageError ? error.retryAfterMs : undefined;
@@ -158,7 +162,7 @@ export async function runStage(
       { err: error, error_class: errorClass, next_run_at: nextRunAt },
       `${stage} attempt ${attempt}/${maxAttempts} failed; will retry`,
     );
-    await attemptEnded('retried');
+    ended = 'retried';
     await addJobNote(deps.pool, jobId, {
       event: 'attempt_failed',
       stage,
@@ -179,6 +183,6 @@ export async function runStage(
     }
     throw error;
   } finally {
-    await run.release();
+    await run.release(ended ? attempted(ended) : undefined);
   }
 }

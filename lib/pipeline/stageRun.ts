@@ -5,8 +5,10 @@
 import type { CommonQueryMethods, DatabasePool } from 'slonik';
 import type { Logger } from '../log.ts';
 import { sqlState, SQLSTATE } from '../jobs/advanceJob.ts';
-import { extendStageLease, fenceStageRun, releaseStageLease } from '../jobs/stageLeases.ts';
-import type { Stage } from '../jobs/stages.ts';
+import { extendStageLease, fenceStageRun, releaseStageLease, type Observation } from '../jobs/stageLeases.ts';
+import { beginStageRun } from '../jobs/stageMoves.ts';
+import type { JobState, Stage } from '../jobs/stages.ts';
+import type { AdvanceOutcome, EventDetail } from '../jobs/advanceJob.ts';
 
 export class LeaseLostError extends Error {
   override name = 'LeaseLostError';
@@ -21,11 +23,14 @@ export type StageRun = {
   readonly token: string;
   /** "<job>:<stage>:<token>": names the run to providers (X-TVDB-Run) and in logs. */
   readonly id: string;
+  /** The job's move into the stage, fenced by the lease, in one statement. */
+  begin(move: { from: JobState; to: JobState; detail: EventDetail }): Promise<AdvanceOutcome>;
   /** A write transaction of the run: fenced first, so a stale run commits nothing. */
   write<T>(work: (tx: CommonQueryMethods) => Promise<T>): Promise<T>;
   /** Before a paid call: keep the stage for the call's timeout plus a margin, or throw LeaseLostError. */
   confirm(callTimeoutMs: number): Promise<void>;
-  release(): Promise<void>;
+  /** Gives the stage up; `observe`: a metric recorded in the same statement. */
+  release(observe?: Observation): Promise<void>;
 };
 
 export function holdStageRun(
@@ -50,6 +55,7 @@ export function holdStageRun(
     stage: lease.stage,
     token: lease.token,
     id: `${lease.jobId}:${lease.stage}:${lease.token}`,
+    begin: (move) => beginStageRun(pool, lease, move),
     write: (work) =>
       pool.transaction(async (tx) => {
         await fenceStageRun(tx, lease);
@@ -63,10 +69,10 @@ export function holdStageRun(
         );
       }
     },
-    async release() {
+    async release(observe) {
       clearInterval(timer);
       await renewing;
-      await releaseStageLease(pool, lease).catch((error) => {
+      await releaseStageLease(pool, lease, observe).catch((error) => {
         // Unreleased, it expires by itself; the next run of the stage waits for that.
         if (!isLeaseLost(error)) log.warn({ err: error }, 'could not release the stage lease');
       });

@@ -1,10 +1,12 @@
 // The moves every stage makes, read from the stage table (lib/jobs/stages.ts), so a task names its
 // stage and never a state: begin (start -> in progress, when the stage has such a state) and
-// finish (-> done -> handoff, and the next stage's task queued), in the caller's transaction.
+// finish (-> done -> handoff, and the next stage's task queued), in the caller's transaction. Each
+// is one statement (lib/jobs/stageMoves.ts).
 import type { CommonQueryMethods } from 'slonik';
-import { advanceJob, type AdvanceOutcome, type EventDetail } from '../jobs/advanceJob.ts';
+import type { AdvanceOutcome, EventDetail } from '../jobs/advanceJob.ts';
 import type { AttemptsFor } from '../jobs/attempts.ts';
-import { enqueue } from '../jobs/enqueue.ts';
+import { jobKeyFor } from '../jobs/enqueue.ts';
+import { finishStageRun } from '../jobs/stageMoves.ts';
 import { STAGES, stageDef, type JobState, type Stage } from '../jobs/stages.ts';
 import type { StageRun } from './stageRun.ts';
 
@@ -18,7 +20,7 @@ export async function beginStage(run: StageRun, jobId: string, detail: EventDeta
   const s = stageDef(run.stage);
   const inProgress = s.inProgress;
   if (inProgress === null) return 'already_there';
-  return run.write((tx) => advanceJob(tx, jobId, s.startsFrom, inProgress, { who: 'worker', ...detail }));
+  return run.begin({ from: s.startsFrom, to: inProgress, detail: { who: 'worker', ...detail } });
 }
 
 /** The stage's done move with its detail, the handoff, and the next stage's task; once. Inside
@@ -31,14 +33,15 @@ export async function finishStage(
   attempts: AttemptsFor,
 ): Promise<AdvanceOutcome> {
   const s = stageDef(stage);
-  const moved = await advanceJob(tx, job.jobId, s.inProgress ?? s.startsFrom, s.done, { who: 'worker', ...detail });
-  if (moved === 'already_there') return moved;
-  let state: JobState = s.done;
-  if (s.handoffTo !== null) {
-    await advanceJob(tx, job.jobId, s.done, s.handoffTo, { who: 'worker' });
-    state = s.handoffTo;
-  }
-  const next = STAGES.find((n) => n.startsFrom === state);
-  if (next) await enqueue(tx, next.task, job, { maxAttempts: attempts(next.task) });
-  return moved;
+  const next = STAGES.find((n) => n.startsFrom === (s.handoffTo ?? s.done));
+  return finishStageRun(tx, {
+    jobId: job.jobId,
+    from: s.inProgress ?? s.startsFrom,
+    done: s.done,
+    handoff: s.handoffTo,
+    detail: { who: 'worker', ...detail },
+    next: next
+      ? { task: next.task, payload: job, jobKey: jobKeyFor(next.task, job.jobId), maxAttempts: attempts(next.task) }
+      : null,
+  });
 }

@@ -55,14 +55,20 @@ export async function buildHnswIndex(
   const dimensions = sql.fragment(written(String(space.dimensions)));
   await pool.connect(async (connection) => {
     await connection.query(sql.unsafe`select set_config('statement_timeout', '0', false)`);
-    await connection.query(
-      sql.unsafe`select set_config('maintenance_work_mem', ${settings.maintenanceWorkMem}, false)`,
-    );
-    await connection.query(sql.unsafe`
-      create index concurrently ${sql.identifier([name])} on embeddings
-      using hnsw ((vector::${cast}) ${opclass}) ${options}
-      where model = ${sql.literalValue(space.model)} and dimensions = ${dimensions}`);
-    await connection.query(sql.unsafe`analyze embeddings`);
+    try {
+      await connection.query(
+        sql.unsafe`select set_config('maintenance_work_mem', ${settings.maintenanceWorkMem}, false)`,
+      );
+      await connection.query(sql.unsafe`
+        create index concurrently ${sql.identifier([name])} on embeddings
+        using hnsw ((vector::${cast}) ${opclass}) ${options}
+        where model = ${sql.literalValue(space.model)} and dimensions = ${dimensions}`);
+      await connection.query(sql.unsafe`analyze embeddings`);
+    } finally {
+      // The pool does not reset connections (lib/db/database.ts): back to the session's defaults.
+      await connection.query(sql.unsafe`reset statement_timeout`);
+      await connection.query(sql.unsafe`reset maintenance_work_mem`);
+    }
   });
 }
 

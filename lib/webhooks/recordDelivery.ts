@@ -1,6 +1,8 @@
 // The only database work of a webhook delivery: one row, and the collect task enqueued (coalesced
-// per job), in one statement (SQL function record_webhook_delivery: one round trip). The collect task
-// then reads LlamaParse's own status, so the order or number of deliveries does not matter.
+// per job). Deliveries are recorded in groups (lib/webhooks/groupCommit.ts): one statement (SQL
+// function record_webhook_deliveries, committed with synchronous_commit = off) for all the
+// deliveries that arrived together, each answered with its own outcome. The collect task then reads
+// LlamaParse's own status, so the order or number of deliveries does not matter.
 import { sql, type DatabasePool } from 'slonik';
 import { z } from 'zod';
 import { FINAL_EVENTS, KNOWN_EVENTS, type Envelope } from './envelope.ts';
@@ -10,22 +12,39 @@ export type DeliveryOutcome =
   | { outcome: 'unknown_token' }
   | { outcome: 'job_mismatch'; retryable: boolean; detail: string };
 
+export type Delivery = { token: string; envelope: Envelope; llamaparseJobId: string };
+
 const Row = z.object({
+  ordinal: z.number(),
   outcome: z.string(),
   job_id: z.string().nullable(),
   acted: z.boolean(),
   detail: z.string().nullable(),
 });
 
-export async function recordDelivery(
+/** Deliveries recorded in one statement; the outcomes in the order of `deliveries`. */
+export async function recordDeliveries(
   pool: DatabasePool,
-  input: { token: string; envelope: Envelope; llamaparseJobId: string; maxAttempts: number },
-): Promise<DeliveryOutcome> {
-  const { envelope } = input;
-  const row = await pool.one(sql.type(Row)`
-    select outcome, job_id::text, acted, detail from record_webhook_delivery(
-      ${input.token}, ${envelope.event_id}, ${envelope.event_type}, ${input.llamaparseJobId},
-      ${KNOWN_EVENTS.has(envelope.event_type)}, ${FINAL_EVENTS.has(envelope.event_type)}, ${input.maxAttempts})`);
+  deliveries: readonly Delivery[],
+  maxAttempts: number,
+): Promise<DeliveryOutcome[]> {
+  const input = deliveries.map((d) => ({
+    token: d.token,
+    event_id: d.envelope.event_id,
+    event_type: d.envelope.event_type,
+    llamaparse_job_id: d.llamaparseJobId,
+    known: KNOWN_EVENTS.has(d.envelope.event_type),
+    final: FINAL_EVENTS.has(d.envelope.event_type),
+  }));
+  const rows = await pool.any(sql.type(Row)`
+    select ordinal, outcome, job_id::text, acted, detail
+    from record_webhook_deliveries(${sql.jsonb(input)}, ${maxAttempts})`);
+  const outcomes: DeliveryOutcome[] = new Array(deliveries.length);
+  for (const row of rows) outcomes[row.ordinal - 1] = toOutcome(row);
+  return outcomes;
+}
+
+function toOutcome(row: z.infer<typeof Row>): DeliveryOutcome {
   switch (row.outcome) {
     case 'unknown_token':
       return { outcome: 'unknown_token' };
