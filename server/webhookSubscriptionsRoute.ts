@@ -43,6 +43,8 @@ export function mountWebhookSubscriptionRoutes(app: Polka, ctx: ServerContext, a
     if (!found) fail(res, 404, 'not_found', `no webhook subscription ${params.id}`);
     return found ?? undefined;
   };
+  const refuseDisabled = (res: Response, id: number) =>
+    fail(res, 409, 'disabled', `subscription ${id} is disabled; enable it first (PATCH {"enabled": true})`);
   /** The subscription named in the path and the request's JSON body, or undefined once answered. */
   const namedWithBody = async <T>(req: Request, res: Response, schema: z.ZodType<T>) => {
     const found = await named(req, res);
@@ -118,13 +120,7 @@ export function mountWebhookSubscriptionRoutes(app: Polka, ctx: ServerContext, a
       async (req, res) => {
         const found = await named(req, res);
         if (!found) return;
-        if (!found.enabled)
-          return fail(
-            res,
-            409,
-            'disabled',
-            `subscription ${found.id} is disabled; enable it first (PATCH {"enabled": true})`,
-          );
+        if (!found.enabled) return refuseDisabled(res, found.id);
         const queued = await publishTestEvent(ctx.pool, found.id);
         json(res, 202, { webhook_id: queued.webhook_id, message_id: queued.message_id });
       },
@@ -147,13 +143,7 @@ export function mountWebhookSubscriptionRoutes(app: Polka, ctx: ServerContext, a
         const request = await namedWithBody(req, res, ReplayRequest);
         if (!request) return;
         const { found, body } = request;
-        if (!found.enabled)
-          return fail(
-            res,
-            409,
-            'disabled',
-            `subscription ${found.id} is disabled; enable it first (PATCH {"enabled": true})`,
-          );
+        if (!found.enabled) return refuseDisabled(res, found.id);
         const replayed = await replayMessages(ctx.pool, found.id, {
           statuses: body.status,
           webhookId: body.webhook_id,
