@@ -19,9 +19,18 @@ import { hashingEmbedding } from '../embed/hashingEmbedder.ts';
 // freed pages (bench:memory: ~15 MB less peak on War and Peace). `gc` is exposed for this thread
 // only (the Node documentation's idiom); it runs on a timer set as the task ends, so after the
 // task's answer has been posted. Small tasks (token counts, embedding batches) skip it.
+// The flag is process-wide and threads start concurrently: it is left set (turning it off again
+// raced with another thread's lookup, leaving it without `gc`), and a lookup that still fails
+// only skips the collections.
 setFlagsFromString('--expose-gc');
-const collect = runInNewContext('gc') as () => void;
-setFlagsFromString('--no-expose-gc');
+const collect = ((): (() => void) => {
+  try {
+    const gc: unknown = runInNewContext('typeof gc === "function" ? gc : undefined');
+    return typeof gc === 'function' ? (gc as () => void) : () => {};
+  } catch {
+    return () => {};
+  }
+})();
 const collectAfterLarge = (size: number) => {
   if (size > 1 << 20) setTimeout(collect, 0);
 };
