@@ -215,8 +215,7 @@ test.serial(
 // Found by CI (fixed): CPU threads starting at the same moment raced on the process-wide flag that
 // exposes `gc` to the thread's collection after a large document, and one of them died with
 // "gc is not defined", failing a good document (1 round in 15 before the fix). Pools of eight
-// threads, each started
-// by as many large documents at once, parse every document.
+// threads, each started by as many large documents at once, parse every document.
 test.serial('CPU threads started together all parse their large documents', async (t) => {
   const large = Buffer.from(`# Large\n\n${'A paragraph of plain words for the parser to read.\n\n'.repeat(30_000)}`);
   t.true(large.length > 1 << 20);
