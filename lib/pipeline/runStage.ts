@@ -139,6 +139,13 @@ export async function runStage(
     if (errorClass === 'permanent' || lastAttempt) {
       const reason = errorClass === 'permanent' ? message : `gave up after ${attempt} attempts: ${message}`;
       log.warn({ err: error, error_class: errorClass }, `${stage} failed: ${reason}`);
+      // The stage gives up: its budget hold ends now, not at its expiry (a call still pending is
+      // charged as estimated, since its answer never came), and before the job is marked failed,
+      // so whoever sees the failure sees no hold left.
+      if (stage === 'parse' || stage === 'embed')
+        await releaseReservation(deps.pool, jobId, stage).catch((releaseError: unknown) =>
+          log.error({ err: releaseError }, 'could not release the budget reservation'),
+        );
       // 'gone': the job already left this stage (a stale duplicate task); there is nothing to fail.
       await failJob(deps.pool, jobId, stageDef(stage).failed, {
         error: reason,
@@ -146,12 +153,6 @@ export async function runStage(
         attempt,
         who: 'worker',
       });
-      // The stage gave up: its budget hold ends now, not at its expiry (a call still pending is
-      // charged as estimated, since its answer never came).
-      if (stage === 'parse' || stage === 'embed')
-        await releaseReservation(deps.pool, jobId, stage).catch((releaseError: unknown) =>
-          log.error({ err: releaseError }, 'could not release the budget reservation'),
-        );
       ended = 'failed';
       return;
     }
