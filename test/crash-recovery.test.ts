@@ -162,6 +162,7 @@ test('Postgres restarted under load: worker processes reconnect by themselves an
     JSON.stringify(Object.values(states).map((s) => `${s.state} ${s.last_error ?? ''}`)),
   );
   const exited = workers.filter((w) => w.child.exitCode !== null || w.child.signalCode !== null);
-  for (const w of exited) t.log(`worker exited (${w.child.exitCode ?? w.child.signalCode}):\n${w.output().slice(-4000)}`);
+  for (const w of exited)
+    t.log(`worker exited (${w.child.exitCode ?? w.child.signalCode}):\n${w.output().slice(-4000)}`);
   t.deepEqual(exited.length, 0, 'the workers stayed up');
 });
