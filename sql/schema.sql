@@ -436,7 +436,7 @@ begin
   execute format('grant usage, select on all sequences in schema public, graphile_worker to %I', p_role);
   execute format('grant execute on all functions in schema public, graphile_worker to %I', p_role);
   execute format('revoke insert, update, delete on job_events, job_state_transitions, pipeline_stages, '
-                 'pipeline_stage_tasks, price_catalog, pgmigrations, graphile_worker.migrations from %I', p_role);
+                 'pipeline_stage_tasks, price_catalog, pgmigrations, applied_definitions, graphile_worker.migrations from %I', p_role);
   execute format('revoke update, delete on cost_ledger from %I', p_role);
   execute format('revoke execute on function grant_application_role(name) from %I', p_role);
   for t in select c.relname from pg_class c
@@ -710,50 +710,6 @@ begin
   end loop;
   perform observe_metric('tvdb_webhook_deliveries_total', jsonb_build_object('outcome', o, 'reason', ''))
   from unnest(v_outcomes) as o order by o;
-end $$;
-
-CREATE FUNCTION public.record_webhook_delivery(p_token text, p_event_id text, p_event_type text, p_llamaparse_job_id text, p_known boolean, p_final boolean, p_max_attempts integer) RETURNS TABLE(outcome text, job_id uuid, acted boolean, detail text)
-    LANGUAGE plpgsql
-    AS $$
-declare
-  j record;
-  v_outcome text;
-  v_acted boolean := false;
-  v_detail text;
-  v_collector record;
-begin
-  select id, state, correlation_id, llamaparse_job_id into j from jobs where webhook_token = p_token;
-  if not found then
-    return query select 'unknown_token', null::uuid, false, null::text;
-    return;
-  end if;
-  if j.llamaparse_job_id is null then
-    -- The upload's answer and its first webhook race: LlamaParse will retry.
-    v_outcome := 'not_recorded_yet';
-    v_detail := 'the LlamaParse job id is not recorded yet';
-  elsif j.llamaparse_job_id <> p_llamaparse_job_id then
-    return query select 'job_mismatch', j.id, false,
-      format('delivery is for %s, the job''s is another', left(p_llamaparse_job_id, 40));
-    return;
-  else
-    insert into webhook_deliveries (event_id, event_type, llamaparse_job_id, job_id, correlation_id, known_event)
-    values (p_event_id, p_event_type, p_llamaparse_job_id, j.id, j.correlation_id, p_known)
-    on conflict (event_id) do nothing;
-    v_outcome := case when found then 'accepted' else 'duplicate' end;
-    select t.task, t.job_key_prefix, s.starts_from into v_collector
-    from pipeline_stage_tasks t join pipeline_stages s using (stage)
-    where t.task = 'job__parse_collect';
-    if v_outcome = 'accepted' and p_final and j.state = v_collector.starts_from then
-      perform graphile_worker.add_job(v_collector.task,
-        json_build_object('jobId', j.id, 'correlationId', j.correlation_id, 'polls', 0),
-        run_at => now(), max_attempts => p_max_attempts, job_key => v_collector.job_key_prefix || ':' || j.id,
-        job_key_mode => 'replace');
-      v_acted := true;
-    end if;
-  end if;
-  perform observe_metric('tvdb_webhook_deliveries_total', jsonb_build_object(
-    'outcome', case v_outcome when 'not_recorded_yet' then 'retry_later' else v_outcome end, 'reason', ''));
-  return query select v_outcome, j.id, v_acted, v_detail;
 end $$;
 
 CREATE FUNCTION public.record_webhook_refusal(p_reason text, p_status integer, p_address inet, p_detail text, p_rows_per_minute integer) RETURNS boolean
@@ -1258,6 +1214,13 @@ ALTER TABLE public.alerts ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     NO MINVALUE
     NO MAXVALUE
     CACHE 1
+);
+
+CREATE TABLE public.applied_definitions (
+    id integer NOT NULL,
+    digest text NOT NULL,
+    applied_at timestamp with time zone NOT NULL,
+    CONSTRAINT applied_definitions_id_check CHECK ((id = 1))
 );
 
 CREATE TABLE public.budget_alert_thresholds (
@@ -1862,7 +1825,7 @@ CREATE VIEW public.stage_latency AS
     round((s.max_s)::numeric, 3) AS max_s
    FROM ( SELECT job_events.from_state AS state,
             (count(*))::integer AS moves,
-            percentile_cont((ARRAY[0.5, 0.95, 0.99])::double precision[]) WITHIN GROUP (ORDER BY job_events.seconds_in_from_state) AS p,
+            percentile_cont(ARRAY[(0.5)::double precision, (0.95)::double precision, (0.99)::double precision]) WITHIN GROUP (ORDER BY job_events.seconds_in_from_state) AS p,
             max(job_events.seconds_in_from_state) AS max_s
            FROM public.job_events
           WHERE ((job_events.kind = 'transition'::text) AND (job_events.at > (now() - '24:00:00'::interval)))
@@ -2130,6 +2093,9 @@ ALTER TABLE ONLY public.alerts
 
 ALTER TABLE ONLY public.alerts
     ADD CONSTRAINT alerts_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.applied_definitions
+    ADD CONSTRAINT applied_definitions_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY public.budget_alert_thresholds
     ADD CONSTRAINT budget_alert_thresholds_pkey PRIMARY KEY (share);
@@ -2433,3 +2399,48 @@ ALTER TABLE ONLY public.webhook_subscription_jobs
 
 ALTER TABLE ONLY public.webhook_subscription_jobs
     ADD CONSTRAINT webhook_subscription_jobs_subscription_id_fkey FOREIGN KEY (subscription_id) REFERENCES public.webhook_subscriptions(id) ON DELETE CASCADE;
+
+INSERT INTO public.job_state_transitions VALUES ('chunking', 'chunks_stored');
+INSERT INTO public.job_state_transitions VALUES ('chunking', 'failed_chunking');
+INSERT INTO public.job_state_transitions VALUES ('chunks_stored', 'embedding_queued');
+INSERT INTO public.job_state_transitions VALUES ('embedding_in_progress', 'embeddings_stored');
+INSERT INTO public.job_state_transitions VALUES ('embedding_in_progress', 'failed_embedding');
+INSERT INTO public.job_state_transitions VALUES ('embedding_queued', 'embedding_in_progress');
+INSERT INTO public.job_state_transitions VALUES ('embedding_queued', 'failed_embedding');
+INSERT INTO public.job_state_transitions VALUES ('embeddings_stored', 'complete');
+INSERT INTO public.job_state_transitions VALUES ('failed_chunking', 'parsed');
+INSERT INTO public.job_state_transitions VALUES ('failed_embedding', 'embedding_queued');
+INSERT INTO public.job_state_transitions VALUES ('failed_parse', 'parse_queued');
+INSERT INTO public.job_state_transitions VALUES ('parse_queued', 'failed_parse');
+INSERT INTO public.job_state_transitions VALUES ('parse_queued', 'parsed');
+INSERT INTO public.job_state_transitions VALUES ('parsed', 'chunking');
+INSERT INTO public.job_state_transitions VALUES ('parsed', 'failed_chunking');
+INSERT INTO public.job_state_transitions VALUES ('uploaded', 'parse_queued');
+
+INSERT INTO public.pipeline_stages VALUES ('chunk', 2, 'job__chunk', 'chunk', NULL, 'parsed', 'chunking', 'chunks_stored', 'embedding_queued', 'failed_chunking', 'parsed', 'TVDB_MAX_ATTEMPTS_CHUNK');
+INSERT INTO public.pipeline_stages VALUES ('embed', 3, 'job__embed', 'embed', NULL, 'embedding_queued', 'embedding_in_progress', 'embeddings_stored', 'complete', 'failed_embedding', 'embedding_queued', 'TVDB_MAX_ATTEMPTS_EMBED');
+INSERT INTO public.pipeline_stages VALUES ('parse', 1, 'job__parse', 'parse', 'uploaded', 'parse_queued', NULL, 'parsed', NULL, 'failed_parse', 'parse_queued', 'TVDB_MAX_ATTEMPTS_PARSE');
+
+INSERT INTO public.pipeline_stage_tasks VALUES ('job__parse_collect', 'parse', 'collect');
+
+INSERT INTO public.webhook_event_types VALUES ('breaker.open', 'alert', 'breaker_open', 'a circuit breaker opened: an external service is failing');
+INSERT INTO public.webhook_event_types VALUES ('budget.alert', 'alert', 'budget_threshold', 'a budget passed 50%, 80% or 100% of its limit');
+INSERT INTO public.webhook_event_types VALUES ('job.complete', 'job', NULL, 'a job reached complete: its document is searchable');
+INSERT INTO public.webhook_event_types VALUES ('job.failed', 'job', NULL, 'a job entered the failed state of a stage, with the error');
+INSERT INTO public.webhook_event_types VALUES ('job.state_changed', 'job', NULL, 'a job moved from one state to another (every move)');
+INSERT INTO public.webhook_event_types VALUES ('webhook.test', 'test', NULL, 'a test delivery (tvdb webhooks test)');
+
+INSERT INTO public.price_catalog OVERRIDING SYSTEM VALUE VALUES (1, 'llamaparse', 'credit', 'micro_usd_per_credit', 1250, '2026-01-01 00:00:00+00', 'LlamaCloud pay-as-you-go: $1.25 per 1,000 credits (docs, 2026)');
+INSERT INTO public.price_catalog OVERRIDING SYSTEM VALUE VALUES (10, 'local', 'local-hashing-v1', 'micro_usd_per_1m_tokens', 0, '2026-01-01 00:00:00+00', 'in-process, free');
+INSERT INTO public.price_catalog OVERRIDING SYSTEM VALUE VALUES (2, 'llamaparse', 'tier:fast', 'credits_per_page', 1, '2026-01-01 00:00:00+00', 'third-party listing 2026-06; confirm with usage.credits');
+INSERT INTO public.price_catalog OVERRIDING SYSTEM VALUE VALUES (3, 'llamaparse', 'tier:cost_effective', 'credits_per_page', 3, '2026-01-01 00:00:00+00', 'third-party listing 2026-06; confirm with usage.credits');
+INSERT INTO public.price_catalog OVERRIDING SYSTEM VALUE VALUES (4, 'llamaparse', 'tier:agentic', 'credits_per_page', 10, '2026-01-01 00:00:00+00', 'third-party listing 2026-06; confirm with usage.credits');
+INSERT INTO public.price_catalog OVERRIDING SYSTEM VALUE VALUES (5, 'llamaparse', 'tier:agentic_plus', 'credits_per_page', 45, '2026-01-01 00:00:00+00', 'third-party listing 2026-06; confirm with usage.credits');
+INSERT INTO public.price_catalog OVERRIDING SYSTEM VALUE VALUES (6, 'embeddings', 'text-embedding-3-small', 'micro_usd_per_1m_tokens', 20000, '2026-01-01 00:00:00+00', 'OpenAI list price $0.02 / 1M tokens');
+INSERT INTO public.price_catalog OVERRIDING SYSTEM VALUE VALUES (7, 'embeddings', 'text-embedding-3-large', 'micro_usd_per_1m_tokens', 130000, '2026-01-01 00:00:00+00', 'OpenAI list price $0.13 / 1M tokens');
+INSERT INTO public.price_catalog OVERRIDING SYSTEM VALUE VALUES (8, 'embeddings', 'text-embedding-ada-002', 'micro_usd_per_1m_tokens', 100000, '2026-01-01 00:00:00+00', 'OpenAI list price $0.10 / 1M tokens');
+INSERT INTO public.price_catalog OVERRIDING SYSTEM VALUE VALUES (9, 'local', 'parser', 'micro_usd_per_page', 0, '2026-01-01 00:00:00+00', 'in-process, free');
+
+INSERT INTO public.budget_alert_thresholds VALUES (0.5);
+INSERT INTO public.budget_alert_thresholds VALUES (0.8);
+INSERT INTO public.budget_alert_thresholds VALUES (1.0);
