@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { chunkMarkdown, type Chunk } from '../lib/chunk/chunkMarkdown.ts';
 import { markdownBlocks } from '../lib/chunk/markdownBlocks.ts';
 import { countTokens } from '../lib/chunk/tokenizer.ts';
-import { HAS_CORPUS, corpusFile } from './helpers/corpus.ts';
+import { HAS_CORPUS, corpusFile, corpusTest } from './helpers/corpus.ts';
 
 const norm = (s: string) => s.replace(/\s+/g, ' ').trim();
 const newText = (chunks: Chunk[]) => chunks.map((c) => c.content.slice(c.overlapChars)).join(' ');
@@ -112,7 +112,7 @@ test('an unsplittable run longer than the limit is its own chunk, flagged oversi
   t.true(chunks.filter((c) => !c.oversized).every((c) => c.tokenCount <= 50));
 });
 
-(HAS_CORPUS ? test : test.skip)('a large real text chunks within the limit (War and Peace, 3.2 MB)', (t) => {
+corpusTest('a large real text chunks within the limit (War and Peace, 3.2 MB)', (t) => {
   const text = corpusFile('text/book-war-and-peace-1225p.txt').toString('utf8');
   const chunks = chunkMarkdown([{ page_number: 1, markdown: text }], {
     targetTokens: 512,
