@@ -16,7 +16,7 @@ import { ingestDocument } from '../lib/intake/ingestDocument.ts';
 import { waitForTerminal } from '../lib/jobs/waitForTerminal.ts';
 import { buildDeps } from '../worker/buildDeps.ts';
 import { startWorkers } from '../worker/startWorkers.ts';
-import { scratchDatabase } from './harness.ts';
+import { SMOKE, exitWith, scratchDatabase } from './harness.ts';
 
 const CORPUS = fileURLToPath(new URL('../../shared/corpus', import.meta.url));
 if (!existsSync(CORPUS)) {
@@ -54,18 +54,34 @@ const workers = await startWorkers(deps, db.url);
 const rows: string[] = [];
 let over = false;
 try {
-  const idle = await measure(() => new Promise((r) => setTimeout(r, 3000)));
-  rows.push(`| idle (3 s) | ${idle.maxMs.toFixed(0)} ms | ${idle.p99Ms.toFixed(0)} ms | - |`);
-  for (const [label, file] of [
-    ['parse + chunk + embed DA-619p.pdf (619 pages)', path.join(CORPUS, 'pdf', 'DA-619p.pdf')],
-    ['parse + chunk + embed War and Peace (3.2 MB)', path.join(CORPUS, 'text', 'book-war-and-peace-1225p.txt')],
-  ] as const) {
+  const idleS = SMOKE ? 0.5 : 3;
+  const idle = await measure(() => new Promise((r) => setTimeout(r, idleS * 1000)));
+  rows.push(`| idle (${idleS} s) | ${idle.maxMs.toFixed(0)} ms | ${idle.p99Ms.toFixed(0)} ms | - |`);
+  const book = path.join(CORPUS, 'text', 'book-war-and-peace-1225p.txt');
+  const documents = SMOKE
+    ? [
+        [
+          'parse + chunk + embed fake-memo.pdf (smoke size)',
+          path.join(CORPUS, 'pdf', 'fake-memo.pdf'),
+          readFileSync(path.join(CORPUS, 'pdf', 'fake-memo.pdf')),
+        ],
+        [
+          'parse + chunk + embed War and Peace, first 100 kB (smoke size)',
+          book,
+          readFileSync(book).subarray(0, 100_000),
+        ],
+      ]
+    : [
+        [
+          'parse + chunk + embed DA-619p.pdf (619 pages)',
+          path.join(CORPUS, 'pdf', 'DA-619p.pdf'),
+          readFileSync(path.join(CORPUS, 'pdf', 'DA-619p.pdf')),
+        ],
+        ['parse + chunk + embed War and Peace (3.2 MB)', book, readFileSync(book)],
+      ];
+  for (const [label, file, bytes] of documents as Array<[string, string, Buffer]>) {
     const result = await measure(async () => {
-      const r = await ingestDocument(
-        pool,
-        { bytes: readFileSync(file), fileName: path.basename(file) },
-        intakePolicy(deps),
-      );
+      const r = await ingestDocument(pool, { bytes, fileName: path.basename(file) }, intakePolicy(deps));
       if (!r.ok) throw new Error(r.reason);
       const jobs = await waitForTerminal(pool, [r.jobId], 600_000);
       if (jobs[r.jobId]!.state !== 'complete')
@@ -85,4 +101,4 @@ try {
 console.log('| the worker process, while it runs | max event-loop delay | p99 | time |\n|---|---|---|---|');
 for (const row of rows) console.log(row);
 console.log(`target: max <= 200 ms: ${over ? 'MISSED' : 'met'}`);
-process.exit(over ? 1 : 0);
+exitWith({ targetsMet: !over });
