@@ -694,8 +694,8 @@ begin
       v_outcome := case when found then 'accepted' else 'duplicate' end;
       if v_outcome = 'accepted' and d.final and j.state = v_collector.starts_from then
         select (graphile_worker.add_job(v_collector.task,
-          json_build_object('jobId', j.id, 'correlationId', j.correlation_id, 'polls', 0),
-          run_at => now(), max_attempts => p_max_attempts, job_key => v_collector.job_key_prefix || ':' || j.id,
+          stage_task_payload(j.id, j.correlation_id, '{"polls": 0}'),
+          run_at => now(), max_attempts => p_max_attempts, job_key => stage_task_job_key(v_collector.task, j.id),
           job_key_mode => 'replace', priority => -1)).revision into v_revision;
         -- add_job wakes the workers only for a new row; replacing the scheduled fallback check
         -- (revision > 0) would wait for their next poll. Wake them as add_job does.
@@ -910,8 +910,8 @@ begin
     update jobs set llamaparse_job_id = null, parse_submitted_at = null, parse_resubmissions = 0 where id = j.id;
   end if;
   perform advance_job(j.id, j.state, s.retry_to, jsonb_build_object('who', p_who));
-  perform graphile_worker.add_job(s.task, json_build_object('jobId', j.id, 'correlationId', j.correlation_id),
-    max_attempts => (p_max_attempts ->> s.stage)::int, job_key => s.job_key_prefix || ':' || j.id,
+  perform graphile_worker.add_job(s.task, stage_task_payload(j.id, j.correlation_id),
+    max_attempts => (p_max_attempts ->> s.stage)::int, job_key => stage_task_job_key(s.task, j.id),
     job_key_mode => 'replace');
   return query select 'retried', j.state, s.retry_to;
 end $$;
@@ -947,12 +947,24 @@ CREATE FUNCTION public.stage_failure_rates(p_window interval) RETURNS TABLE(stag
   from w order by stage;
 $$;
 
+CREATE FUNCTION public.stage_task_job_key(p_task text, p_job_id uuid) RETURNS text
+    LANGUAGE sql STABLE
+    AS $$
+  select t.job_key_prefix || ':' || p_job_id from pipeline_tasks t where t.task = p_task;
+$$;
+
+CREATE FUNCTION public.stage_task_payload(p_job_id uuid, p_correlation_id text, p_extra jsonb DEFAULT '{}'::jsonb) RETURNS json
+    LANGUAGE sql IMMUTABLE
+    AS $$
+  select (jsonb_build_object('jobId', p_job_id, 'correlationId', p_correlation_id) || coalesce(p_extra, '{}'))::json;
+$$;
+
 CREATE FUNCTION public.stranded_task_error(p_job_id uuid) RETURNS text
     LANGUAGE sql STABLE
     AS $$
   select coalesce(g.last_error, format('no error recorded: the worker running it stopped in each of its %s attempts', g.attempts))
   from graphile_worker.jobs g
-  where g.key in (select t.job_key_prefix || ':' || p_job_id from pipeline_tasks t) and g.attempts >= g.max_attempts
+  where g.key in (select stage_task_job_key(t.task, p_job_id) from pipeline_tasks t) and g.attempts >= g.max_attempts
   order by g.updated_at desc limit 1;
 $$;
 
@@ -1864,7 +1876,7 @@ CREATE VIEW public.stuck_jobs AS
   WHERE ((j.state IN ( SELECT pipeline_state_owners.state
            FROM public.pipeline_state_owners)) AND (j.state_changed_at < (now() - '00:02:00'::interval)) AND (NOT (EXISTS ( SELECT 1
            FROM graphile_worker.jobs g
-          WHERE ((g.key IN ( SELECT ((t.job_key_prefix || ':'::text) || j.id)
+          WHERE ((g.key IN ( SELECT public.stage_task_job_key(t.task, j.id) AS stage_task_job_key
                    FROM public.pipeline_tasks t)) AND (g.attempts < g.max_attempts))))));
 
 CREATE TABLE public.webhook_attempts (

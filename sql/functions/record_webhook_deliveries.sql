@@ -57,8 +57,8 @@ begin
       v_outcome := case when found then 'accepted' else 'duplicate' end;
       if v_outcome = 'accepted' and d.final and j.state = v_collector.starts_from then
         select (graphile_worker.add_job(v_collector.task,
-          json_build_object('jobId', j.id, 'correlationId', j.correlation_id, 'polls', 0),
-          run_at => now(), max_attempts => p_max_attempts, job_key => v_collector.job_key_prefix || ':' || j.id,
+          stage_task_payload(j.id, j.correlation_id, '{"polls": 0}'),
+          run_at => now(), max_attempts => p_max_attempts, job_key => stage_task_job_key(v_collector.task, j.id),
           job_key_mode => 'replace', priority => -1)).revision into v_revision;
         -- add_job wakes the workers only for a new row; replacing the scheduled fallback check
         -- (revision > 0) would wait for their next poll. Wake them as add_job does.

@@ -22,8 +22,8 @@ begin
     update jobs set llamaparse_job_id = null, parse_submitted_at = null, parse_resubmissions = 0 where id = j.id;
   end if;
   perform advance_job(j.id, j.state, s.retry_to, jsonb_build_object('who', p_who));
-  perform graphile_worker.add_job(s.task, json_build_object('jobId', j.id, 'correlationId', j.correlation_id),
-    max_attempts => (p_max_attempts ->> s.stage)::int, job_key => s.job_key_prefix || ':' || j.id,
+  perform graphile_worker.add_job(s.task, stage_task_payload(j.id, j.correlation_id),
+    max_attempts => (p_max_attempts ->> s.stage)::int, job_key => stage_task_job_key(s.task, j.id),
     job_key_mode => 'replace');
   return query select 'retried', j.state, s.retry_to;
 end $$;

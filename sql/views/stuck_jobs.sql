@@ -16,6 +16,6 @@ where j.state in (select state from pipeline_state_owners)
   and j.state_changed_at < now() - interval '2 minutes'
   and not exists (
     select 1 from graphile_worker.jobs g
-    where g.key in (select t.job_key_prefix || ':' || j.id from pipeline_tasks t)
+    where g.key in (select stage_task_job_key(t.task, j.id) from pipeline_tasks t)
       and g.attempts < g.max_attempts
   );
