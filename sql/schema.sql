@@ -436,7 +436,7 @@ begin
   execute format('grant usage, select on all sequences in schema public, graphile_worker to %I', p_role);
   execute format('grant execute on all functions in schema public, graphile_worker to %I', p_role);
   execute format('revoke insert, update, delete on job_events, job_state_transitions, pipeline_stages, '
-                 'pipeline_stage_tasks, price_catalog, pgmigrations, applied_definitions, graphile_worker.migrations from %I', p_role);
+                 'pipeline_stage_tasks, budget_stages, price_catalog, pgmigrations, applied_definitions, graphile_worker.migrations from %I', p_role);
   execute format('revoke update, delete on cost_ledger from %I', p_role);
   execute format('revoke execute on function grant_application_role(name) from %I', p_role);
   for t in select c.relname from pg_class c
@@ -1258,7 +1258,6 @@ CREATE TABLE public.budget_reservations (
     CONSTRAINT budget_reservations_one_owner CHECK (((job_id IS NULL) <> (request_id IS NULL))),
     CONSTRAINT budget_reservations_pending_call_micro_usd_check CHECK ((pending_call_micro_usd >= 0)),
     CONSTRAINT budget_reservations_service_check CHECK ((service = ANY (ARRAY['llamaparse'::text, 'embeddings'::text]))),
-    CONSTRAINT budget_reservations_stage_check CHECK ((stage = ANY (ARRAY['parse'::text, 'embed'::text, 'search'::text]))),
     CONSTRAINT budget_reservations_status_check CHECK ((status = ANY (ARRAY['held'::text, 'settled'::text, 'expired'::text, 'released'::text])))
 );
 
@@ -1269,6 +1268,11 @@ ALTER TABLE public.budget_reservations ALTER COLUMN id ADD GENERATED ALWAYS AS I
     NO MINVALUE
     NO MAXVALUE
     CACHE 1
+);
+
+CREATE TABLE public.budget_stages (
+    stage text NOT NULL,
+    description text NOT NULL
 );
 
 CREATE TABLE public.budgets (
@@ -1523,7 +1527,10 @@ CREATE TABLE public.pipeline_stages (
     handoff_to public.job_state,
     failed public.job_state NOT NULL,
     retry_to public.job_state NOT NULL,
-    attempts_setting text NOT NULL
+    attempts_setting text NOT NULL,
+    paid_service text,
+    budget_stage text,
+    CONSTRAINT pipeline_stages_paid_check CHECK (((paid_service IS NULL) = (budget_stage IS NULL)))
 );
 
 CREATE VIEW public.failure_summary AS
@@ -2115,6 +2122,9 @@ ALTER TABLE ONLY public.budget_alert_thresholds
 ALTER TABLE ONLY public.budget_reservations
     ADD CONSTRAINT budget_reservations_pkey PRIMARY KEY (id);
 
+ALTER TABLE ONLY public.budget_stages
+    ADD CONSTRAINT budget_stages_pkey PRIMARY KEY (stage);
+
 ALTER TABLE ONLY public.budgets
     ADD CONSTRAINT budgets_pkey PRIMARY KEY (id);
 
@@ -2352,6 +2362,9 @@ CREATE TRIGGER _300_publish_webhook_events AFTER UPDATE OF state ON public.jobs 
 ALTER TABLE ONLY public.budget_reservations
     ADD CONSTRAINT budget_reservations_job_id_fkey FOREIGN KEY (job_id) REFERENCES public.jobs(id) ON DELETE RESTRICT;
 
+ALTER TABLE ONLY public.budget_reservations
+    ADD CONSTRAINT budget_reservations_stage_fkey FOREIGN KEY (stage) REFERENCES public.budget_stages(stage);
+
 ALTER TABLE ONLY public.chunks
     ADD CONSTRAINT chunks_job_id_fkey FOREIGN KEY (job_id) REFERENCES public.jobs(id) ON DELETE RESTRICT;
 
@@ -2381,6 +2394,9 @@ ALTER TABLE ONLY public.parsed_pages
 
 ALTER TABLE ONLY public.pipeline_stage_tasks
     ADD CONSTRAINT pipeline_stage_tasks_stage_fkey FOREIGN KEY (stage) REFERENCES public.pipeline_stages(stage) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.pipeline_stages
+    ADD CONSTRAINT pipeline_stages_budget_stage_fkey FOREIGN KEY (budget_stage) REFERENCES public.budget_stages(stage);
 
 ALTER TABLE ONLY public.stage_leases
     ADD CONSTRAINT stage_leases_job_id_fkey FOREIGN KEY (job_id) REFERENCES public.jobs(id) ON DELETE CASCADE;
@@ -2429,9 +2445,13 @@ INSERT INTO public.job_state_transitions VALUES ('parsed', 'chunking');
 INSERT INTO public.job_state_transitions VALUES ('parsed', 'failed_chunking');
 INSERT INTO public.job_state_transitions VALUES ('uploaded', 'parse_queued');
 
-INSERT INTO public.pipeline_stages VALUES ('chunk', 2, 'job__chunk', 'chunk', NULL, 'parsed', 'chunking', 'chunks_stored', 'embedding_queued', 'failed_chunking', 'parsed', 'TVDB_MAX_ATTEMPTS_CHUNK');
-INSERT INTO public.pipeline_stages VALUES ('embed', 3, 'job__embed', 'embed', NULL, 'embedding_queued', 'embedding_in_progress', 'embeddings_stored', 'complete', 'failed_embedding', 'embedding_queued', 'TVDB_MAX_ATTEMPTS_EMBED');
-INSERT INTO public.pipeline_stages VALUES ('parse', 1, 'job__parse', 'parse', 'uploaded', 'parse_queued', NULL, 'parsed', NULL, 'failed_parse', 'parse_queued', 'TVDB_MAX_ATTEMPTS_PARSE');
+INSERT INTO public.budget_stages VALUES ('embed', 'the embed stage''s embedding calls');
+INSERT INTO public.budget_stages VALUES ('parse', 'the parse stage''s LlamaParse calls');
+INSERT INTO public.budget_stages VALUES ('search', 'query embeddings of POST /v1/search and tvdb search');
+
+INSERT INTO public.pipeline_stages VALUES ('chunk', 2, 'job__chunk', 'chunk', NULL, 'parsed', 'chunking', 'chunks_stored', 'embedding_queued', 'failed_chunking', 'parsed', 'TVDB_MAX_ATTEMPTS_CHUNK', NULL, NULL);
+INSERT INTO public.pipeline_stages VALUES ('embed', 3, 'job__embed', 'embed', NULL, 'embedding_queued', 'embedding_in_progress', 'embeddings_stored', 'complete', 'failed_embedding', 'embedding_queued', 'TVDB_MAX_ATTEMPTS_EMBED', 'embeddings', 'embed');
+INSERT INTO public.pipeline_stages VALUES ('parse', 1, 'job__parse', 'parse', 'uploaded', 'parse_queued', NULL, 'parsed', NULL, 'failed_parse', 'parse_queued', 'TVDB_MAX_ATTEMPTS_PARSE', 'llamaparse', 'parse');
 
 INSERT INTO public.pipeline_stage_tasks VALUES ('job__parse_collect', 'parse', 'collect');
 

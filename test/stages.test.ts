@@ -21,7 +21,7 @@ const moveKey = (m: { from: string; to: string }) => `${m.from}->${m.to}`;
 test('pipeline_stages holds the same rows as STAGES', async (t) => {
   const rows = await db.pool.any(sql.type(z.record(z.string(), z.unknown()))`
     select stage, task, job_key_prefix, queued_from::text, starts_from::text, in_progress::text, done::text,
-           handoff_to::text, failed::text, retry_to::text, attempts_setting
+           handoff_to::text, failed::text, retry_to::text, attempts_setting, paid_service, budget_stage
     from pipeline_stages order by position`);
   t.deepEqual(
     rows,
@@ -37,6 +37,8 @@ test('pipeline_stages holds the same rows as STAGES', async (t) => {
       failed: s.failed,
       retry_to: s.retryTo,
       attempts_setting: s.attemptsSetting,
+      paid_service: s.paid?.service ?? null,
+      budget_stage: s.paid?.budgetStage ?? null,
     })),
   );
   const helpers = await db.pool.any(sql.type(

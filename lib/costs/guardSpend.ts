@@ -4,7 +4,7 @@
 // frees. Above the slow-down share of a budget, work is spaced out instead of stopping abruptly.
 import type { CommonQueryMethods } from 'slonik';
 import { DeferError } from '../errors.ts';
-import { budgetShare, reserveBudget, type Service } from './budget.ts';
+import { budgetShare, reserveBudget, type BudgetStageName, type Service } from './budget.ts';
 
 export type SpendSettings = { recheckS: number; slowdownShare: number; reservationTtlS: number };
 
@@ -21,7 +21,7 @@ export const spendSettings = (config: {
 
 export type SpendRequest = {
   jobId: string;
-  stage: 'parse' | 'embed';
+  stage: BudgetStageName;
   service: Service;
   amountMicroUsd: number;
   /** This run was already spaced out once (payload.slowed): do not slow it again. */

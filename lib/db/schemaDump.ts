@@ -40,6 +40,7 @@ export function pgDumpMajor(): number | null {
 /** Tables whose rows are rules the code relies on (written by migrations, read-only to the application). */
 export const RULE_TABLES = [
   'job_state_transitions',
+  'budget_stages', // before pipeline_stages, which references it (the dump's rows load in this order)
   'pipeline_stages',
   'pipeline_stage_tasks',
   'webhook_event_types',

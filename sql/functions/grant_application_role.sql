@@ -13,7 +13,7 @@ begin
   execute format('grant usage, select on all sequences in schema public, graphile_worker to %I', p_role);
   execute format('grant execute on all functions in schema public, graphile_worker to %I', p_role);
   execute format('revoke insert, update, delete on job_events, job_state_transitions, pipeline_stages, '
-                 'pipeline_stage_tasks, price_catalog, pgmigrations, applied_definitions, graphile_worker.migrations from %I', p_role);
+                 'pipeline_stage_tasks, budget_stages, price_catalog, pgmigrations, applied_definitions, graphile_worker.migrations from %I', p_role);
   execute format('revoke update, delete on cost_ledger from %I', p_role);
   execute format('revoke execute on function grant_application_role(name) from %I', p_role);
   for t in select c.relname from pg_class c
