@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { runMigrations } from 'graphile-worker';
 import { runner } from 'node-pg-migrate';
 import { adminQuery, createTestDatabase, databaseUrl, TEST_APPLICATION_ROLE } from './helpers/database.ts';
-import { graphileLogger, migrate, MIGRATIONS_TABLE } from '../lib/db/migrate.ts';
+import { graphileLogger, migrate, MIGRATIONS_TABLE, pendingMigrations } from '../lib/db/migrate.ts';
 import { BASELINE, BASELINE_RELEASE, SQUASHED_MIGRATIONS } from '../lib/db/baseline.ts';
 import { dumpSchema, pgDumpMajor, schemaFingerprint } from '../lib/db/schemaDump.ts';
 import { createLogger } from '../lib/log.ts';
@@ -99,3 +99,28 @@ testNeeding(
     }
   },
 );
+
+test('the definitions are applied when their digest differs from the recorded one, and /readyz sees the difference', async (t) => {
+  const db = await createTestDatabase();
+  try {
+    const body = `select prosrc as s from pg_proc where proname = 'stage_task_payload'`;
+    const original = (await adminQuery(body, db.ownerUrl)).rows[0].s;
+    // A hand edit in the database, with the recorded digest untouched: migrate leaves it (nothing changed on disk).
+    await adminQuery(
+      `create or replace function stage_task_payload(p_job_id uuid, p_correlation_id text, p_extra jsonb default '{}')
+       returns json language sql immutable as $$ select '{}'::json $$`,
+      db.ownerUrl,
+    );
+    t.deepEqual(await pendingMigrations(db.pool), []);
+    await migrate(db.ownerUrl, log, { appRole: TEST_APPLICATION_ROLE });
+    t.not((await adminQuery(body, db.ownerUrl)).rows[0].s, original);
+    // Files that differ from what the database recorded (a new release): pending, then applied.
+    await adminQuery(`update applied_definitions set digest = 'an older release'`, db.ownerUrl);
+    t.deepEqual(await pendingMigrations(db.pool), ['sql/functions, sql/views (changed since the last tvdb migrate)']);
+    await migrate(db.ownerUrl, log, { appRole: TEST_APPLICATION_ROLE });
+    t.is((await adminQuery(body, db.ownerUrl)).rows[0].s, original);
+    t.deepEqual(await pendingMigrations(db.pool), []);
+  } finally {
+    await db.drop();
+  }
+});

@@ -3,7 +3,8 @@
 // numbered migrations, inside the migration lock and one transaction: every function in name order
 // (bodies are checked when they run, as pg_dump restores them), then the views in the order
 // sql/views/ORDER states. Each file is idempotent (create or replace), so applying them again
-// changes nothing; a rename or a drop is a migration (DECISIONS.md: "SQL functions and views").
+// changes nothing, and they are applied only when their digest differs from the one the database
+// recorded; a rename or a drop is a migration (DECISIONS.md: "SQL functions and views").
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -55,8 +56,20 @@ export function definitionsDigest(list: Definition[] = definitions()): string {
 
 type Queryable = { query(text: string): Promise<unknown> };
 
-/** Applies every definition in one transaction on `client` (which holds the migration lock). */
-export async function applyDefinitions(client: Queryable, list: Definition[] = definitions()): Promise<void> {
+/**
+ * Applies every definition in one transaction on `client` (which holds the migration lock), unless
+ * the database already has exactly these (the digest it recorded): re-creating a trigger or a view
+ * locks its table, which a running pipeline would feel for nothing.
+ */
+export async function applyDefinitions(
+  client: Queryable,
+  list: Definition[] = definitions(),
+): Promise<'applied' | 'unchanged'> {
+  const digest = definitionsDigest(list);
+  const recorded = (await client.query('select digest from applied_definitions where id = 1')) as {
+    rows: Array<{ digest: string }>;
+  };
+  if (recorded.rows[0]?.digest === digest) return 'unchanged';
   await client.query('begin');
   try {
     await client.query('set local check_function_bodies = off');
@@ -69,7 +82,7 @@ export async function applyDefinitions(client: Queryable, list: Definition[] = d
       }
     }
     await client.query(
-      `insert into applied_definitions (id, digest, applied_at) values (1, '${definitionsDigest(list)}', now())
+      `insert into applied_definitions (id, digest, applied_at) values (1, '${digest}', now())
        on conflict (id) do update set digest = excluded.digest, applied_at = excluded.applied_at`,
     );
     await client.query('commit');
@@ -77,4 +90,5 @@ export async function applyDefinitions(client: Queryable, list: Definition[] = d
     await client.query('rollback').catch(() => {});
     throw error;
   }
+  return 'applied';
 }

@@ -58,7 +58,7 @@ export async function migrate(
         logger: quiet,
         ignorePattern: '(\\..*)|(.*\\.md)',
       });
-      await applyDefinitions(client, list);
+      if ((await applyDefinitions(client, list)) === 'applied') log.info('functions and views applied');
     } finally {
       await client.query('select pg_advisory_unlock($1)', [PG_MIGRATE_LOCK_ID]).catch(() => {});
     }
