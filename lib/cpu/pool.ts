@@ -10,14 +10,17 @@ import { Piscina } from 'piscina';
 import type { Config } from '../config.ts';
 import { permanent, StageError } from '../errors.ts';
 import type { ParseOutput } from '../parse/types.ts';
+import type { PageCount } from '../costs/countPages.ts';
+import { DEFAULT_ZIP_LIMITS, type ZipLimits } from '../documents/zipLimits.ts';
 import type { ChunkSummary, Done, Failure } from './work.ts';
 
-export type CpuSettings = { threads: number; timeoutS: number; memoryMb: number };
+export type CpuSettings = { threads: number; timeoutS: number; memoryMb: number; zipLimits?: ZipLimits };
 
 export const cpuSettings = (config: Config): CpuSettings => ({
   threads: Math.max(1, Math.min(config.TVDB_CPU_THREADS ?? availableParallelism(), config.TVDB_WORKER_CONCURRENCY)),
   timeoutS: config.TVDB_PARSE_TIMEOUT_S,
   memoryMb: config.TVDB_PARSE_MEMORY_MB,
+  zipLimits: { maxUnzippedBytes: config.TVDB_MAX_UNZIPPED_BYTES, maxRatio: config.TVDB_MAX_ZIP_RATIO },
 });
 
 export type CpuPool = {
@@ -27,10 +30,14 @@ export type CpuPool = {
   embedLocal(texts: string[], dimensions: number): Promise<number[][]>;
   /** A PDF's page count (null when pdf.js cannot open it). */
   pdfPages(bytes: Uint8Array): Promise<number | null>;
+  /** Pages as a parser counts them (lib/costs/countPages.ts), in a thread. */
+  countPages(bytes: Uint8Array): Promise<PageCount>;
   close(): Promise<void>;
 };
 
 export function createCpuPool(settings: CpuSettings): CpuPool {
+  // A thread inflates no ZIP entry larger than a quarter of its heap (lib/documents/verifiedZip.ts).
+  const zipLimits = { ...(settings.zipLimits ?? DEFAULT_ZIP_LIMITS), maxEntryBytes: (settings.memoryMb << 20) / 4 };
   let pool: Piscina | undefined;
   const threads = () =>
     (pool ??= new Piscina({
@@ -92,7 +99,7 @@ export function createCpuPool(settings: CpuSettings): CpuPool {
   return {
     async parse(bytes) {
       const { bytes: copy, transfer } = owned(bytes);
-      return settled(await run<Done<ParseOutput> | Failure>('parse', 'parsing', { bytes: copy }, transfer));
+      return settled(await run<Done<ParseOutput> | Failure>('parse', 'parsing', { bytes: copy, zipLimits }, transfer));
     },
     async chunk(input) {
       return settled(await run<Done<ChunkSummary> | Failure>('chunk', 'chunking', input));
@@ -102,6 +109,12 @@ export function createCpuPool(settings: CpuSettings): CpuPool {
     async pdfPages(bytes) {
       const { bytes: copy, transfer } = owned(bytes);
       return run('pdfPages', 'reading the PDF', { bytes: copy }, transfer);
+    },
+    async countPages(bytes) {
+      const { bytes: copy, transfer } = owned(bytes);
+      return settled(
+        await run<Done<PageCount> | Failure>('pages', 'counting pages', { bytes: copy, zipLimits }, transfer),
+      );
     },
     async close() {
       await pool?.destroy();

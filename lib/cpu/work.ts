@@ -12,6 +12,8 @@ import type { ParseOutput } from '../parse/types.ts';
 import { chunkMarkdown } from '../chunk/chunkMarkdown.ts';
 import { countTokens } from '../chunk/tokenizer.ts';
 import { hashingEmbedding } from '../embed/hashingEmbedder.ts';
+import { countPages, type PageCount } from '../costs/countPages.ts';
+import type { ZipLimits } from '../documents/zipLimits.ts';
 
 // A thread's heap grows to the largest document it has handled and V8 gives little of it back
 // while the thread idles, so the next stage (in this thread or the main one) adds to it: parsing
@@ -57,12 +59,14 @@ const failure = (error: unknown, what: string): Failure => {
   };
 };
 
-export async function parse(input: { bytes: Uint8Array } & Started): Promise<Done<ParseOutput> | Failure> {
+export async function parse(
+  input: { bytes: Uint8Array; zipLimits: ZipLimits } & Started,
+): Promise<Done<ParseOutput> | Failure> {
   begin(input);
   const { bytes } = input;
   const type = detectType(bytes);
   try {
-    return { ok: true, value: await parseLocally(bytes, type) };
+    return { ok: true, value: await parseLocally(bytes, type, input.zipLimits) };
   } catch (error) {
     return failure(error, `the local ${type.kind.toUpperCase()} parser`);
   } finally {
@@ -122,10 +126,27 @@ export function embedLocal(input: { texts: string[]; dimensions: number } & Star
   return input.texts.map((t) => hashingEmbedding(t, input.dimensions));
 }
 
+/** Pages as a parser counts them (lib/costs/countPages.ts: mammoth for a DOCX, pdf.js for a PDF). */
+export async function pages(
+  input: { bytes: Uint8Array; zipLimits: ZipLimits } & Started,
+): Promise<Done<PageCount> | Failure> {
+  begin(input);
+  try {
+    return { ok: true, value: await countPages(input.bytes, { pdfPages: readPdfPages }, input.zipLimits) };
+  } catch (error) {
+    return failure(error, 'counting pages');
+  } finally {
+    collectAfterLarge(input.bytes.length);
+  }
+}
+
 /** The page count pdf.js reads from a PDF's page tree (null: it cannot open the file). */
 export async function pdfPages(input: { bytes: Uint8Array } & Started): Promise<number | null> {
   begin(input);
-  const { bytes } = input;
+  return readPdfPages(input.bytes);
+}
+
+async function readPdfPages(bytes: Uint8Array): Promise<number | null> {
   const { getDocumentProxy } = await import('unpdf');
   try {
     const pdf = await getDocumentProxy(bytes, { verbosity: 0 });
