@@ -14,6 +14,9 @@ import type { PageCount } from '../costs/countPages.ts';
 import { DEFAULT_ZIP_LIMITS, type ZipLimits } from '../documents/zipLimits.ts';
 import type { ChunkSummary, Done, Failure } from './work.ts';
 
+/** How often a running task's thread is asked for its memory outside the JS heap. */
+const EXTERNAL_CHECK_MS = 100;
+
 export type CpuSettings = { threads: number; timeoutS: number; memoryMb: number; zipLimits?: ZipLimits };
 
 export const cpuSettings = (config: Config): CpuSettings => ({
@@ -59,7 +62,34 @@ export function createCpuPool(settings: CpuSettings): CpuPool {
     const { port1, port2 } = new MessageChannel();
     const abort = new AbortController();
     let timer: NodeJS.Timeout | undefined;
-    port1.once('message', () => (timer = setTimeout(() => abort.abort(), settings.timeoutS * 1000)));
+    let watch: NodeJS.Timeout | undefined;
+    let external = 0;
+    // Memory outside the JS heap (Buffers, ArrayBuffers, external strings) is not bounded by
+    // resourceLimits (measured: a thread limited to 256 MB held 2 GB of Buffers): while the task
+    // runs, its thread's external memory is read (Worker.getHeapStatistics, answered between the
+    // thread's JS steps) and over the limit the task is ended like a timed-out one.
+    const externalLimit = (settings.memoryMb << 20) + 3 * transfer.reduce((n, b) => n + b.byteLength, 0);
+    port1.once('message', (message: { threadId?: number }) => {
+      timer = setTimeout(() => abort.abort(), settings.timeoutS * 1000);
+      const thread = pool?.threads.find((w) => w.threadId === message?.threadId);
+      if (!thread) return;
+      let reading = false;
+      watch = setInterval(() => {
+        if (reading) return;
+        reading = true;
+        thread
+          .getHeapStatistics()
+          .then((stats) => {
+            if (stats.external_memory > externalLimit && !abort.signal.aborted) {
+              external = stats.external_memory;
+              abort.abort();
+            }
+          })
+          .catch(() => {}) // the thread ended
+          .finally(() => (reading = false));
+      }, EXTERNAL_CHECK_MS);
+      watch.unref();
+    });
     port1.unref();
     try {
       return (await threads().run(
@@ -72,6 +102,11 @@ export function createCpuPool(settings: CpuSettings): CpuPool {
       )) as T;
     } catch (error) {
       const e = error as { name?: string; code?: string; message?: string };
+      if (external)
+        throw permanent(
+          `exceeded ${settings.memoryMb} MB of memory outside the JavaScript heap (${Math.round(external / 2 ** 20)} MB of buffers) while ${activity} (TVDB_PARSE_MEMORY_MB)`,
+          { cause: error },
+        );
       if (e.name === 'AbortError' || e.name === 'TimeoutError')
         throw permanent(`exceeded ${settings.timeoutS} s while ${activity} (TVDB_PARSE_TIMEOUT_S)`, { cause: error });
       if (e.code === 'ERR_WORKER_OUT_OF_MEMORY')
@@ -83,6 +118,7 @@ export function createCpuPool(settings: CpuSettings): CpuPool {
       });
     } finally {
       clearTimeout(timer);
+      clearInterval(watch);
       port1.close();
     }
   };

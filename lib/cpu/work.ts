@@ -4,7 +4,7 @@
 // parsed" (permanent, with the parser named) from anything else.
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import type { MessagePort } from 'node:worker_threads';
+import { threadId, type MessagePort } from 'node:worker_threads';
 import { StageError } from '../errors.ts';
 import { detectType } from '../documents/detectType.ts';
 import { parseLocally } from '../parse/local/parseLocally.ts';
@@ -37,10 +37,10 @@ const collectAfterLarge = (size: number) => {
   if (size > 1 << 20) setTimeout(collect, 0);
 };
 
-/** Every task says when a thread starts it: the pool's time limit runs from then. */
+/** Every task says when a thread starts it (and which thread): the pool's time limit runs from then. */
 type Started = { started?: MessagePort };
 const begin = (input: Started) => {
-  input.started?.postMessage('started');
+  input.started?.postMessage({ threadId }); // the pool watches this thread's memory while it works
   input.started?.close();
 };
 
@@ -77,11 +77,14 @@ export async function parse(
 export type ChunkSummary = { count: number; tokens: number; oversized: number[]; rowsJson: string };
 
 /** Chunks of pages (JSON text of [{page_number, markdown}]), as the JSON rows storeChunks inserts. */
-export function chunk(input: {
-  pagesJson: string;
-  targetTokens: number;
-  overlapTokens: number;
-}): Done<ChunkSummary> | Failure {
+export function chunk(
+  input: {
+    pagesJson: string;
+    targetTokens: number;
+    overlapTokens: number;
+  } & Started,
+): Done<ChunkSummary> | Failure {
+  begin(input); // (it did not say so before: a chunk task had no time limit)
   try {
     const pages = JSON.parse(input.pagesJson) as Array<{ page_number: number; markdown: string }>;
     const chunks = chunkMarkdown(pages, {
