@@ -16,7 +16,7 @@ import { bytesSource } from '../lib/documents/documentSource.ts';
 import { createCpuPool } from '../lib/cpu/pool.ts';
 import { StageError } from '../lib/errors.ts';
 import type { IntakePolicy } from '../lib/intake/intakePolicy.ts';
-import { crossedDirectoriesDocx } from './helpers/craftedZip.ts';
+import { crossedDirectoriesDocx, directory } from './helpers/craftedZip.ts';
 import { docx, zip } from './helpers/zip.ts';
 import { HAS_CORPUS, corpusFile } from './helpers/corpus.ts';
 import { createTestDatabase } from './helpers/database.ts';
@@ -34,17 +34,6 @@ const policy: IntakePolicy = {
 // Built once: ~5 s and 300 MB of the test process's memory while it deflates.
 const crafted = crossedDirectoriesDocx(300);
 
-/** The central directory's records and the end record's fields, to rewrite offsets in place. */
-function directory(zip: Buffer) {
-  const eocd = zip.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
-  const count = zip.readUInt16LE(eocd + 10);
-  const records: number[] = [];
-  for (let at = zip.readUInt32LE(eocd + 16), n = 0; n < count; n++) {
-    records.push(at);
-    at += 46 + zip.readUInt16LE(at + 28) + zip.readUInt16LE(at + 30) + zip.readUInt16LE(at + 32);
-  }
-  return { eocd, records };
-}
 const nameAt = (zip: Buffer, record: number) => zip.subarray(record + 46, record + 46 + zip.readUInt16LE(record + 28));
 
 /** A self-extractor's shape: bytes before the first entry, every offset shifted to match. */

@@ -124,3 +124,15 @@ export function crossedDirectoriesDocx(bombMb: number): Buffer {
   if (cdB.length !== cdA.length) throw new Error(`directories differ in size: ${cdA.length} vs ${cdB.length}`);
   return Buffer.concat([a.locals, cdA, b.locals, cdB, endRecord(harmless.length, cdA.length, a.end)]);
 }
+
+/** The central directory's records and the end record's fields, to rewrite offsets in place. */
+export function directory(zip: Buffer) {
+  const eocd = zip.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
+  const count = zip.readUInt16LE(eocd + 10);
+  const records: number[] = [];
+  for (let at = zip.readUInt32LE(eocd + 16), n = 0; n < count; n++) {
+    records.push(at);
+    at += 46 + zip.readUInt16LE(at + 28) + zip.readUInt16LE(at + 30) + zip.readUInt16LE(at + 32);
+  }
+  return { eocd, records };
+}
