@@ -4,8 +4,9 @@
 //   PPTX             one page per slide (ppt/slides/slideN.xml in the zip's directory): exact
 //   XLSX             one page per sheet (xl/worksheets/sheetN.xml): exact
 //   PDF              pdf.js's page count: exact; a PDF pdf.js cannot open has no count (refused)
-//   DOCX, HTML       one page per 3,000 characters of text (DOCX: or the page count Word saved, its
-//                    page breaks, one page per 12 paragraphs, whichever is largest), doubled plus
+//   DOCX, HTML       one page per 3,000 characters of text (DOCX: of its runs in document.xml; or
+//                    the page count Word saved, its page breaks, one page per 12 paragraphs,
+//                    whichever is largest), doubled plus
 //                    one as headroom: an estimate, not exact (the collector fails a job whose cap
 //                    LlamaParse filled rather than drop pages silently)
 //   image            one page
@@ -62,14 +63,10 @@ export async function countPages(
     case 'docx': {
       const zip = await openVerified(bytes, zipLimits, type.kind);
       if ('reason' in zip) return { pages: null, reason: zip.reason };
-      const mammoth = (await import('mammoth')).default;
-      const { value } = await mammoth
-        .extractRawText({ file: zip } as unknown as { buffer: Buffer })
-        .catch(() => ({ value: '' }));
       const layout = await docxLayout(zip);
       const estimate = Math.max(
         1,
-        Math.ceil(value.length / CHARS_PER_PAGE),
+        Math.ceil(layout.characters / CHARS_PER_PAGE),
         layout.saved,
         layout.breaks + 1,
         Math.ceil(layout.paragraphs / PARAGRAPHS_PER_PAGE),
@@ -114,8 +111,10 @@ async function openVerified(
 
 /** Page signals in a DOCX: the page count Word saved (docProps/app.xml <Pages>), explicit page
  * breaks and paragraphs (word/document.xml). Nothing here is a bound: the caller adds headroom. */
-async function docxLayout(zip: VerifiedZip): Promise<{ saved: number; breaks: number; paragraphs: number }> {
-  const found = { saved: 0, breaks: 0, paragraphs: 0 };
+async function docxLayout(
+  zip: VerifiedZip,
+): Promise<{ saved: number; breaks: number; paragraphs: number; characters: number }> {
+  const found = { saved: 0, breaks: 0, paragraphs: 0, characters: 0 };
   try {
     if (zip.exists('docProps/app.xml'))
       found.saved = Number(/<Pages>(\d+)<\/Pages>/.exec(await zip.read('docProps/app.xml', 'utf-8'))?.[1] ?? 0);
@@ -123,6 +122,11 @@ async function docxLayout(zip: VerifiedZip): Promise<{ saved: number; breaks: nu
       const xml = await zip.read('word/document.xml', 'utf-8');
       found.breaks = (xml.match(/w:type="page"|<w:pageBreakBefore\b/g) ?? []).length;
       found.paragraphs = (xml.match(/<w:p[ >]/g) ?? []).length;
+      // The text's characters: what the runs' <w:t> elements hold (entities counted as written, so
+      // a little over), plus a line break per paragraph, as mammoth's raw text has them. A scan of
+      // the XML, not mammoth: its document tree of 20 MB of XML needed over 256 MB.
+      for (const [, text] of xml.matchAll(/<w:t(?:\s[^>]*)?>([^<]*)<\/w:t>/g)) found.characters += text!.length;
+      found.characters += found.paragraphs * 2;
     }
     return found;
   } catch {
