@@ -1,5 +1,8 @@
 // npm run bench:eventloop: how long the event loop of a worker process stalls while that process
-// parses the corpus's 619-page PDF and chunks War and Peace (the CPU work runs in worker threads;
+// parses the corpus's 619-page PDF and chunks War and Peace, estimates a large DOCX (`ingest
+// --estimate`: page count, parse, token count) and answers hostile search queries (10,000
+// characters of spaces around a U+FEFF, through the real server with a paid embedder, the
+// emulator: its tokens are counted) (the CPU work runs in worker threads;
 // heartbeats, leases and the HTTP server run on this loop). The bench process is the worker: it
 // runs the pipeline's own workers on a scratch database. Measured two ways, side by side with the
 // same process idle: perf_hooks.monitorEventLoopDelay (10 ms resolution), and a 5 ms timer that
@@ -17,6 +20,12 @@ import { waitForTerminal } from '../lib/jobs/waitForTerminal.ts';
 import { buildDeps } from '../worker/buildDeps.ts';
 import { startWorkers } from '../worker/startWorkers.ts';
 import { scratchDatabase } from './harness.ts';
+import { estimateFile } from '../lib/pipeline/estimateFiles.ts';
+import { searchDeps } from '../lib/search/search.ts';
+import { createCpuPool, cpuSettings } from '../lib/cpu/pool.ts';
+import { serverContext, startServer } from '../server/start.ts';
+import { EmbeddingEmulator } from '../emulators/embeddings.ts';
+import { largeDocx, hostileQuery } from './largeDocx.ts';
 
 const CORPUS = fileURLToPath(new URL('../../shared/corpus', import.meta.url));
 if (!existsSync(CORPUS)) {
@@ -75,6 +84,48 @@ try {
     rows.push(
       `| ${label} | ${result.maxMs.toFixed(0)} ms | ${result.p99Ms.toFixed(0)} ms | ${result.seconds.toFixed(1)} s |`,
     );
+  }
+  const docx = largeDocx(150_000);
+  const estimate = await measure(() => estimateFile(deps, 'large.docx', docx));
+  over ||= estimate.maxMs > 200;
+  rows.push(
+    `| estimate a ${(docx.length / 2 ** 20).toFixed(1)} MB DOCX (20 MB of XML) | ${estimate.maxMs.toFixed(0)} ms | ${estimate.p99Ms.toFixed(0)} ms | ${estimate.seconds.toFixed(1)} s |`,
+  );
+  // The server, in this process, with a paid embedder (the emulator): its query tokens are counted.
+  const emulator = new EmbeddingEmulator();
+  await emulator.start();
+  const paid = loadConfig({
+    DATABASE_URL: db.url,
+    EMBEDDINGS_PROVIDER: 'openai',
+    EMBEDDINGS_API_KEY: 'sk-emulator',
+    EMBEDDINGS_BASE_URL: emulator.url,
+    EMBEDDINGS_DIMENSIONS: '128',
+    TVDB_API_TOKEN: 'bench-eventloop-token-0123456789',
+  });
+  const serverCpu = createCpuPool({ ...cpuSettings(paid), threads: 1 });
+  const ctx = {
+    ...serverContext(paid, pool, createLogger('warn'), intakePolicy(deps)),
+    search: searchDeps(paid, pool, createLogger('warn'), undefined, serverCpu),
+  };
+  const server = await startServer(ctx, '127.0.0.1', 0);
+  const query = (text: string) =>
+    fetch(`${server.url}/v1/search`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${paid.TVDB_API_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ query: text }),
+    }).then(async (r) => {
+      if (r.status !== 200) throw new Error(`search: ${r.status} ${await r.text()}`);
+    });
+  try {
+    await query('warm up \ufeff');
+    const searches = await measure(() => Promise.all(Array.from({ length: 5 }, () => query(hostileQuery(10_000)))));
+    over ||= searches.maxMs > 200;
+    rows.push(
+      `| 5 hostile search queries at once (10 KB, U+FEFF) | ${searches.maxMs.toFixed(0)} ms | ${searches.p99Ms.toFixed(0)} ms | ${searches.seconds.toFixed(1)} s |`,
+    );
+  } finally {
+    await server.close();
+    await emulator.stop();
   }
 } finally {
   await workers.stop();
