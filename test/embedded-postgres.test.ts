@@ -12,7 +12,7 @@ import pg from 'pg';
 import { startEmbeddedPostgres } from '../lib/db/embedded.ts';
 import { freePort } from '../lib/http/freePort.ts';
 import { createLogger } from '../lib/log.ts';
-import { isListening } from './helpers/cli.ts';
+import { cleanEnv, isListening, runTvdb } from './helpers/cli.ts';
 
 function capture() {
   const lines: Array<Record<string, unknown>> = [];
@@ -33,8 +33,8 @@ function dataDirectory(t: { teardown(fn: () => void): void }, name = 'tvdb-embed
 }
 
 /** How a login with `password` over `host` (a socket directory or an address) ends: 'ok' or the error code. */
-async function login(host: string, port: number, password: string): Promise<string> {
-  const client = new pg.Client({ host, port, user: 'postgres', password, database: 'postgres' });
+async function login(host: string, port: number, password: string, user = 'postgres'): Promise<string> {
+  const client = new pg.Client({ host, port, user, password, database: 'postgres' });
   client.on('error', () => {});
   try {
     await client.connect();
@@ -143,4 +143,30 @@ test('where the socket path would be too long, the server listens on 127.0.0.1 o
   t.is(await login('127.0.0.1', port, password), 'ok');
   t.is(await login('127.0.0.1', port, 'tvdb-embedded'), '28P01');
   t.false(existsSync(path.join(dataDir, 'pg', `.s.PGSQL.${port}`)));
+});
+
+test('tvdb commands on a data directory of the old code: both fixed passwords are replaced', async (t) => {
+  const dataDir = dataDirectory(t);
+  const port = await freePort();
+  const env = cleanEnv({ TVDB_DATA_DIR: dataDir, TVDB_EMBEDDED_PORT: String(port) });
+  const first = await runTvdb(['migrate'], env);
+  t.is(first.code, 0, first.stderr);
+  const pgdata = path.join(dataDir, 'pg');
+  // Back to what the old code left: fixed passwords for the superuser and tvdb_app, no password file.
+  let server = await startEmbeddedPostgres({ dataDir, port, log: createLogger('silent'), durable: false });
+  t.teardown(() => server.stop());
+  const admin = new pg.Client({ connectionString: server.urlFor('postgres') });
+  await admin.connect();
+  await admin.query(`alter role tvdb_app password 'tvdb-app-embedded'`);
+  await admin.query(`alter role postgres password 'tvdb-embedded'`);
+  await admin.end();
+  await server.stop();
+  unlinkSync(path.join(dataDir, 'superuser-password'));
+
+  const status = await runTvdb(['status', '--json'], env);
+  t.is(status.code, 0, status.stderr);
+  t.is(JSON.parse(status.stdout).length, 12);
+  server = await startEmbeddedPostgres({ dataDir, port, log: createLogger('silent'), durable: false });
+  t.is(await login(pgdata, port, 'tvdb-embedded'), '28P01');
+  t.is(await login(pgdata, port, 'tvdb-app-embedded', 'tvdb_app'), '28P01');
 });

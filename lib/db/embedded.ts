@@ -16,7 +16,7 @@
 // file at its first start with this code, and the password is changed to it as soon as the server
 // answers.
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import {
   existsSync,
   openSync,
@@ -48,6 +48,8 @@ const HOOKED_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 
 export type EmbeddedServer = {
   port: number;
   urlFor(database: string): string;
+  /** A password for the application role, derived from the superuser's (as secret, as stable). */
+  applicationPassword: string;
   /** Stop the server unless another process still uses it. */
   release(): Promise<void>;
   /** Stop the server now, whoever uses it (tests of database outages). */
@@ -84,6 +86,7 @@ export async function startEmbeddedPostgres({
   return {
     port: server.port,
     urlFor,
+    applicationPassword: createHmac('sha256', password).update('tvdb application role').digest('base64url'),
     release: () => stopIfUnused(urlFor('postgres'), server.pid, log),
     stop: () => stopServer(server.pid, log),
   };
