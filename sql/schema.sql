@@ -489,30 +489,31 @@ declare
   v_ids bigint[];
   v_first_open bigint;
   v_last bigint;
+  v_passed int;
 begin
   -- Attempts of messages that are no longer pending (the message's own row may be newer).
-  delete from webhook_attempts where id in (
+  delete from webhook_attempts where id = any (array(
     select a.id from webhook_attempts a join webhook_messages m on m.id = a.message_id
-    where a.at < p_before and m.status <> 'pending' order by a.id limit p_batch);
+    where a.at < p_before and m.status <> 'pending' order by a.id limit p_batch));
   get diagnostics v_rows = row_count;
   v_counts := v_counts || jsonb_build_object('webhook_attempts', v_rows);
 
-  delete from webhook_messages where id in (
-    select id from webhook_messages where status <> 'pending' and created_at < p_before limit p_batch);
+  delete from webhook_messages where id = any (array(
+    select id from webhook_messages where status <> 'pending' and created_at < p_before limit p_batch));
   get diagnostics v_rows = row_count;
   v_counts := v_counts || jsonb_build_object('webhook_messages', v_rows);
 
-  delete from webhook_events where id in (
+  delete from webhook_events where id = any (array(
     select e.id from webhook_events e
     where e.created_at < p_before
       and not exists (select 1 from webhook_messages m where m.event_id = e.id)
       and (e.job_id is null
            or exists (select 1 from webhook_events n where n.job_id = e.job_id and n.sequence > e.sequence))
-    limit p_batch);
+    limit p_batch));
   get diagnostics v_rows = row_count;
   v_counts := v_counts || jsonb_build_object('webhook_events', v_rows);
 
-  delete from webhook_subscriptions where id in (
+  delete from webhook_subscriptions where id = any (array(
     select s.id from webhook_subscriptions s
     where s.callback and s.created_at < p_before
       and not exists (select 1 from webhook_messages m
@@ -521,7 +522,7 @@ begin
                       where l.subscription_id = s.id
                         and (j.state not in ('complete', 'failed_parse', 'failed_chunking', 'failed_embedding')
                              or j.updated_at >= p_before))
-    order by s.id limit p_batch);
+    order by s.id limit p_batch));
   get diagnostics v_rows = row_count;
   v_counts := v_counts || jsonb_build_object('callback_subscriptions', v_rows);
 
@@ -537,19 +538,22 @@ begin
   from (select id, status, pending_call_micro_usd, settled_at, expires_at from budget_reservations
         where id > v_mark order by id limit p_batch) r;
   v_rows := 0;
+  v_passed := 0;
   if v_ids is not null then
     delete from budget_reservations r
     where r.id = any (v_ids) and (v_first_open is null or r.id < v_first_open)
       and not exists (select 1 from cost_ledger l where l.reservation_id = r.id);
     get diagnostics v_rows = row_count;
-    update retention_watermarks set last_id = coalesce(v_first_open - 1, v_last) where name = 'budget_reservations';
+    if coalesce(v_first_open - 1, v_last) > v_mark then
+      update retention_watermarks set last_id = coalesce(v_first_open - 1, v_last) where name = 'budget_reservations';
+      v_passed := 1;
+    end if;
   end if;
-  -- How far the watermark moved: the caller goes on while anything was deleted or passed.
-  v_counts := v_counts || jsonb_build_object('budget_reservations', v_rows,
-    'budget_reservations_passed', coalesce(least(coalesce(v_first_open - 1, v_last) - v_mark, 1), 0));
+  -- Whether the watermark moved: the caller goes on while anything was deleted or passed.
+  v_counts := v_counts || jsonb_build_object('budget_reservations', v_rows, 'budget_reservations_passed', v_passed);
 
-  delete from alerts where id in (
-    select id from alerts where last_seen_at < p_before order by last_seen_at limit p_batch);
+  delete from alerts where id = any (array(
+    select id from alerts where last_seen_at < p_before order by last_seen_at limit p_batch));
   get diagnostics v_rows = row_count;
   v_counts := v_counts || jsonb_build_object('alerts', v_rows);
   return v_counts;

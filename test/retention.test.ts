@@ -164,6 +164,12 @@ test.serial(
     t.like(await pruneGrowingHistory(db.pool, 30), { budget_reservations: 2 });
     t.deepEqual(await ids(sql.unsafe`select id from budget_reservations`), [charged, settledNew]);
     t.like(await pruneGrowingHistory(db.pool, 30), { budget_reservations: 0, webhook_events: 0, alerts: 0 });
+    // Nothing left to do: one call says so (the task's loop stops at once).
+    const idle = await db.pool.oneFirst(sql.unsafe`select prune_growing_history(now() - interval '30 days', 5000)`);
+    t.true(
+      Object.values(idle as Record<string, number>).every((n) => n === 0),
+      JSON.stringify(idle),
+    );
   },
 );
 
