@@ -9,7 +9,9 @@ import { sql } from 'slonik';
 import { z } from 'zod';
 import { ingest, llamaParseSetup, waitForTerminal } from './helpers/pipeline.ts';
 import { minimalPdf } from '../lib/documents/minimalPdf.ts';
-import { expireReservations } from '../lib/costs/budget.ts';
+import type { JobHelpers } from 'graphile-worker';
+import { beginPaidCall, expireReservations, reserveBudget } from '../lib/costs/budget.ts';
+import { loadTasks } from '../tasks/index.ts';
 import { tokenCostMicroUsd } from '../lib/costs/pricing.ts';
 import { createTestDatabase } from './helpers/database.ts';
 import { testServer } from './helpers/server.ts';
@@ -28,7 +30,7 @@ const pdf = (tag: string, pages: number) =>
 
 const ledgerRows = z.object({ operation: z.string(), cost: z.number(), estimated: z.boolean() });
 
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30_000) {
+async function until(what: string, check: () => Promise<boolean>, timeoutMs = 90_000) {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -38,9 +40,10 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30
 
 test('a hold that expires while LlamaParse parses: the real bill replaces the estimate', async (t) => {
   const { db, llama, pipeline } = await llamaParseSetup(t, {
-    env: { LLAMAPARSE_TIER: 'fast', TVDB_RESERVATION_TTL_S: '1' },
-    // 4 pages at 700 ms each: the job parses for ~3 s, well past the hold's 1 s.
-    emulator: { startDelayMs: 5, perPageDelayMs: 700 },
+    env: { LLAMAPARSE_TIER: 'fast', TVDB_RESERVATION_TTL_S: '3' },
+    // 4 pages at 2 s each: the job parses for ~8 s, well past the hold's 3 s (which must still be
+    // live when the upload starts, on a loaded machine too).
+    emulator: { startDelayMs: 5, perPageDelayMs: 2000 },
   });
   const [result] = await ingest(pipeline.deps, [{ name: 'slow.pdf', bytes: pdf('slow', 4) }]);
   if (!result?.ok) return t.fail('not accepted');
@@ -51,7 +54,7 @@ test('a hold that expires while LlamaParse parses: the real bill replaces the es
     await expireReservations(db.pool);
     return db.pool.exists(sql.unsafe`select 1 from cost_ledger where operation = 'unrecorded_call'`);
   });
-  const jobs = await waitForTerminal(db.pool, [result.jobId], 60_000);
+  const jobs = await waitForTerminal(db.pool, [result.jobId], 120_000);
   t.is(jobs[result.jobId]!.state, 'complete', jobs[result.jobId]!.last_error ?? '');
   const rows = await db.pool.any(sql.type(ledgerRows)`
     select operation, cost_micro_usd::int as cost, estimated from cost_ledger where service = 'llamaparse' order by id`);
@@ -89,7 +92,7 @@ for (const billsWhenCancelled of [true, false]) {
     const [result] = await ingest(pipeline.deps, [{ name: 'stuck.pdf', bytes: pdf('stuck', 3) }]);
     if (!result?.ok) return t.fail('not accepted');
     await pipeline.start();
-    const jobs = await waitForTerminal(db.pool, [result.jobId], 60_000);
+    const jobs = await waitForTerminal(db.pool, [result.jobId], 120_000);
     t.is(jobs[result.jobId]!.state, 'complete', jobs[result.jobId]!.last_error ?? '');
     t.is(llama.stats.uploads, 2, 'uploaded twice: the first job was stuck and cancelled');
     const cancelled = [...llama.jobs.values()].filter((j) => j.status === 'CANCELLED');
@@ -128,7 +131,7 @@ test('a paid query embedding follows the pending-call protocol: a timed-out one 
     EMBEDDINGS_API_KEY: 'sk-emulator',
     EMBEDDINGS_BASE_URL: emulator.url,
     EMBEDDINGS_DIMENSIONS: '128',
-    EMBEDDINGS_TIMEOUT_MS: '500',
+    EMBEDDINGS_TIMEOUT_MS: '2000',
     BREAKER_FAILURE_THRESHOLD: '10',
   });
   const server = await testServer(db.pool, {
@@ -156,7 +159,7 @@ test('a paid query embedding follows the pending-call protocol: a timed-out one 
       select count(*)::int as n from budget_reservations where status = 'held' or pending_call_micro_usd > 0`);
 
   // Answered after the client gave up: the provider billed it; the ledger holds its estimate.
-  emulator.faults = { slowResponses: { count: 1, delayMs: 1500 } };
+  emulator.faults = { slowResponses: { count: 1, delayMs: 5000 } };
   t.is(await post('spring tides at the quay'), 503);
   await until('the provider to answer (and bill) the abandoned call', async () => emulator.billed.length === 1);
   const timedOut = await ledger();
@@ -187,4 +190,53 @@ test('a paid query embedding follows the pending-call protocol: a timed-out one 
   );
   t.is(rows[1]!.cost, tokenCostMicroUsd(emulator.billed[1]!.tokens, 20_000));
   t.is(await loose(), 0);
+});
+
+test('a re-run that finds its lost upload cancelled asks LlamaParse what it billed and charges it before uploading again', async (t) => {
+  const { db, llama, pipeline } = await llamaParseSetup(t, {
+    env: { LLAMAPARSE_TIER: 'fast', LLAMAPARSE_TIMEOUT_MS: '3000' },
+    emulator: {
+      startDelayMs: 5,
+      perPageDelayMs: 1,
+      faults: { stuckPending: { count: 1 }, billCancelled: { count: 1 } },
+    },
+  });
+  const bytes = pdf('lost', 2);
+  const [result] = await ingest(pipeline.deps, [{ name: 'lost.pdf', bytes }], 'corr-lost');
+  if (!result?.ok) return t.fail('not accepted');
+  const { parser } = pipeline.deps;
+  if (parser.parser !== 'llamaparse') return t.fail('LlamaParse is not configured');
+  // A run reserved, marked its upload pending, uploaded, and died before recording the answer;
+  // the LlamaParse job was then cancelled (and, this time, billed its 2 pages).
+  const reservation = await reserveBudget(db.pool, {
+    jobId: result.jobId,
+    stage: 'parse',
+    service: 'llamaparse',
+    amountMicroUsd: 2 * MICRO_USD_PER_CREDIT,
+    ttlS: 3600,
+  });
+  if (!reservation.ok) return t.fail('no reservation');
+  await beginPaidCall(db.pool, reservation.reservationId, 2 * MICRO_USD_PER_CREDIT, null);
+  const lost = await parser.client.upload({
+    bytes,
+    fileName: 'lost.pdf',
+    jobId: result.jobId,
+    correlationId: 'corr-lost',
+    maxPages: 2,
+  });
+  await parser.client.cancel(lost.id);
+  t.is(llama.stats.billedCredits, 2);
+
+  const { taskList: tasks } = await loadTasks(pipeline.deps);
+  const helpers = { job: { attempts: 1, max_attempts: 3, task_identifier: 'job__parse' } } as unknown as JobHelpers;
+  await tasks.job__parse!({ jobId: result.jobId, correlationId: 'corr-lost' }, helpers);
+  t.is(llama.stats.uploads, 2, 'no live upload was found: a new one was made');
+  const rows = await db.pool.any(sql.type(ledgerRows.extend({ external_id: z.string().nullable() }))`
+    select operation, cost_micro_usd::int as cost, estimated, external_id from cost_ledger order by id`);
+  t.deepEqual(rows, [
+    { operation: 'parse_cancelled', cost: 2 * MICRO_USD_PER_CREDIT, estimated: false, external_id: lost.id },
+  ]);
+  const notes = await db.pool.anyFirst(sql.type(z.object({ e: z.string() }))`
+    select detail ->> 'event' as e from job_events where job_id = ${result.jobId}::uuid and kind = 'note' order by id`);
+  t.true(notes.includes('llamaparse_cancelled_job_billed'), notes.join(', '));
 });
