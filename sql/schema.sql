@@ -59,13 +59,18 @@ begin
 end $$;
 
 CREATE FUNCTION public.begin_paid_call(p_reservation_id bigint, p_amount bigint, p_lease_token bigint) RETURNS void
-    LANGUAGE sql
+    LANGUAGE plpgsql
     AS $$
+begin
   update budget_reservations
   set pending_call_micro_usd = greatest(0, p_amount), pending_call_at = now(), pending_call_token = p_lease_token,
       pending_call_ref = null
   where id = p_reservation_id and status = 'held';
-$$;
+  if not found then
+    raise exception 'budget reservation % is no longer held (it expired before its paid call began); reserve again',
+      p_reservation_id using errcode = '55000';
+  end if;
+end $$;
 
 CREATE FUNCTION public.begin_stage_run(p_job_id uuid, p_stage text, p_token bigint, p_from public.job_state, p_to public.job_state, p_detail jsonb) RETURNS text
     LANGUAGE plpgsql

@@ -40,14 +40,21 @@ language sql volatile as $$
     order by id desc limit 1);
 $$;
 
--- A new pending call has no name yet.
+-- A new pending call has no name yet. A hold that is no longer held (closed at its expiry between
+-- the reservation and the call) is refused (SQLSTATE 55000): a call made without its pending mark
+-- could be paid and never recorded. The run fails this attempt and reserves again.
 create or replace function begin_paid_call(p_reservation_id bigint, p_amount bigint, p_lease_token bigint) returns void
-language sql volatile as $$
+language plpgsql volatile as $$
+begin
   update budget_reservations
   set pending_call_micro_usd = greatest(0, p_amount), pending_call_at = now(), pending_call_token = p_lease_token,
       pending_call_ref = null
   where id = p_reservation_id and status = 'held';
-$$;
+  if not found then
+    raise exception 'budget reservation % is no longer held (it expired before its paid call began); reserve again',
+      p_reservation_id using errcode = '55000';
+  end if;
+end $$;
 
 -- Clearing also forgets the name.
 create or replace function clear_paid_call(p_job_id uuid, p_stage text, p_lease_token bigint) returns void
