@@ -185,7 +185,12 @@ export function jobView(job: EmulatedJob, withUsage: boolean) {
     error_message: job.error_message,
     user_metadata: job.user_metadata,
     ...(withUsage
-      ? { usage: job.status === 'COMPLETED' || job.status === 'FAILED' ? { credits: job.credits } : null }
+      ? {
+          usage:
+            job.status === 'COMPLETED' || job.status === 'FAILED' || job.status === 'CANCELLED'
+              ? { credits: job.credits ?? 0 }
+              : null,
+        }
       : {}),
   };
 }

@@ -8,6 +8,7 @@ import { addAdminRoutes, bearer, readBody, sendJson, sleep } from '../http.ts';
 import { takeFault } from '../takeFault.ts';
 import { LlamaParseFaults } from './faults.ts';
 import {
+  CREDITS_PER_PAGE,
   createJob,
   finishJob,
   freshStats,
@@ -96,6 +97,14 @@ export function addRoutes(app: Polka, emu: LlamaParseEmulator) {
     if (!job) return sendJson(res, 404, { detail: 'Job not found' });
     if (job.status !== 'PENDING' && job.status !== 'RUNNING')
       return sendJson(res, 400, { detail: `Job is already ${job.status} and cannot be cancelled` });
+    // What a cancelled job bills: nothing, unless the billCancelled fault says it parsed (and bills)
+    // the pages it was asked for; usage then reports it.
+    job.credits = 0;
+    if (takeFault(emu.faults, 'billCancelled')) {
+      job.credits = (job.maxPages ?? 1) * (CREDITS_PER_PAGE[job.tier] ?? 3);
+      emu.stats.billedPages += job.maxPages ?? 1;
+      emu.stats.billedCredits += job.credits;
+    }
     finishJob(emu.simulation, job, 'CANCELLED');
     sendJson(res, 200, jobView(job, false));
   });
