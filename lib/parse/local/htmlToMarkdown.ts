@@ -55,6 +55,16 @@ converter.addRule('embeddedImage', {
   filter: (node) => node.nodeName === 'IMG' && /^\s*data:/i.test(node.getAttribute('src') ?? ''),
   replacement: (_content, node) => imageReference((node as HTMLElement).getAttribute('alt') ?? ''),
 });
+// A picture the DOCX path already numbered (src "image N"): the same reference, without the angle
+// brackets turndown puts around a destination holding a space.
+converter.addRule('numberedImage', {
+  filter: (node) => node.nodeName === 'IMG' && /^image \d+$/.test(node.getAttribute('src') ?? ''),
+  replacement: (_content, node) => {
+    const element = node as HTMLElement;
+    const alt = (element.getAttribute('alt') ?? '').replace(/\s+/g, ' ').replace(/[[\]]/g, '').trim();
+    return `![${alt}](${element.getAttribute('src')})`;
+  },
+});
 converter.addRule('inlineSvg', {
   filter: (node) => node.nodeName.toLowerCase() === 'svg',
   replacement: (_content, node) => {
