@@ -12,6 +12,7 @@ import { createTestDatabase } from './helpers/database.ts';
 import { ingest, testPipeline, waitForTerminal } from './helpers/pipeline.ts';
 import { docxWithPictures, htmlWithImages, looksLikeImageBytes, markdownWithImages } from './helpers/imageDocuments.ts';
 import type { DatabasePool } from 'slonik';
+import { cleanEnv, runTvdb } from './helpers/cli.ts';
 
 const Chunk = z.object({ content: z.string(), token_count: z.number(), oversized: z.boolean() });
 const chunksOf = (pool: DatabasePool, id: string) =>
@@ -96,4 +97,45 @@ for (const viaLlamaParse of [false, true])
     const noSpaceChunks = await chunksOf(db.pool, ids[3]!);
     t.true(noSpaceChunks.length >= 3, `${noSpaceChunks.length} chunks`);
     t.true(embeddings.billed.every((b) => b.tokens <= 300_000));
+    if (viaLlamaParse) return;
+    // Say what was embedded: `tvdb costs --by job` per document, `tvdb ingest --estimate` before and after.
+    const env = cleanEnv({
+      DATABASE_URL: db.url,
+      ...pointAt({ llamaparse: { url: 'http://127.0.0.1:9' }, embeddings }, 32),
+    });
+    delete env.LLAMA_CLOUD_API_KEY;
+    const costs = await runTvdb(['costs', '--by', 'job', '--json'], env);
+    t.is(costs.code, 0, costs.stderr);
+    const documents = (
+      JSON.parse(costs.stdout) as {
+        documents: Array<{
+          job_id: string;
+          file_name: string;
+          tokens_before_cleanup: number;
+          tokens_after_cleanup: number;
+          tokens_embedded: number;
+          tokens_billed: number;
+        }>;
+      }
+    ).documents;
+    const beehive = documents.find((d) => d.job_id === ids[2])!;
+    t.is(beehive.file_name, 'beehive.md');
+    t.is(beehive.tokens_before_cleanup, Number(event.tokens_before_cleanup));
+    t.is(beehive.tokens_after_cleanup, Number(event.tokens_after_cleanup));
+    const stored = (await chunksOf(db.pool, ids[2]!)).reduce((n, c) => n + c.token_count, 0);
+    t.is(beehive.tokens_embedded, stored);
+    t.true(beehive.tokens_billed > 0 && beehive.tokens_billed <= stored);
+    const table = await runTvdb(['costs', '--by', 'job'], env);
+    t.regex(table.stdout, /tokens before clean-up/);
+    t.regex(table.stdout, /beehive\.md/);
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const dir = mkdtempSync('/tmp/tvdb-estimate-images-');
+    writeFileSync(`${dir}/beehive.md`, markdownWithImages());
+    const estimate = await runTvdb(['ingest', '--estimate', '--json', dir], env);
+    t.is(estimate.code, 0, estimate.stderr);
+    const row = (
+      JSON.parse(estimate.stdout) as { files: Array<{ tokens: number; tokens_before_cleanup: number; note: string }> }
+    ).files[0]!;
+    t.true(row.tokens_before_cleanup > 10 * row.tokens, JSON.stringify(row));
+    t.regex(row.note, /1 image\(s\) as references/);
   });

@@ -125,7 +125,7 @@ export function chunk(input: {
 
 export function tokens(input: { texts: string[] } & Started): number[] {
   begin(input);
-  return input.texts.map(countTokens);
+  return input.texts.map((t) => countTokensBounded(t)); // exact but for runs over 2,048 characters (runs.ts)
 }
 
 export function embedLocal(input: { texts: string[]; dimensions: number } & Started): number[][] {
