@@ -13,6 +13,7 @@ import { ingest, testPipeline, waitForTerminal } from './helpers/pipeline.ts';
 import { docxWithPictures, htmlWithImages, looksLikeImageBytes, markdownWithImages } from './helpers/imageDocuments.ts';
 import type { DatabasePool } from 'slonik';
 import { cleanEnv, runTvdb } from './helpers/cli.ts';
+import { CORPUS_MISSING, HAS_CORPUS, corpusFile } from './helpers/corpus.ts';
 
 const Chunk = z.object({ content: z.string(), token_count: z.number(), oversized: z.boolean() });
 const chunksOf = (pool: DatabasePool, id: string) =>
@@ -138,4 +139,38 @@ for (const viaLlamaParse of [false, true])
     ).files[0]!;
     t.true(row.tokens_before_cleanup > 10 * row.tokens, JSON.stringify(row));
     t.regex(row.note, /1 image\(s\) as references/);
+  });
+
+// The corpus's Word file with pictures (872 pages, 2 PNGs): before issue 23, two chunks of 21,664
+// tokens of base64 that the real API would refuse.
+(HAS_CORPUS ? test : test.skip)(
+  'corpus: the 872-page Word handbook with pictures completes on the emulator with its limits on',
+  async (t) => {
+    const { db, embeddings, pipeline } = await setup(t, false);
+    const [result] = await ingest(pipeline.deps, [
+      { name: 'handbook-872p.docx', bytes: corpusFile('docx/handbook-872p.docx') },
+    ]);
+    const id = result!.ok ? result!.jobId : '';
+    const states = await waitForTerminal(db.pool, [id], 300_000);
+    t.is(states[id]!.state, 'complete', states[id]!.last_error ?? '');
+    const chunks = await chunksOf(db.pool, id);
+    t.false(
+      chunks.some((c) => looksLikeImageBytes(c.content)),
+      'no chunk holds image bytes',
+    );
+    t.true(chunks.every((c) => c.token_count <= 8192));
+    t.true(
+      chunks
+        .map((c) => c.content)
+        .join('\n')
+        .includes('](image 2)'),
+    );
+    t.is(embeddings.stats.rejected, 0);
+    t.log(`${chunks.length} chunks, ${embeddings.stats.promptTokens} tokens embedded`);
+  },
+);
+if (!HAS_CORPUS)
+  test('corpus', (t) => {
+    t.log(CORPUS_MISSING);
+    t.pass();
   });
