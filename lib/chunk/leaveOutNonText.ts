@@ -14,7 +14,19 @@ export type Cleaned = {
   leftOut: LeftOut;
   /** Runs left out. */
   runs: number;
+  /** The first SAMPLE_CHARS characters of what was left out, to estimate its tokens by. */
+  sample: string;
 };
+
+export const SAMPLE_CHARS = 8192;
+
+/** The tokens of what was left out, estimated from the sample: counting megabytes of base64 takes
+ * minutes (~35 kB/s), and what is left out is never sent. */
+export function tokensLeftOut(cleaned: Cleaned, count: (text: string) => number): number {
+  const chars = cleaned.leftOut.base64 + cleaned.leftOut.hex + cleaned.leftOut.filler;
+  if (!chars || !cleaned.sample) return 0;
+  return Math.round((chars * count(cleaned.sample)) / cleaned.sample.length);
+}
 
 /** Runs shorter than this many characters are kept (a hash, a short identifier, a rule). */
 export const MIN_RUN_CHARS = 200;
@@ -27,17 +39,22 @@ const IMG_TAG = /<img\b([^<>]{0,4000})>/gi;
 const ATTR = (name: string) => new RegExp(`\\b${name}\\s*=\\s*(?:"([^"]*)"|'([^']*)'|([^\\s"'>]+))`, 'i');
 
 export function leaveOutNonText(pages: ReadonlyArray<{ page_number: number; markdown: string }>): Cleaned {
-  const state = { images: 0, leftOut: { base64: 0, hex: 0, filler: 0 }, runs: 0 };
+  const state: State = { images: 0, leftOut: { base64: 0, hex: 0, filler: 0 }, runs: 0, sample: '' };
   const out = pages
     .map((p) => ({ page_number: p.page_number, markdown: cleanPage(p.markdown, state) }))
     .filter((p) => p.markdown.trim() !== '');
-  return { pages: out, images: state.images, leftOut: state.leftOut, runs: state.runs };
+  return { pages: out, images: state.images, leftOut: state.leftOut, runs: state.runs, sample: state.sample };
 }
 
-type State = { images: number; leftOut: LeftOut; runs: number };
+type State = { images: number; leftOut: LeftOut; runs: number; sample: string };
+
+const keepSample = (state: State, text: string) => {
+  if (state.sample.length < SAMPLE_CHARS) state.sample += text.slice(0, SAMPLE_CHARS - state.sample.length);
+};
 
 function cleanPage(markdown: string, state: State): string {
   let text = markdown.replace(DATA_URI, (match, type: string | undefined) => {
+    keepSample(state, match);
     if (type && !/^image\//i.test(type)) {
       state.leftOut.base64 += match.length;
       state.runs += 1;
@@ -165,6 +182,7 @@ function leaveOutRuns(text: string, state: State): string {
     runStart = Math.max(runStart, kept);
     if (runKind && runEnd - runStart >= MIN_RUN_CHARS && (runKind !== 'hex' || hexDump(text, runStart, runEnd))) {
       keep.push(text.slice(kept, runStart));
+      keepSample(state, text.slice(runStart, Math.min(runEnd, runStart + SAMPLE_CHARS)));
       state.leftOut[runKind] += runEnd - runStart;
       state.runs += 1;
       kept = runEnd;
@@ -174,6 +192,7 @@ function leaveOutRuns(text: string, state: State): string {
   const closeRepeats = (end: number) => {
     if (repeats >= 16 && end - repeatStart >= MIN_FILLER_CHARS && repeatStart >= kept) {
       keep.push(text.slice(kept, repeatStart));
+      keepSample(state, text.slice(repeatStart, Math.min(end, repeatStart + SAMPLE_CHARS)));
       state.leftOut.filler += end - repeatStart;
       state.runs += 1;
       kept = end;
@@ -202,6 +221,7 @@ function leaveOutRuns(text: string, state: State): string {
       closeRun();
       if (start >= kept) {
         keep.push(text.slice(kept, start));
+        keepSample(state, text.slice(start, Math.min(i, start + SAMPLE_CHARS)));
         state.leftOut.filler += i - start;
         state.runs += 1;
         kept = i;

@@ -10,7 +10,7 @@ import { detectType } from '../documents/detectType.ts';
 import { parseLocally } from '../parse/local/parseLocally.ts';
 import type { ParseOutput } from '../parse/types.ts';
 import { chunkMarkdown } from '../chunk/chunkMarkdown.ts';
-import { leaveOutNonText, type LeftOut } from '../chunk/leaveOutNonText.ts';
+import { leaveOutNonText, tokensLeftOut, type LeftOut } from '../chunk/leaveOutNonText.ts';
 import { countTokens, countTokensBounded } from '../chunk/tokenizer.ts';
 import { hashingEmbedding } from '../embed/hashingEmbedder.ts';
 
@@ -88,8 +88,8 @@ export function chunk(input: {
     const cleaned = leaveOutNonText(parsed);
     const pages = cleaned.pages;
     const tokensAfter = pages.reduce((n, p) => n + countTokensBounded(p.markdown), 0);
-    const changed = cleaned.images > 0 || cleaned.runs > 0;
-    const tokensBefore = changed ? parsed.reduce((n, p) => n + countTokensBounded(p.markdown), 0) : tokensAfter;
+    // Before clean-up: after, plus what was left out (estimated from a sample: see tokensLeftOut).
+    const tokensBefore = tokensAfter + tokensLeftOut(cleaned, countTokensBounded);
     const chunks = chunkMarkdown(pages, {
       targetTokens: input.targetTokens,
       overlapTokens: input.overlapTokens,

@@ -9,7 +9,7 @@ import { estimateLlamaParse } from '../costs/estimateLlamaParse.ts';
 import { tokenCostMicroUsd } from '../costs/pricing.ts';
 import { hasParseResultFor, parserIdentity } from './parseResults.ts';
 import { priceAt } from '../costs/budget.ts';
-import { leaveOutNonText } from '../chunk/leaveOutNonText.ts';
+import { leaveOutNonText, tokensLeftOut } from '../chunk/leaveOutNonText.ts';
 
 export type FileEstimate = {
   file: string;
@@ -44,11 +44,9 @@ export async function estimateFile(deps: PipelineDeps, file: string, bytes: Uint
   try {
     const output = await deps.cpu.parse(bytes);
     const cleaned = leaveOutNonText(output.pages);
-    const raw = output.pages.map((p) => p.markdown);
-    const counts = await deps.cpu.countTokens([...raw, ...cleaned.pages.map((p) => p.markdown)]);
-    const sum = (xs: number[]) => xs.reduce((n, c) => n + c, 0);
-    tokensBefore = sum(counts.slice(0, raw.length));
-    tokens = sum(counts.slice(raw.length));
+    const counts = await deps.cpu.countTokens([...cleaned.pages.map((p) => p.markdown), cleaned.sample]);
+    tokens = counts.slice(0, -1).reduce((n, c) => n + c, 0);
+    tokensBefore = tokens + tokensLeftOut(cleaned, () => counts.at(-1)!);
     if (cleaned.images || cleaned.runs)
       notes.push(`clean-up: ${cleaned.images} image(s) as references, ${cleaned.runs} non-text run(s) left out`);
   } catch {
