@@ -348,6 +348,19 @@ CREATE FUNCTION public.dot_product(a real[], b real[]) RETURNS double precision
   select sum(x * y) from unnest(a, b) as t(x, y);
 $$;
 
+CREATE FUNCTION public.embedding_model_limits(p_model text, p_at timestamp with time zone DEFAULT now()) RETURNS TABLE(max_input_tokens bigint, max_inputs_per_request bigint, max_tokens_per_request bigint)
+    LANGUAGE sql STABLE
+    AS $$
+  select i.amount, n.amount, t.amount
+  from (select coalesce(price_at('embeddings', p_model, 'max_input_tokens', p_at),
+                        price_at('local', p_model, 'max_input_tokens', p_at)) as amount) i,
+       (select coalesce(price_at('embeddings', p_model, 'max_inputs_per_request', p_at),
+                        price_at('local', p_model, 'max_inputs_per_request', p_at)) as amount) n,
+       (select coalesce(price_at('embeddings', p_model, 'max_tokens_per_request', p_at),
+                        price_at('local', p_model, 'max_tokens_per_request', p_at)) as amount) t
+  where i.amount is not null and n.amount is not null and t.amount is not null;
+$$;
+
 CREATE FUNCTION public.enable_webhook_subscription(p_id bigint) RETURNS boolean
     LANGUAGE plpgsql
     AS $$
@@ -629,7 +642,9 @@ CREATE FUNCTION public.job_note_shapes() RETURNS jsonb
     "unrecorded_call_charged": {"stage": "string", "service": "string", "estimate_micro_usd": "number",
                                 "why": "string", "call_started_at?": "string"},
     "estimate_replaced": {"service": "string", "external_id": "string", "estimate_micro_usd": "number",
-                          "billed_micro_usd": "number"}
+                          "billed_micro_usd": "number"},
+    "text_left_out": {"stage": "string", "images": "number", "runs": "number", "chars_left_out": "object",
+                      "tokens_before": "number", "tokens_after": "number", "tokens_left_out": "number"}
   }'::jsonb;
 $$;
 
@@ -2137,7 +2152,7 @@ CREATE TABLE public.price_catalog (
     source text NOT NULL,
     CONSTRAINT price_catalog_amount_check CHECK ((amount >= 0)),
     CONSTRAINT price_catalog_service_check CHECK ((service = ANY (ARRAY['llamaparse'::text, 'embeddings'::text, 'local'::text]))),
-    CONSTRAINT price_catalog_unit_check CHECK ((unit = ANY (ARRAY['micro_usd_per_credit'::text, 'credits_per_page'::text, 'micro_usd_per_1m_tokens'::text, 'micro_usd_per_page'::text])))
+    CONSTRAINT price_catalog_unit_check CHECK ((unit = ANY (ARRAY['micro_usd_per_credit'::text, 'credits_per_page'::text, 'micro_usd_per_1m_tokens'::text, 'micro_usd_per_page'::text, 'max_input_tokens'::text, 'max_inputs_per_request'::text, 'max_tokens_per_request'::text])))
 );
 
 ALTER TABLE public.price_catalog ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (

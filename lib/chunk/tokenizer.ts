@@ -7,6 +7,7 @@
 import { createRequire } from 'node:module';
 import { countTokens as gptCountTokens } from 'gpt-tokenizer/encoding/cl100k_base';
 import type { Tiktoken } from 'js-tiktoken/lite';
+import { longestRun, MAX_RUN_CHARS } from './runs.ts';
 
 const ORDINARY = { disallowedSpecial: new Set<string>() };
 let bomEncoder: Tiktoken | undefined;
@@ -21,4 +22,24 @@ function jsTiktoken(): Tiktoken {
 export function countTokens(text: string): number {
   if (text.includes('\ufeff')) return (bomEncoder ??= jsTiktoken()).encode(text, [], []).length;
   return gptCountTokens(text, ORDINARY);
+}
+
+/** Tokens of a text of any shape in linear time: exact when no run exceeds MAX_RUN_CHARS, else the
+ * long runs are counted in slices of MAX_RUN_CHARS (within a token or so per slice of the exact
+ * count). For reports and estimates; chunks are counted exactly (they hold no longer runs). */
+export function countTokensBounded(text: string): number {
+  if (longestRun(text) <= MAX_RUN_CHARS) return countTokens(text);
+  let total = 0;
+  for (const piece of text.split(/(\s+)/)) {
+    if (piece.length <= MAX_RUN_CHARS) total += piece ? countTokens(piece) : 0;
+    else
+      for (let at = 0; at < piece.length; at += MAX_RUN_CHARS) {
+        let end = Math.min(piece.length, at + MAX_RUN_CHARS);
+        const c = piece.charCodeAt(end);
+        if (c >= 0xdc00 && c <= 0xdfff) end += 1;
+        total += countTokens(piece.slice(at, end));
+        at = end - MAX_RUN_CHARS;
+      }
+  }
+  return total;
 }

@@ -105,7 +105,12 @@ async function parseDocx(bytes: Uint8Array): Promise<ParseOutput> {
   const mammoth = (await import('mammoth')).default;
   try {
     const { htmlToMarkdown } = await import('./htmlToMarkdown.ts');
-    const { value: html } = await mammoth.convertToHtml({ buffer: Buffer.from(bytes) });
+    // Images are not text: each becomes `![alt](image N)` (through turndown), never its bytes
+    // (mammoth's default is a data: URI holding them).
+    let images = 0;
+    // (mammoth adds the picture's alt text, its description in Word, as `alt`.)
+    const convertImage = mammoth.images.imgElement(async () => ({ src: `image ${++images}` }));
+    const { value: html } = await mammoth.convertToHtml({ buffer: Buffer.from(bytes) }, { convertImage });
     return single(htmlToMarkdown(headerRows(html)));
   } catch (error) {
     if ((error as { errorClass?: string }).errorClass) throw error;
