@@ -29,7 +29,11 @@ export type EmbeddingEmulatorOptions = {
   latencyMs?: number;
   /** Requests per minute before 429 (0: unlimited). */
   requestsPerMinute?: number;
+  /** OpenAI's documented limits (embeddings-api.md): inputs per request, tokens per input, tokens
+   * summed per request. A request over any of them is refused with 400, nothing embedded or billed. */
   maxInputs?: number;
+  maxInputTokens?: number;
+  maxRequestTokens?: number;
   defaultDimensions?: number;
   faults?: EmbeddingFaults;
 };
@@ -72,6 +76,8 @@ export class EmbeddingEmulator {
       latencyMs: options.latencyMs ?? 0,
       requestsPerMinute: options.requestsPerMinute ?? 0,
       maxInputs: options.maxInputs ?? 2048,
+      maxInputTokens: options.maxInputTokens ?? 8192,
+      maxRequestTokens: options.maxRequestTokens ?? 300_000,
       defaultDimensions: options.defaultDimensions ?? 1536,
     };
   }
@@ -94,9 +100,16 @@ export class EmbeddingEmulator {
       this.received.push({ run: typeof sender === 'string' ? sender : null, at: startedAt });
       const body = await readBody(req);
       this.stats.requests += 1;
-      const reject = (status: number, message: string, type: string, headers: Record<string, string> = {}) => {
+      const reject = (
+        status: number,
+        message: string,
+        type: string,
+        headers: Record<string, string> = {},
+        param: string | null = null,
+        code: string | null = null,
+      ) => {
         this.stats.rejected += 1;
-        sendJson(res, status, { error: { message, type, param: null, code: null } }, headers);
+        sendJson(res, status, { error: { message, type, param, code } }, headers);
       };
       if (this.faults.unauthorized || !this.options.apiKeys.includes(bearer(req) ?? ''))
         return reject(401, 'Incorrect API key provided', 'invalid_request_error');
@@ -126,13 +139,44 @@ export class EmbeddingEmulator {
         return reject(400, 'We could not parse the JSON body of your request.', 'invalid_request_error');
       }
       const inputs = typeof parsed.input === 'string' ? [parsed.input] : parsed.input;
+      // The documented limits, checked before anything is embedded or billed.
       if (inputs.length > this.options.maxInputs)
-        return reject(400, `'input' : maximum ${this.options.maxInputs} inputs`, 'invalid_request_error');
+        return reject(
+          400,
+          `'$.input' is invalid: at most ${this.options.maxInputs} inputs per request, got ${inputs.length}`,
+          'invalid_request_error',
+          {},
+          'input',
+        );
+      if (inputs.some((text) => text.length === 0))
+        return reject(
+          400,
+          "'$.input' is invalid: an input cannot be an empty string",
+          'invalid_request_error',
+          {},
+          'input',
+        );
+      const counts = inputs.map((text) => countTokens(text));
+      const longest = Math.max(...counts);
+      if (longest > this.options.maxInputTokens)
+        return reject(
+          400,
+          `This model's maximum context length is ${this.options.maxInputTokens} tokens, however you requested ${longest} tokens (${longest} in your prompt; 0 for the completion). Please reduce your prompt; or completion length.`,
+          'invalid_request_error',
+        );
+      const tokens = counts.reduce((n, c) => n + c, 0);
+      if (tokens > this.options.maxRequestTokens)
+        return reject(
+          400,
+          `Requested ${tokens} tokens, max ${this.options.maxRequestTokens} tokens per request`,
+          'invalid_request_error',
+          {},
+          null,
+          'max_tokens_per_request',
+        );
       if (this.options.latencyMs) await sleep(this.options.latencyMs);
       const dimensions = parsed.dimensions ?? this.options.defaultDimensions;
-      let tokens = 0;
       const data = inputs.map((text, index) => {
-        tokens += countTokens(text);
         const vector = hashingEmbedding(text, dimensions);
         const embedding =
           parsed.encoding_format === 'base64'

@@ -209,7 +209,7 @@ test('a claim arriving during a run’s write that moves the job waits for it wi
     await fenceStageRun(tx, { jobId, stage: 'parse', token: a.token });
     fenced = true;
     await gate;
-    await advanceJob(tx, jobId, 'parse_queued', 'parsed', { who: 'run-a' });
+    await advanceJob(tx, jobId, 'parse_queued', 'parsed', { who: 'worker' });
   });
   await waitFor('run a to fence', async () => fenced, 5000, 20);
   const claim = claimStageRun(noRetries, { jobId, stage: 'parse', owner: 'run-b', leaseS: 30 });

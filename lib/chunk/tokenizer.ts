@@ -7,10 +7,12 @@
 // that hold a U+FEFF are counted by js-tiktoken, loaded only then, and the others by gpt-tokenizer.
 // js-tiktoken's merge is quadratic in a piece's length (a 10 KB whitespace run took seconds), so a
 // piece over MAX_EXACT_PIECE characters is counted by gpt-tokenizer: over by about one token per
-// U+FEFF it holds (measured: it encodes U+FEFF as two tokens instead of one). Special tokens ("<|endoftext|>") in a document are counted as plain text, not refused.
+// U+FEFF it holds (measured: it encodes U+FEFF as two tokens instead of one). Special tokens
+// ("<|endoftext|>") in a document are counted as plain text, not refused.
 import { createRequire } from 'node:module';
 import { countTokens as gptCountTokens } from 'gpt-tokenizer/encoding/cl100k_base';
 import type { Tiktoken } from 'js-tiktoken/lite';
+import { longestRun, MAX_RUN_CHARS } from './runs.ts';
 
 const ORDINARY = { disallowedSpecial: new Set<string>() };
 let bomEncoder: Tiktoken | undefined;
@@ -36,4 +38,24 @@ export function countTokens(text: string): number {
         ? (bomEncoder ??= jsTiktoken()).encode(piece, [], []).length
         : gptCountTokens(piece, ORDINARY);
   return count;
+}
+
+/** Tokens of a text of any shape in linear time: exact when no run exceeds MAX_RUN_CHARS, else the
+ * long runs are counted in slices of MAX_RUN_CHARS (within a token or so per slice of the exact
+ * count). For reports and estimates; chunks are counted exactly (they hold no longer runs). */
+export function countTokensBounded(text: string): number {
+  if (longestRun(text) <= MAX_RUN_CHARS) return countTokens(text);
+  let total = 0;
+  for (const piece of text.split(/(\s+)/)) {
+    if (piece.length <= MAX_RUN_CHARS) total += piece ? countTokens(piece) : 0;
+    else
+      for (let at = 0; at < piece.length; at += MAX_RUN_CHARS) {
+        let end = Math.min(piece.length, at + MAX_RUN_CHARS);
+        const c = piece.charCodeAt(end);
+        if (c >= 0xdc00 && c <= 0xdfff) end += 1;
+        total += countTokens(piece.slice(at, end));
+        at = end - MAX_RUN_CHARS;
+      }
+  }
+  return total;
 }

@@ -10,7 +10,8 @@ import { detectType } from '../documents/detectType.ts';
 import { parseLocally } from '../parse/local/parseLocally.ts';
 import type { ParseOutput } from '../parse/types.ts';
 import { chunkMarkdown } from '../chunk/chunkMarkdown.ts';
-import { countTokens } from '../chunk/tokenizer.ts';
+import { leaveOutNonText, tokensLeftOut, type LeftOut } from '../chunk/leaveOutNonText.ts';
+import { countTokens, countTokensBounded } from '../chunk/tokenizer.ts';
 import { hashingEmbedding } from '../embed/hashingEmbedder.ts';
 import { countPages, type PageCount } from '../costs/countPages.ts';
 import type { ZipLimits } from '../documents/zipLimits.ts';
@@ -74,9 +75,13 @@ export async function parse(
   }
 }
 
-export type ChunkSummary = { count: number; tokens: number; oversized: number[]; rowsJson: string };
+/** What clean-up did before chunking (lib/chunk/leaveOutNonText.ts): the document's tokens before
+ * and after, images replaced by a reference, characters of non-text runs left out. */
+export type Cleanup = { tokensBefore: number; tokensAfter: number; images: number; runs: number; leftOut: LeftOut };
+export type ChunkSummary = { count: number; tokens: number; oversized: number[]; rowsJson: string; cleanup: Cleanup };
 
-/** Chunks of pages (JSON text of [{page_number, markdown}]), as the JSON rows storeChunks inserts. */
+/** Chunks of pages (JSON text of [{page_number, markdown}]), as the JSON rows storeChunks inserts;
+ * images and non-text runs are left out first. */
 export function chunk(
   input: {
     pagesJson: string;
@@ -86,7 +91,12 @@ export function chunk(
 ): Done<ChunkSummary> | Failure {
   begin(input); // (it did not say so before: a chunk task had no time limit)
   try {
-    const pages = JSON.parse(input.pagesJson) as Array<{ page_number: number; markdown: string }>;
+    const parsed = JSON.parse(input.pagesJson) as Array<{ page_number: number; markdown: string }>;
+    const cleaned = leaveOutNonText(parsed);
+    const pages = cleaned.pages;
+    const tokensAfter = pages.reduce((n, p) => n + countTokensBounded(p.markdown), 0);
+    // Before clean-up: after, plus what was left out (estimated from a sample: see tokensLeftOut).
+    const tokensBefore = tokensAfter + tokensLeftOut(cleaned, countTokensBounded);
     const chunks = chunkMarkdown(pages, {
       targetTokens: input.targetTokens,
       overlapTokens: input.overlapTokens,
@@ -110,6 +120,7 @@ export function chunk(
         tokens: chunks.reduce((n, c) => n + c.tokenCount, 0),
         oversized: chunks.filter((c) => c.oversized).map((c) => c.ordinal),
         rowsJson: JSON.stringify(rows),
+        cleanup: { tokensBefore, tokensAfter, images: cleaned.images, runs: cleaned.runs, leftOut: cleaned.leftOut },
       },
     };
   } catch (error) {
@@ -121,7 +132,7 @@ export function chunk(
 
 export function tokens(input: { texts: string[] } & Started): number[] {
   begin(input);
-  return input.texts.map(countTokens);
+  return input.texts.map((t) => countTokensBounded(t)); // exact but for runs over 2,048 characters (runs.ts)
 }
 
 export function embedLocal(input: { texts: string[]; dimensions: number } & Started): number[][] {

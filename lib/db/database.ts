@@ -8,7 +8,7 @@ import { createDatabaseIfMissing } from './admin.ts';
 import { DEFAULT_APPLICATION_ROLE, roleOfUrl, urlAsRole, type ApplicationRole } from './applicationRole.ts';
 
 export const EMBEDDED_DATABASE = 'tvdb';
-/** The embedded server's application role (its superuser's password is just as fixed: local only). */
+/** The application role of throwaway clusters (tests, benchmarks); the embedded default's has a password of its own. */
 export const EMBEDDED_APPLICATION_ROLE: ApplicationRole = {
   name: DEFAULT_APPLICATION_ROLE,
   password: 'tvdb-app-embedded',
@@ -39,10 +39,13 @@ export async function locateDatabase(config: Config, log: Logger): Promise<Datab
   const server = await startEmbeddedPostgres({ dataDir: config.TVDB_DATA_DIR, port: config.TVDB_EMBEDDED_PORT, log });
   await createDatabaseIfMissing(server.urlFor('postgres'), EMBEDDED_DATABASE);
   const owner = server.urlFor(EMBEDDED_DATABASE);
+  // Set at every start (migrations run as the owner): a data directory of the old code, whose
+  // role had a fixed password, gets this one too.
+  const appRole: ApplicationRole = { name: DEFAULT_APPLICATION_ROLE, password: server.applicationPassword };
   return {
-    url: urlAsRole(owner, EMBEDDED_APPLICATION_ROLE),
+    url: urlAsRole(owner, appRole),
     migrationUrl: owner,
-    appRole: EMBEDDED_APPLICATION_ROLE,
+    appRole,
     embedded: true,
     release: server.release,
   };

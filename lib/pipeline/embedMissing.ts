@@ -7,6 +7,7 @@ import { tokenCostMicroUsd } from '../costs/pricing.ts';
 import { batchByLimits } from '../embed/batchByLimits.ts';
 import { storeEmbeddings, type MissingEmbedding } from '../embed/embeddingRows.ts';
 import type { Logger } from '../log.ts';
+import type { ModelLimits } from '../embed/modelLimits.ts';
 import { guardedCall } from '../resilience/guardedCall.ts';
 import { callGuard, type PipelineDeps } from './deps.ts';
 import type { StageRun } from './stageRun.ts';
@@ -20,11 +21,17 @@ export async function embedMissing(
   billing: { paid: boolean; pricePerMillion: number; reservationId: number | null },
   run: StageRun,
   log: Logger,
+  limits: ModelLimits,
 ): Promise<number> {
   const { embedder } = deps;
   const { model, dimensions } = embedder;
   let promptTokens = 0;
-  const batches = batchByLimits([...missing], embedder.maxBatch, embedder.maxBatchTokens);
+  // The catalog's limits for the model, and the provider's own (smaller) batch sizes.
+  const batches = batchByLimits([...missing], {
+    maxInputTokens: limits.maxInputTokens,
+    maxInputsPerRequest: Math.min(limits.maxInputsPerRequest, embedder.maxBatch),
+    maxTokensPerRequest: Math.min(limits.maxTokensPerRequest, embedder.maxBatchTokens),
+  });
   for (const [i, batch] of batches.entries()) {
     const embed = () =>
       embedder.embed(

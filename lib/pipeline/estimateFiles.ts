@@ -8,12 +8,16 @@ import { estimateLlamaParse } from '../costs/estimateLlamaParse.ts';
 import { tokenCostMicroUsd } from '../costs/pricing.ts';
 import { hasParseResultFor, parserIdentity } from './parseResults.ts';
 import { priceAt } from '../costs/budget.ts';
+import { leaveOutNonText, tokensLeftOut } from '../chunk/leaveOutNonText.ts';
 
 export type FileEstimate = {
   file: string;
   pages: number;
   parseMicroUsd: number;
+  /** Tokens to embed: the parsed text after clean-up (images as references, non-text runs left out). */
   tokens: number | null;
+  /** The parsed text's tokens before clean-up (snake_case: api-conventions.md). */
+  tokens_before_cleanup: number | null;
   embedMicroUsd: number | null;
   note: string;
 };
@@ -37,9 +41,15 @@ export async function estimateFile(deps: PipelineDeps, file: string, bytes: Uint
   }
   pages ??= 1;
   let tokens: number | null = null;
+  let tokensBefore: number | null = null;
   try {
     const output = await deps.cpu.parse(bytes);
-    tokens = (await deps.cpu.countTokens(output.pages.map((p) => p.markdown))).reduce((n, c) => n + c, 0);
+    const cleaned = leaveOutNonText(output.pages);
+    const counts = await deps.cpu.countTokens([...cleaned.pages.map((p) => p.markdown), cleaned.sample]);
+    tokens = counts.slice(0, -1).reduce((n, c) => n + c, 0);
+    tokensBefore = tokens + tokensLeftOut(cleaned, () => counts.at(-1)!);
+    if (cleaned.images || cleaned.runs)
+      notes.push(`clean-up: ${cleaned.images} image(s) as references, ${cleaned.runs} non-text run(s) left out`);
   } catch {
     notes.push('tokens unknown until parsed');
   }
@@ -51,5 +61,13 @@ export async function estimateFile(deps: PipelineDeps, file: string, bytes: Uint
     const overlap = 1 + deps.chunking.overlapTokens / Math.max(1, deps.chunking.targetTokens);
     embedMicroUsd = tokens === null || price === null ? null : tokenCostMicroUsd(Math.ceil(tokens * overlap), price);
   }
-  return { file, pages, parseMicroUsd, tokens, embedMicroUsd, note: notes.join('; ') };
+  return {
+    file,
+    pages,
+    parseMicroUsd,
+    tokens,
+    tokens_before_cleanup: tokensBefore,
+    embedMicroUsd,
+    note: notes.join('; '),
+  };
 }

@@ -114,7 +114,12 @@ async function parseDocx(bytes: Uint8Array, zipLimits: ZipLimits): Promise<Parse
   const file = await verifiedZip(bytes, zipLimits, 'the Word document cannot be read');
   try {
     const { htmlToMarkdown } = await import('./htmlToMarkdown.ts');
-    const { value: html } = await mammoth.convertToHtml({ file } as unknown as { buffer: Buffer });
+    // Images are not text: each becomes `![alt](image N)` (through turndown), never its bytes
+    // (mammoth's default is a data: URI holding them).
+    let images = 0;
+    // (mammoth adds the picture's alt text, its description in Word, as `alt`.)
+    const convertImage = mammoth.images.imgElement(async () => ({ src: `image ${++images}` }));
+    const { value: html } = await mammoth.convertToHtml({ file } as unknown as { buffer: Buffer }, { convertImage });
     return single(htmlToMarkdown(headerRows(html)));
   } catch (error) {
     if ((error as { errorClass?: string }).errorClass) throw error;
