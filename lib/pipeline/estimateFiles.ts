@@ -4,7 +4,6 @@
 // the same settings cost no parse.
 import { createHash } from 'node:crypto';
 import type { PipelineDeps } from './deps.ts';
-import { countPages } from '../costs/countPages.ts';
 import { estimateLlamaParse } from '../costs/estimateLlamaParse.ts';
 import { tokenCostMicroUsd } from '../costs/pricing.ts';
 import { hasParseResultFor, parserIdentity } from './parseResults.ts';
@@ -30,13 +29,15 @@ export async function estimateFile(deps: PipelineDeps, file: string, bytes: Uint
   const parser = deps.parser;
   const sha256 = createHash('sha256').update(bytes).digest();
   if (parser.parser === 'llamaparse' && !(await hasParseResultFor(deps.pool, sha256, parserIdentity(parser)))) {
-    const estimate = await estimateLlamaParse(deps.pool, deps.config.LLAMAPARSE_TIER, bytes, deps.cpu);
+    const estimate = await estimateLlamaParse(deps.pool, deps.config.LLAMAPARSE_TIER, bytes, deps.cpu).catch(
+      (error: Error) => ({ pages: null, reason: error.message }) as const,
+    );
     pages = estimate.pages;
     if (estimate.pages === null) notes.push(`not sent to LlamaParse: ${estimate.reason}`);
     else parseMicroUsd = estimate.microUsd;
   } else {
     if (parser.parser === 'llamaparse') notes.push('already parsed: no parse cost');
-    pages = (await countPages(bytes, deps.cpu)).pages;
+    pages = (await deps.cpu.countPages(bytes).catch(() => ({ pages: null }))).pages;
   }
   pages ??= 1;
   let tokens: number | null = null;

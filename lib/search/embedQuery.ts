@@ -31,6 +31,7 @@ export type QueryEmbedding = {
   embedder: EmbeddingProvider;
   breaker: BreakerSettings;
   reservationTtlS: number;
+  cpu?: { countTokens(texts: string[]): Promise<number[]> };
 };
 
 export async function embedQuery(
@@ -40,9 +41,7 @@ export async function embedQuery(
 ): Promise<{ vector: number[]; costMicroUsd: number }> {
   const { embedder, pool } = deps;
   if (embedder.name !== 'openai') return { vector: (await embedder.embed([text])).vectors[0]!, costMicroUsd: 0 };
-  // Loaded on first use: the tokenizer's tables cost ~60 MB, and only a paid embedder needs a count.
-  const { countTokens } = await import('../chunk/tokenizer.ts');
-  const tokens = countTokens(text);
+  const tokens = await queryTokens(deps, text);
   const price = await embeddingPrice(pool, embedder.model).catch((error: Error) => {
     throw new SearchError(500, 'embedding_failed', error.message);
   });
@@ -107,6 +106,18 @@ export async function embedQuery(
     await settleReservation(tx, reservation.reservationId);
   });
   return { vector: result.vectors[0]!, costMicroUsd };
+}
+
+/** The query's tokens, counted in the CPU threads when there are some (the server's), with their
+ * time and memory limits; in-process otherwise (the CLI), the tokenizer loaded on first use (its
+ * tables cost ~60 MB, and only a paid embedder needs a count). */
+async function queryTokens(deps: QueryEmbedding, text: string): Promise<number> {
+  if (!deps.cpu) return (await import('../chunk/tokenizer.ts')).countTokens(text);
+  try {
+    return (await deps.cpu.countTokens([text]))[0]!;
+  } catch (error) {
+    throw new SearchError(500, 'embedding_failed', `counting the query's tokens failed: ${(error as Error).message}`);
+  }
 }
 
 /** A wait (open breaker, rate limit) or a transient failure: 503, try again; a refusal: 502. */
