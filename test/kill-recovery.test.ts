@@ -31,7 +31,7 @@ test('twelve SIGKILLs mid paid call, default call timeouts, stale window 5 s: th
   }
   const files = ['pdf', 'docx', 'html', 'text']
     .flatMap((dir) => readdirSync(path.join(CORPUS_DIR, dir)).map((f) => path.join(CORPUS_DIR, dir, f)))
-    .filter((f) => statSync(f).size <= 1_300_000);
+    .filter((f) => statSync(f).size <= 300_000); // not the long parses (the 872-page handbook: 44 s at the emulator)
   const db = await createTestDatabase({ poolSize: 3 });
   // Latency, so kills land in the middle of paid calls.
   const llama = new LlamaParseEmulator({ startDelayMs: 200, perPageDelayMs: 50 });
@@ -58,16 +58,18 @@ test('twelve SIGKILLs mid paid call, default call timeouts, stale window 5 s: th
   const accepted = (JSON.parse(submitted.stdout) as { results: Array<{ ok: boolean; jobId: string }> }).results
     .filter((r) => r.ok)
     .map((r) => r.jobId);
-  t.true(accepted.length >= 20, `${accepted.length} documents accepted`);
+  t.true(accepted.length >= 12, `${accepted.length} documents accepted`);
   for (let i = 0; i < 3; i++) workers.push(startTvdb(['worker'], env));
 
   const remaining = () =>
     db.pool.oneFirst(sql.type(z.object({ n: z.number() }))`
       select count(*)::int as n from jobs where state not in ('complete', 'failed_parse', 'failed_chunking', 'failed_embedding')`);
-  /** Pids holding a lease on a paid stage (a run that may be in a paid call). */
+  /** Pids holding a lease on the embed stage (a run that may be in a paid embedding call). Not the
+   * parse stage: its run starts with counting pages, and killing there every time burns the
+   * attempts of a few PDFs rather than testing paid calls. */
   const paidHolders = () =>
     db.pool.anyFirst(sql.type(z.object({ pid: z.number() }))`
-      select distinct holder_pid as pid from stage_leases where stage in ('parse', 'embed') and holder_pid is not null`);
+      select distinct holder_pid as pid from stage_leases where stage = 'embed' and holder_pid is not null`);
   const leasesOf = (pid: number) =>
     db.pool.oneFirst(sql.type(z.object({ n: z.number() }))`
       select count(*)::int as n from stage_leases where holder_pid = ${pid}`);
@@ -81,17 +83,19 @@ test('twelve SIGKILLs mid paid call, default call timeouts, stale window 5 s: th
   const leaseHeld: number[] = []; // seconds a dead run's leases outlived it
   while (kills < KILLS && (await remaining()) > 0) {
     await sleep(1000 + random() * 1500);
-    const live = workers.filter((w) => w.child.exitCode === null && w.child.signalCode === null);
+    const live = () => workers.filter((w) => w.child.exitCode === null && w.child.signalCode === null);
     // A worker inside a paid stage when there is one (waiting up to 2 s for one): that is the case
-    // that held a stage for the call's whole timeout.
+    // that held a stage for the call's whole timeout. The last kill waits for the end of the work
+    // (3 jobs or fewer left), so what follows it is recovery, not the rest of the work.
+    const last = kills === KILLS - 1;
     let victim: TvdbProcess | undefined;
-    for (let i = 0; i < 20 && !victim; i++) {
+    for (let i = 0; (last ? i < 1200 : i < 20) && !victim; i++) {
       const holders = new Set(await paidHolders());
-      victim = live.find((w) => holders.has(w.child.pid!));
+      if (!last || (await remaining()) <= 3) victim = live().find((w) => holders.has(w.child.pid!));
       if (!victim) await sleep(100);
     }
     const paid = Boolean(victim);
-    victim ??= live[Math.floor(random() * live.length)]!;
+    victim ??= live()[Math.floor(random() * live().length)]!;
     const pid = victim.child.pid!;
     const held = await leasesOf(pid);
     victim.child.kill('SIGKILL');
@@ -117,7 +121,7 @@ test('twelve SIGKILLs mid paid call, default call timeouts, stale window 5 s: th
       `last job done ${afterLastKill.toFixed(1)} s after the last kill (${remainingAtLastKill} of ${accepted.length} jobs were left then)`,
   );
   t.is(kills, KILLS, 'every kill landed while work remained');
-  t.true(paidKills >= KILLS / 2, `most kills landed in a paid stage: ${paidKills}`);
+  t.true(paidKills >= KILLS / 2, `most kills landed in a paid embedding stage: ${paidKills}`);
   t.true(
     sorted.every((s) => s < 10),
     `a dead run's leases are released within a few heartbeats, not at its call's deadline: ${sorted.join(', ')}`,
