@@ -22,6 +22,6 @@ export function buildDeps(config: Config, pool: DatabasePool, log: Logger): Pipe
     chunking: { targetTokens: config.CHUNK_TARGET_TOKENS, overlapTokens: config.CHUNK_OVERLAP_TOKENS },
     attempts: attemptsFor(config),
     cpu,
-    latency: { embeddings: latencyMemory() },
+    latency: { embeddings: latencyMemory(), llamaparse: latencyMemory() },
   };
 }

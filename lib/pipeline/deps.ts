@@ -25,7 +25,7 @@ export type PipelineDeps = {
   /** Worker threads for CPU-heavy work (parsing, chunking, tokens, the local embedder). */
   cpu: CpuPool;
   /** Each paid service's recent latencies in this process: a paid call's own deadline. */
-  latency: { embeddings: LatencyMemory };
+  latency: { embeddings: LatencyMemory; llamaparse: LatencyMemory };
 };
 
 /** What guardedCall needs of the deps: the pool, the log, the breaker settings. */
