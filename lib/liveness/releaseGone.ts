@@ -12,7 +12,9 @@ export async function releaseHolderIfGone(db: CommonQueryMethods, holder: Holder
   const me = thisProcess();
   if (!me || holder.domain !== me.domain || !processGone(holder.pid, holder.pidStart)) return false;
   const { leases, pools } = await releaseDeadProcess(db, holder);
-  log.warn({ pid: holder.pid, leases, pools }, 'released the stage leases and jobs of a process that is gone');
+  // (Zero of each: another process of this host released them first.)
+  if (leases || pools.length)
+    log.warn({ pid: holder.pid, leases, pools }, 'released the stage leases and jobs of a process that is gone');
   return true;
 }
 
