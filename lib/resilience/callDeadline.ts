@@ -9,10 +9,11 @@ const WINDOW = 50;
 /** Calls seen before the observed latency decides (until then: the configured timeout). */
 const MIN_SAMPLES = 5;
 /** Headroom over the slowest recent call scaled to this one's size, plus a fixed margin. */
-const FACTOR = 3;
+const FACTOR = 4;
 const MARGIN_MS = 2000;
-/** Never shorter than this (connection set-up, a GC pause, a busy provider moment). */
-const FLOOR_MS = 5000;
+/** Never shorter than this (connection set-up, a GC pause, a busy provider moment): a call aborted
+ * too early may still be billed, and its retry billed again. */
+const FLOOR_MS = 10_000;
 
 export type LatencyMemory = {
   /** The deadline for a call of `units`, at most `ceilingMs` (the configured timeout). */
