@@ -3,6 +3,9 @@
 // of a paid call no longer holds its stage until the call's deadline: a worker of the same host
 // finds its pid gone and releases its leases and jobs at once. Measured: how long each killed run's
 // leases outlive it, and how long after the last kill the last job is done (before: 39-66 s).
+// Not yet reliable: one run (7 of 35 jobs left at the last kill) ended 94 s after it although every
+// dead run's leases were released within 1.3 s: something else (graphile-worker's backoff after
+// attempts used up by kills?) still holds jobs. See the issue 22 report.
 import test from 'ava';
 import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
