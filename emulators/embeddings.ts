@@ -53,7 +53,8 @@ export type EmbeddingEmulatorStats = {
   rejected: number;
 };
 
-/** One billed request: who made it (X-TVDB-Run), when, and what it embedded. */
+/** One billed request: who made it (X-TVDB-Run), when, and what it embedded. `endedAt`: when it was
+ * answered, or when its caller went away before the answer (a killed process runs no more). */
 export type BilledCall = { run: string | null; startedAt: number; endedAt: number; inputs: string[]; tokens: number };
 
 export class EmbeddingEmulator {
@@ -96,6 +97,10 @@ export class EmbeddingEmulator {
     });
     app.post('/v1/embeddings', async (req, res) => {
       const startedAt = Date.now();
+      let callerGoneAt: number | undefined;
+      res.on('close', () => {
+        if (!res.writableFinished) callerGoneAt ??= Date.now();
+      });
       const sender = req.headers['x-tvdb-run'];
       this.received.push({ run: typeof sender === 'string' ? sender : null, at: startedAt });
       const body = await readBody(req);
@@ -190,7 +195,7 @@ export class EmbeddingEmulator {
       this.billed.push({
         run: typeof run === 'string' ? run : null,
         startedAt,
-        endedAt: Date.now(),
+        endedAt: callerGoneAt ?? Date.now(),
         inputs: inputs.map((text) => createHash('sha256').update(text).digest('hex')),
         tokens,
       });

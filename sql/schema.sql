@@ -217,43 +217,43 @@ begin
   return v_charged;
 end $$;
 
-CREATE FUNCTION public.claim_stage_run(p_job_id uuid, p_stage text, p_owner text, p_lease interval) RETURNS TABLE(outcome text, token bigint, state public.job_state, retry_in_s double precision)
+CREATE FUNCTION public.claim_stage_run(p_job_id uuid, p_stage text, p_owner text, p_lease interval, p_domain text DEFAULT NULL::text, p_pid integer DEFAULT NULL::integer, p_pid_start text DEFAULT NULL::text) RETURNS TABLE(outcome text, token bigint, state public.job_state, retry_in_s double precision, holder_domain text, holder_pid integer, holder_pid_start text)
     LANGUAGE plpgsql
     AS $$
 declare
   v_state job_state;
   s pipeline_stages;
   v_token bigint;
-  v_expires timestamptz;
+  l stage_leases;
 begin
-  select * into s from pipeline_stages where stage = p_stage;
+  select * into s from pipeline_stages p where p.stage = p_stage;
   if not found then
     raise exception 'no stage %', p_stage using errcode = 'TV004';
   end if;
-  -- Lock order, here and in fence_stage_run: the job row, then the lease row (a claim arriving while
-  -- a run writes waits for it instead of deadlocking). No key update: inserts that reference the
-  -- job (events, ledger rows) do not wait for the claim.
+  -- Lock order, here and in fence_stage_run: the job row, then the lease row.
   select j.state into v_state from jobs j where j.id = p_job_id for no key update;
   if not found then
     raise exception 'job % does not exist', p_job_id using errcode = 'TV004';
   end if;
   if v_state is distinct from s.starts_from and v_state is distinct from s.in_progress then
-    return query select 'not_in_stage', null::bigint, v_state, 0::float8;
+    return query select 'not_in_stage', null::bigint, v_state, 0::float8, null::text, null::int, null::text;
     return;
   end if;
-  insert into stage_leases as l (job_id, stage, token, owner, expires_at)
-  values (p_job_id, p_stage, nextval('stage_lease_tokens'), p_owner, clock_timestamp() + p_lease)
+  insert into stage_leases as sl (job_id, stage, token, owner, expires_at, holder_domain, holder_pid, holder_pid_start)
+  values (p_job_id, p_stage, nextval('stage_lease_tokens'), p_owner, clock_timestamp() + p_lease, p_domain, p_pid, p_pid_start)
   on conflict (job_id, stage) do update
-    set token = excluded.token, owner = excluded.owner, acquired_at = clock_timestamp(), expires_at = excluded.expires_at
-    where l.expires_at <= clock_timestamp()
-  returning l.token into v_token;
+    set token = excluded.token, owner = excluded.owner, acquired_at = clock_timestamp(), expires_at = excluded.expires_at,
+        holder_domain = excluded.holder_domain, holder_pid = excluded.holder_pid, holder_pid_start = excluded.holder_pid_start
+    where sl.expires_at <= clock_timestamp()
+  returning sl.token into v_token;
   if v_token is null then
-    select l.expires_at into v_expires from stage_leases l where l.job_id = p_job_id and l.stage = p_stage;
+    select * into l from stage_leases sl where sl.job_id = p_job_id and sl.stage = p_stage;
     return query select 'busy', null::bigint, v_state,
-      greatest(0.1, extract(epoch from v_expires - clock_timestamp()))::float8;
+      greatest(0.1, extract(epoch from l.expires_at - clock_timestamp()))::float8,
+      l.holder_domain, l.holder_pid, l.holder_pid_start;
     return;
   end if;
-  return query select 'claimed', v_token, v_state, 0::float8;
+  return query select 'claimed', v_token, v_state, 0::float8, null::text, null::int, null::text;
 end $$;
 
 CREATE FUNCTION public.clear_paid_call(p_job_id uuid, p_stage text, p_lease_token bigint) RETURNS void
@@ -693,6 +693,16 @@ CREATE FUNCTION public.price_at(p_service text, p_sku text, p_unit text, p_at ti
   order by effective_from desc limit 1;
 $$;
 
+CREATE FUNCTION public.processes_in_domain(p_domain text, p_self_pid integer) RETURNS TABLE(pid integer, pid_start text)
+    LANGUAGE sql STABLE
+    AS $$
+  select holder_pid, holder_pid_start from stage_leases
+  where holder_domain = p_domain and holder_pid <> p_self_pid and holder_pid_start is not null
+  union
+  select w.pid, w.pid_start from worker_processes w
+  where w.domain = p_domain and w.pid <> p_self_pid and w.pid_start is not null;
+$$;
+
 CREATE FUNCTION public.prune_growing_history(p_before timestamp with time zone, p_batch integer) RETURNS jsonb
     LANGUAGE plpgsql
     AS $$
@@ -1072,6 +1082,26 @@ begin
     values (p_reason, p_status, p_address, left(p_detail, 500));
   end if;
   return v_store;
+end $$;
+
+CREATE FUNCTION public.release_dead_process(p_domain text, p_pid integer, p_pid_start text) RETURNS TABLE(leases integer, pools text[])
+    LANGUAGE plpgsql
+    AS $$
+declare
+  v_leases int;
+  v_pools text[];
+begin
+  delete from stage_leases
+  where holder_domain = p_domain and holder_pid = p_pid and holder_pid_start = p_pid_start;
+  get diagnostics v_leases = row_count;
+  with dead as (
+    delete from worker_processes w
+    where w.domain = p_domain and w.pid = p_pid and w.pid_start = p_pid_start returning w.pool_id
+  ) select array_agg(pool_id) into v_pools from dead;
+  if v_pools is not null then
+    perform graphile_worker.force_unlock_workers(v_pools);
+  end if;
+  return query select v_leases, coalesce(v_pools, '{}'::text[]);
 end $$;
 
 CREATE FUNCTION public.release_reservation(p_job_id uuid, p_stage text) RETURNS void
@@ -2219,7 +2249,10 @@ CREATE TABLE public.stage_leases (
     token bigint NOT NULL,
     owner text NOT NULL,
     acquired_at timestamp with time zone DEFAULT now() NOT NULL,
-    expires_at timestamp with time zone NOT NULL
+    expires_at timestamp with time zone NOT NULL,
+    holder_domain text,
+    holder_pid integer,
+    holder_pid_start text
 );
 
 CREATE VIEW public.stage_outcome_states AS
@@ -2457,7 +2490,9 @@ CREATE TABLE public.worker_processes (
     host text NOT NULL,
     pid integer NOT NULL,
     started_at timestamp with time zone DEFAULT now() NOT NULL,
-    heartbeat_at timestamp with time zone DEFAULT now() NOT NULL
+    heartbeat_at timestamp with time zone DEFAULT now() NOT NULL,
+    domain text,
+    pid_start text
 );
 
 ALTER TABLE ONLY public.pgmigrations ALTER COLUMN id SET DEFAULT nextval('public.pgmigrations_id_seq'::regclass);
@@ -2657,6 +2692,8 @@ CREATE INDEX jobs_correlation_idx ON public.jobs USING btree (correlation_id);
 CREATE INDEX jobs_document_idx ON public.jobs USING btree (document_id);
 
 CREATE INDEX jobs_state_idx ON public.jobs USING btree (state, state_changed_at);
+
+CREATE INDEX stage_leases_holder ON public.stage_leases USING btree (holder_domain, holder_pid) WHERE (holder_domain IS NOT NULL);
 
 CREATE INDEX webhook_attempts_at_idx ON public.webhook_attempts USING btree (at);
 

@@ -120,17 +120,31 @@ export default function job__parse(deps: PipelineDeps): Task {
       });
       const webhook = webhookFor(job);
       // LlamaParse parses (and bills) at most the pages reserved: page_ranges.max_pages.
-      const upload = () =>
-        parser.client.upload({
-          bytes,
-          fileName: job.file_name,
-          jobId,
-          correlationId,
-          webhook,
-          runId: run.id,
-          maxPages: estimate.pages,
-        });
-      await run.confirm(config.LLAMAPARSE_TIMEOUT_MS);
+      // The upload's own deadline, from its size and LlamaParse's recent upload latency (at most
+      // LLAMAPARSE_TIMEOUT_MS): it is aborted then, and its lease covers just that.
+      const deadlineMs = deps.latency.llamaparse.deadlineMs(bytes.length, config.LLAMAPARSE_TIMEOUT_MS);
+      const upload = async () => {
+        const started = performance.now();
+        try {
+          const answer = await parser.client.upload({
+            bytes,
+            fileName: job.file_name,
+            jobId,
+            correlationId,
+            webhook,
+            runId: run.id,
+            maxPages: estimate.pages,
+            timeoutMs: deadlineMs,
+          });
+          deps.latency.llamaparse.observe(performance.now() - started, bytes.length);
+          return answer;
+        } catch (error) {
+          if (performance.now() - started >= deadlineMs - 50)
+            deps.latency.llamaparse.timedOut(deadlineMs, bytes.length);
+          throw error;
+        }
+      };
+      await run.confirm(deadlineMs);
       // Crash window: LlamaParse accepted the upload but we die before recording it. The call is
       // pending on the reservation until then: the re-run finds the LlamaParse job and adopts it,
       // and a reservation that expires first is charged (estimated), never silently released.
