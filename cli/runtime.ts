@@ -8,6 +8,7 @@ import { locateDatabase, createDatabasePool, type DatabaseLocation } from '../li
 import { migrate, pendingMigrations, type MigrateResult } from '../lib/db/migrate.ts';
 import { connectsAsOwner } from '../lib/db/connectsAsOwner.ts';
 import { ConfigError } from '../lib/config.ts';
+import { guardDatabaseClients } from '../lib/db/clientErrors.ts';
 
 export type Runtime = {
   config: Config;
@@ -55,6 +56,8 @@ export async function withRuntime<T>(
   options.validate?.(config);
   // Interactive commands default to warnings only, so logs do not drown their output.
   const log = createLogger(config.LOG_LEVEL ?? options.logLevel ?? 'warn');
+  // Every PostgreSQL connection of the process, from here on, outlives its errors (clientErrors.ts).
+  guardDatabaseClients(log);
   const steps: Array<() => Promise<void>> = [];
   let signalled = 0;
   let resolveStopping!: (signal: string) => void;

@@ -29,7 +29,11 @@ export type EmbeddingEmulatorOptions = {
   latencyMs?: number;
   /** Requests per minute before 429 (0: unlimited). */
   requestsPerMinute?: number;
+  /** OpenAI's documented limits (embeddings-api.md): inputs per request, tokens per input, tokens
+   * summed per request. A request over any of them is refused with 400, nothing embedded or billed. */
   maxInputs?: number;
+  maxInputTokens?: number;
+  maxRequestTokens?: number;
   defaultDimensions?: number;
   faults?: EmbeddingFaults;
 };
@@ -49,7 +53,8 @@ export type EmbeddingEmulatorStats = {
   rejected: number;
 };
 
-/** One billed request: who made it (X-TVDB-Run), when, and what it embedded. */
+/** One billed request: who made it (X-TVDB-Run), when, and what it embedded. `endedAt`: when it was
+ * answered, or when its caller went away before the answer (a killed process runs no more). */
 export type BilledCall = { run: string | null; startedAt: number; endedAt: number; inputs: string[]; tokens: number };
 
 export class EmbeddingEmulator {
@@ -72,6 +77,8 @@ export class EmbeddingEmulator {
       latencyMs: options.latencyMs ?? 0,
       requestsPerMinute: options.requestsPerMinute ?? 0,
       maxInputs: options.maxInputs ?? 2048,
+      maxInputTokens: options.maxInputTokens ?? 8192,
+      maxRequestTokens: options.maxRequestTokens ?? 300_000,
       defaultDimensions: options.defaultDimensions ?? 1536,
     };
   }
@@ -90,13 +97,24 @@ export class EmbeddingEmulator {
     });
     app.post('/v1/embeddings', async (req, res) => {
       const startedAt = Date.now();
+      let callerGoneAt: number | undefined;
+      res.on('close', () => {
+        if (!res.writableFinished) callerGoneAt ??= Date.now();
+      });
       const sender = req.headers['x-tvdb-run'];
       this.received.push({ run: typeof sender === 'string' ? sender : null, at: startedAt });
       const body = await readBody(req);
       this.stats.requests += 1;
-      const reject = (status: number, message: string, type: string, headers: Record<string, string> = {}) => {
+      const reject = (
+        status: number,
+        message: string,
+        type: string,
+        headers: Record<string, string> = {},
+        param: string | null = null,
+        code: string | null = null,
+      ) => {
         this.stats.rejected += 1;
-        sendJson(res, status, { error: { message, type, param: null, code: null } }, headers);
+        sendJson(res, status, { error: { message, type, param, code } }, headers);
       };
       if (this.faults.unauthorized || !this.options.apiKeys.includes(bearer(req) ?? ''))
         return reject(401, 'Incorrect API key provided', 'invalid_request_error');
@@ -126,13 +144,44 @@ export class EmbeddingEmulator {
         return reject(400, 'We could not parse the JSON body of your request.', 'invalid_request_error');
       }
       const inputs = typeof parsed.input === 'string' ? [parsed.input] : parsed.input;
+      // The documented limits, checked before anything is embedded or billed.
       if (inputs.length > this.options.maxInputs)
-        return reject(400, `'input' : maximum ${this.options.maxInputs} inputs`, 'invalid_request_error');
+        return reject(
+          400,
+          `'$.input' is invalid: at most ${this.options.maxInputs} inputs per request, got ${inputs.length}`,
+          'invalid_request_error',
+          {},
+          'input',
+        );
+      if (inputs.some((text) => text.length === 0))
+        return reject(
+          400,
+          "'$.input' is invalid: an input cannot be an empty string",
+          'invalid_request_error',
+          {},
+          'input',
+        );
+      const counts = inputs.map((text) => countTokens(text));
+      const longest = Math.max(...counts);
+      if (longest > this.options.maxInputTokens)
+        return reject(
+          400,
+          `This model's maximum context length is ${this.options.maxInputTokens} tokens, however you requested ${longest} tokens (${longest} in your prompt; 0 for the completion). Please reduce your prompt; or completion length.`,
+          'invalid_request_error',
+        );
+      const tokens = counts.reduce((n, c) => n + c, 0);
+      if (tokens > this.options.maxRequestTokens)
+        return reject(
+          400,
+          `Requested ${tokens} tokens, max ${this.options.maxRequestTokens} tokens per request`,
+          'invalid_request_error',
+          {},
+          null,
+          'max_tokens_per_request',
+        );
       if (this.options.latencyMs) await sleep(this.options.latencyMs);
       const dimensions = parsed.dimensions ?? this.options.defaultDimensions;
-      let tokens = 0;
       const data = inputs.map((text, index) => {
-        tokens += countTokens(text);
         const vector = hashingEmbedding(text, dimensions);
         const embedding =
           parsed.encoding_format === 'base64'
@@ -146,7 +195,7 @@ export class EmbeddingEmulator {
       this.billed.push({
         run: typeof run === 'string' ? run : null,
         startedAt,
-        endedAt: Date.now(),
+        endedAt: callerGoneAt ?? Date.now(),
         inputs: inputs.map((text) => createHash('sha256').update(text).digest('hex')),
         tokens,
       });

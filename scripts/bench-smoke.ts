@@ -28,6 +28,7 @@ export const SMOKE_SIZES: Record<string, Record<string, string>> = {
   'bench:search': { BENCH_VECTORS: '2000', BENCH_DIMENSIONS: '32', BENCH_QUERIES: '10', BENCH_SCAN_QUERIES: '3' },
   'bench:handoff': { BENCH_DOCS: '5' },
   'bench:scale': { BENCH_DOCS: '20', BENCH_WORKERS: '1' },
+  'bench:retention': { N: '1000' },
 };
 
 const scripts = Object.keys(

@@ -13,6 +13,7 @@ import { createApp } from './app.ts';
 import { attemptsFor } from '../lib/jobs/attempts.ts';
 import type { ServerContext } from './context.ts';
 import { searchDeps } from '../lib/search/search.ts';
+import { createCpuPool, cpuSettings } from '../lib/cpu/pool.ts';
 
 export type RunningServer = { url: string; close(): Promise<void> };
 
@@ -64,7 +65,9 @@ export function serverContext(config: Config, pool: DatabasePool, log: Logger, i
     ),
     maxAttempts: attemptsFor(config)('job__parse_collect'),
     outbound: { allowPrivate: config.TVDB_WEBHOOK_ALLOW_PRIVATE },
-    search: searchDeps(config, pool, log),
+    // The search query's tokens are counted in a CPU thread of the server's own (started on the
+    // first paid search), never on the event loop that answers /healthz.
+    search: searchDeps(config, pool, log, undefined, createCpuPool({ ...cpuSettings(config), threads: 1 })),
   };
 }
 
@@ -84,6 +87,6 @@ export async function startServer(ctx: ServerContext, host: string, port: number
       new Promise<void>((resolve) => {
         server.close(() => resolve()); // stops accepting; resolves when in-flight requests are done
         server.closeIdleConnections();
-      }),
+      }).then(() => ctx.search.cpu?.close()),
   };
 }

@@ -9,12 +9,21 @@ import { CALLBACK_DEFAULT_EVENTS, CallbackEventList, splitList } from '../lib/ou
 import type { ServerContext } from './context.ts';
 
 export const CallbackFields = z.object({
-  callback_url: z.string().max(2048).optional().meta({ description: 'called back for the jobs of this request' }),
+  callback_url: z
+    .string()
+    .max(2048, 'longer than 2048 characters')
+    .optional()
+    .meta({ description: 'called back for the jobs of this request' }),
   callback_events: z
     .string()
+    .max(1000, 'longer than 1000 characters')
     .optional()
     .meta({ description: 'comma-separated job events (default job.complete,job.failed)' }),
-  callback_secret: z.string().optional().meta({ description: 'whsec_<base64> to sign with (default: generated)' }),
+  callback_secret: z
+    .string()
+    .max(200, 'longer than 200 characters')
+    .optional()
+    .meta({ description: 'whsec_<base64> to sign with (default: generated)' }),
 });
 
 export const CallbackAnswer = z
@@ -32,11 +41,16 @@ export async function uploadCallback(
   ctx: ServerContext,
   fields: Record<string, string>,
 ): Promise<{ ok: true; callback?: UploadCallback } | { ok: false; message: string }> {
-  const f = CallbackFields.parse({
+  const parsed = CallbackFields.safeParse({
     callback_url: fields.callback_url,
     callback_events: fields.callback_events,
     callback_secret: fields.callback_secret,
   });
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    return { ok: false, message: `${issue.path.join('.')}: ${issue.message}` };
+  }
+  const f = parsed.data;
   if (!f.callback_url) {
     if (f.callback_events || f.callback_secret)
       return { ok: false, message: 'callback_events and callback_secret need callback_url' };

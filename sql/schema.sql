@@ -14,19 +14,31 @@ CREATE TYPE public.job_state AS ENUM (
 );
 
 CREATE FUNCTION public.add_job_note(p_job_id uuid, p_detail jsonb) RETURNS void
-    LANGUAGE sql SECURITY DEFINER
+    LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'public', 'pg_temp'
     AS $$
+declare
+  v_problem text := job_note_problem(p_detail);
+begin
+  if v_problem is not null then
+    raise exception 'add_job_note: %', v_problem using errcode = '22023';
+  end if;
   insert into job_events (job_id, kind, from_state, to_state, correlation_id, detail)
-  select id, 'note', null, state, correlation_id, p_detail from jobs where id = p_job_id;
-$$;
+  select id, 'note', null, state, correlation_id, p_detail || jsonb_build_object('role', session_user::text)
+  from jobs where id = p_job_id;
+end $$;
 
 CREATE FUNCTION public.advance_job(p_job_id uuid, p_from public.job_state, p_to public.job_state, p_detail jsonb DEFAULT '{}'::jsonb) RETURNS text
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
     AS $$
 declare
   v_state job_state;
+  v_problem text := event_detail_problem(p_to, p_detail);
 begin
+  if v_problem is not null then
+    raise exception 'advance_job: %', v_problem using errcode = '22023';
+  end if;
   select state into v_state from jobs where id = p_job_id for update;
   if not found then
     raise exception 'job % does not exist', p_job_id using errcode = 'TV004';
@@ -47,12 +59,18 @@ begin
 end $$;
 
 CREATE FUNCTION public.begin_paid_call(p_reservation_id bigint, p_amount bigint, p_lease_token bigint) RETURNS void
-    LANGUAGE sql
+    LANGUAGE plpgsql
     AS $$
+begin
   update budget_reservations
-  set pending_call_micro_usd = greatest(0, p_amount), pending_call_at = now(), pending_call_token = p_lease_token
+  set pending_call_micro_usd = greatest(0, p_amount), pending_call_at = now(), pending_call_token = p_lease_token,
+      pending_call_ref = null
   where id = p_reservation_id and status = 'held';
-$$;
+  if not found then
+    raise exception 'budget reservation % is no longer held (it expired before its paid call began); reserve again',
+      p_reservation_id using errcode = '55000';
+  end if;
+end $$;
 
 CREATE FUNCTION public.begin_stage_run(p_job_id uuid, p_stage text, p_token bigint, p_from public.job_state, p_to public.job_state, p_detail jsonb) RETURNS text
     LANGUAGE plpgsql
@@ -168,9 +186,15 @@ begin
   if not found or v_r.pending_call_micro_usd = 0 then
     return 0;
   end if;
-  insert into cost_ledger (service, operation, units, unit, cost_micro_usd, estimated, job_id, reservation_id)
+  if v_r.pending_call_ref is not null and exists (
+    select 1 from cost_ledger where service = v_r.service and external_id = v_r.pending_call_ref
+      and operation not in ('unrecorded_call', 'estimate_replaced')) then
+    update budget_reservations set pending_call_micro_usd = 0, pending_call_at = null where id = v_r.id;
+    return 0;
+  end if;
+  insert into cost_ledger (service, operation, units, unit, cost_micro_usd, estimated, job_id, external_id, reservation_id)
   values (v_r.service, 'unrecorded_call', v_r.pending_call_micro_usd, 'micro_usd', v_r.pending_call_micro_usd, true,
-          v_r.job_id, v_r.id);
+          v_r.job_id, v_r.pending_call_ref, v_r.id);
   if v_r.job_id is not null then
     perform add_job_note(v_r.job_id, jsonb_build_object('event', 'unrecorded_call_charged', 'stage', v_r.stage,
       'service', v_r.service, 'estimate_micro_usd', v_r.pending_call_micro_usd, 'why', p_why,
@@ -179,51 +203,72 @@ begin
   return v_r.pending_call_micro_usd;
 end $$;
 
-CREATE FUNCTION public.claim_stage_run(p_job_id uuid, p_stage text, p_owner text, p_lease interval) RETURNS TABLE(outcome text, token bigint, state public.job_state, retry_in_s double precision)
+CREATE FUNCTION public.charge_request_paid_call(p_reservation_id bigint, p_why text) RETURNS bigint
+    LANGUAGE plpgsql
+    AS $$
+declare
+  v_charged bigint;
+begin
+  if not exists (select 1 from budget_reservations where id = p_reservation_id and request_id is not null) then
+    return 0;
+  end if;
+  v_charged := charge_pending_call(p_reservation_id, p_why);
+  update budget_reservations set status = 'released', settled_at = now() where id = p_reservation_id and status = 'held';
+  return v_charged;
+end $$;
+
+CREATE FUNCTION public.claim_stage_run(p_job_id uuid, p_stage text, p_owner text, p_lease interval, p_domain text DEFAULT NULL::text, p_pid integer DEFAULT NULL::integer, p_pid_start text DEFAULT NULL::text) RETURNS TABLE(outcome text, token bigint, state public.job_state, retry_in_s double precision, holder_domain text, holder_pid integer, holder_pid_start text)
     LANGUAGE plpgsql
     AS $$
 declare
   v_state job_state;
   s pipeline_stages;
   v_token bigint;
-  v_expires timestamptz;
+  l stage_leases;
 begin
-  select * into s from pipeline_stages where stage = p_stage;
+  select * into s from pipeline_stages p where p.stage = p_stage;
   if not found then
     raise exception 'no stage %', p_stage using errcode = 'TV004';
   end if;
-  -- Lock order, here and in fence_stage_run: the job row, then the lease row (a claim arriving while
-  -- a run writes waits for it instead of deadlocking). No key update: inserts that reference the
-  -- job (events, ledger rows) do not wait for the claim.
+  -- Lock order, here and in fence_stage_run: the job row, then the lease row.
   select j.state into v_state from jobs j where j.id = p_job_id for no key update;
   if not found then
     raise exception 'job % does not exist', p_job_id using errcode = 'TV004';
   end if;
   if v_state is distinct from s.starts_from and v_state is distinct from s.in_progress then
-    return query select 'not_in_stage', null::bigint, v_state, 0::float8;
+    return query select 'not_in_stage', null::bigint, v_state, 0::float8, null::text, null::int, null::text;
     return;
   end if;
-  insert into stage_leases as l (job_id, stage, token, owner, expires_at)
-  values (p_job_id, p_stage, nextval('stage_lease_tokens'), p_owner, clock_timestamp() + p_lease)
+  insert into stage_leases as sl (job_id, stage, token, owner, expires_at, holder_domain, holder_pid, holder_pid_start)
+  values (p_job_id, p_stage, nextval('stage_lease_tokens'), p_owner, clock_timestamp() + p_lease, p_domain, p_pid, p_pid_start)
   on conflict (job_id, stage) do update
-    set token = excluded.token, owner = excluded.owner, acquired_at = clock_timestamp(), expires_at = excluded.expires_at
-    where l.expires_at <= clock_timestamp()
-  returning l.token into v_token;
+    set token = excluded.token, owner = excluded.owner, acquired_at = clock_timestamp(), expires_at = excluded.expires_at,
+        holder_domain = excluded.holder_domain, holder_pid = excluded.holder_pid, holder_pid_start = excluded.holder_pid_start
+    where sl.expires_at <= clock_timestamp()
+  returning sl.token into v_token;
   if v_token is null then
-    select l.expires_at into v_expires from stage_leases l where l.job_id = p_job_id and l.stage = p_stage;
+    select * into l from stage_leases sl where sl.job_id = p_job_id and sl.stage = p_stage;
     return query select 'busy', null::bigint, v_state,
-      greatest(0.1, extract(epoch from v_expires - clock_timestamp()))::float8;
+      greatest(0.1, extract(epoch from l.expires_at - clock_timestamp()))::float8,
+      l.holder_domain, l.holder_pid, l.holder_pid_start;
     return;
   end if;
-  return query select 'claimed', v_token, v_state, 0::float8;
+  return query select 'claimed', v_token, v_state, 0::float8, null::text, null::int, null::text;
 end $$;
 
 CREATE FUNCTION public.clear_paid_call(p_job_id uuid, p_stage text, p_lease_token bigint) RETURNS void
     LANGUAGE sql
     AS $$
-  update budget_reservations set pending_call_micro_usd = 0, pending_call_at = null
+  update budget_reservations set pending_call_micro_usd = 0, pending_call_at = null, pending_call_ref = null
   where job_id = p_job_id and stage = p_stage and status = 'held'
     and (pending_call_token is null or p_lease_token is null or pending_call_token <= p_lease_token);
+$$;
+
+CREATE FUNCTION public.clear_request_paid_call(p_reservation_id bigint) RETURNS void
+    LANGUAGE sql
+    AS $$
+  update budget_reservations set pending_call_micro_usd = 0, pending_call_at = null, pending_call_ref = null
+  where id = p_reservation_id and request_id is not null and status = 'held';
 $$;
 
 CREATE FUNCTION public.compact_metric_series() RETURNS integer
@@ -303,6 +348,19 @@ CREATE FUNCTION public.dot_product(a real[], b real[]) RETURNS double precision
   select sum(x * y) from unnest(a, b) as t(x, y);
 $$;
 
+CREATE FUNCTION public.embedding_model_limits(p_model text, p_at timestamp with time zone DEFAULT now()) RETURNS TABLE(max_input_tokens bigint, max_inputs_per_request bigint, max_tokens_per_request bigint)
+    LANGUAGE sql STABLE
+    AS $$
+  select i.amount, n.amount, t.amount
+  from (select coalesce(price_at('embeddings', p_model, 'max_input_tokens', p_at),
+                        price_at('local', p_model, 'max_input_tokens', p_at)) as amount) i,
+       (select coalesce(price_at('embeddings', p_model, 'max_inputs_per_request', p_at),
+                        price_at('local', p_model, 'max_inputs_per_request', p_at)) as amount) n,
+       (select coalesce(price_at('embeddings', p_model, 'max_tokens_per_request', p_at),
+                        price_at('local', p_model, 'max_tokens_per_request', p_at)) as amount) t
+  where i.amount is not null and n.amount is not null and t.amount is not null;
+$$;
+
 CREATE FUNCTION public.enable_webhook_subscription(p_id bigint) RETURNS boolean
     LANGUAGE plpgsql
     AS $$
@@ -353,6 +411,55 @@ begin
   end loop;
   return v_raised;
 end $$;
+
+CREATE FUNCTION public.event_detail_problem(p_to public.job_state, p_detail jsonb) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE
+    AS $_$
+declare
+  k text;
+  v jsonb;
+begin
+  if p_detail is null then
+    return null;
+  end if;
+  if jsonb_typeof(p_detail) <> 'object' then
+    return 'the detail must be a JSON object';
+  end if;
+  for k, v in select key, value from jsonb_each(p_detail) loop
+    case k
+      when 'who' then
+        if jsonb_typeof(v) <> 'string' or v #>> '{}' not in ('worker', 'intake', 'reconciler', 'retry') then
+          return format('who must be worker, intake, reconciler or retry, not %s', left(v::text, 40));
+        end if;
+      when 'role' then
+        return 'role is recorded by the database (the login role), not given';
+      when 'error' then
+        if p_to::text not like 'failed_%' then
+          return 'error is only recorded on a move into a failed state';
+        end if;
+        if jsonb_typeof(v) <> 'string' or length(v #>> '{}') > 4000 then
+          return 'error must be a text of at most 4000 characters';
+        end if;
+      when 'error_class' then
+        if p_to::text not like 'failed_%' or jsonb_typeof(v) <> 'string'
+           or v #>> '{}' not in ('permanent', 'transient', 'out_of_credits') then
+          return 'error_class must be permanent, transient or out_of_credits, on a move into a failed state';
+        end if;
+      when 'attempt' then
+        if jsonb_typeof(v) <> 'number' or (v #>> '{}')::numeric < 1 then
+          return 'attempt must be a positive number';
+        end if;
+      else
+        if k !~ '^[a-z][a-z0-9_]{0,62}$' then
+          return format('%s is not a detail field', left(k, 40));
+        end if;
+        -- The stages' own fields (pages, failed_pages, model, ...): any JSON value. They are facts
+        -- of the move that only the pipeline knows; the audit fields above are what is checked.
+        null;
+    end case;
+  end loop;
+  return null;
+end $_$;
 
 CREATE FUNCTION public.expire_reservations() RETURNS integer
     LANGUAGE plpgsql
@@ -430,6 +537,7 @@ CREATE FUNCTION public.grant_application_role(p_role name) RETURNS void
     AS $$
 declare
   t record;
+  v_cols text;
 begin
   execute format('grant usage on schema public, graphile_worker to %I', p_role);
   execute format('grant select, insert, update, delete on all tables in schema public, graphile_worker to %I', p_role);
@@ -439,6 +547,23 @@ begin
                  'pipeline_stage_tasks, budget_stages, price_catalog, pgmigrations, applied_definitions, graphile_worker.migrations from %I', p_role);
   execute format('revoke update, delete on cost_ledger from %I', p_role);
   execute format('revoke execute on function grant_application_role(name) from %I', p_role);
+  -- Views: read only, every one of them (and any added later, at the next migrate).
+  for t in select n.nspname, c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace
+           where n.nspname in ('public', 'graphile_worker') and c.relkind in ('v', 'm') loop
+    execute format('revoke insert, update, delete, truncate on %I.%I from %I', t.nspname, t.relname, p_role);
+  end loop;
+  -- jobs: the state moves through advance_job only; identity and timing are the database's.
+  select string_agg(quote_ident(attname), ', ' order by attnum) into v_cols from pg_attribute
+  where attrelid = 'public.jobs'::regclass and attnum > 0 and not attisdropped
+    and attname not in ('id', 'state', 'state_changed_at', 'created_at', 'updated_at', 'correlation_id');
+  execute format('revoke update on jobs from %I', p_role);
+  execute format('grant update (%s) on jobs to %I', v_cols, p_role);
+  -- cost_ledger: a row's time of record is now(); reversals are written by the ledger's trigger.
+  select string_agg(quote_ident(attname), ', ' order by attnum) into v_cols from pg_attribute
+  where attrelid = 'public.cost_ledger'::regclass and attnum > 0 and not attisdropped
+    and attname not in ('id', 'at', 'reverses_ledger_id');
+  execute format('revoke insert on cost_ledger from %I', p_role);
+  execute format('grant insert (%s) on cost_ledger to %I', v_cols, p_role);
   for t in select c.relname from pg_class c
            where c.relnamespace = 'graphile_worker'::regnamespace and c.relkind = 'r' and c.relrowsecurity
              and not exists (select 1 from pg_policy p where p.polrelid = c.oid and p.polname = 'tvdb_' || p_role) loop
@@ -446,6 +571,95 @@ begin
                    'tvdb_' || p_role, t.relname, p_role);
   end loop;
 end $$;
+
+CREATE FUNCTION public.job_note_problem(p_detail jsonb) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE
+    AS $$
+declare
+  v_shape jsonb;
+  v_event text;
+  k text;
+  t text;
+  v jsonb;
+begin
+  if p_detail is null or jsonb_typeof(p_detail) <> 'object' then
+    return 'a note is a JSON object';
+  end if;
+  v_event := p_detail ->> 'event';
+  v_shape := job_note_shapes() -> v_event;
+  if v_shape is null then
+    return format('%s is not a note the pipeline writes', coalesce(left(v_event, 60), 'a note without an event'));
+  end if;
+  for k, t in select key, value #>> '{}' from jsonb_each(v_shape) loop
+    if k not like '%?' and not p_detail ? k then
+      return format('a %s note needs %s', v_event, k);
+    end if;
+  end loop;
+  for k, v in select key, value from jsonb_each(p_detail) loop
+    continue when k = 'event';
+    t := coalesce(v_shape ->> k, v_shape ->> (k || '?'));
+    if t is null then
+      return format('a %s note has no field %s', v_event, left(k, 60));
+    end if;
+    if jsonb_typeof(v) <> t and not (jsonb_typeof(v) = 'null' and v_shape ? (k || '?')) then
+      return format('%s of a %s note must be a %s', k, v_event, t);
+    end if;
+    if t = 'string' and length(v #>> '{}') > 4000 then
+      return format('%s of a %s note is longer than 4000 characters', k, v_event);
+    end if;
+  end loop;
+  if v_event = 'attempt_failed' then
+    if not exists (select 1 from pipeline_stages where stage = p_detail ->> 'stage') then
+      return format('%s is not a pipeline stage', left(p_detail ->> 'stage', 60));
+    end if;
+    if p_detail ->> 'error_class' not in ('transient', 'permanent', 'out_of_credits') then
+      return 'error_class must be transient, permanent or out_of_credits';
+    end if;
+  end if;
+  return null;
+end $$;
+
+CREATE FUNCTION public.job_note_shapes() RETURNS jsonb
+    LANGUAGE sql IMMUTABLE
+    AS $$
+  select '{
+    "attempt_failed": {"stage": "string", "error_class": "string", "error": "string", "attempt?": "number",
+                       "max_attempts?": "number", "next_run_at?": "string"},
+    "stage_busy": {"stage": "string"},
+    "waiting_for_credits": {"error": "string"},
+    "budget_slowdown": {"service": "string", "share_used": "number", "delay_s": "number"},
+    "waiting_for_budget": {"service": "string", "estimate_micro_usd": "number", "reason": "string"},
+    "breaker_open": {"service": "string", "retry_in_s": "number"},
+    "rate_limited": {"service": "string", "bucket": "string", "wait_s?": "number"},
+    "reconciled": {"state": "string", "action": "string"},
+    "submitted_to_llamaparse": {"llamaparse_job_id": "string", "mode": "string", "pages": "number",
+                                "pages_counted_by": "string", "max_micro_usd": "number", "adopted?": "boolean"},
+    "llamaparse_timeout": {"llamaparse_job_id": "string", "status": "string", "waited_s": "number", "action": "string",
+                           "credits?": "number", "billed?": "boolean"},
+    "llamaparse_job_abandoned": {"llamaparse_job_id": "string", "credits": "number", "estimated": "boolean",
+                                 "reason": "string"},
+    "llamaparse_cancelled_job_billed": {"llamaparse_job_id": "string", "credits": "number", "status": "string"},
+    "unrecorded_call_charged": {"stage": "string", "service": "string", "estimate_micro_usd": "number",
+                                "why": "string", "call_started_at?": "string"},
+    "estimate_replaced": {"service": "string", "external_id": "string", "estimate_micro_usd": "number",
+                          "billed_micro_usd": "number"},
+    "text_left_out": {"stage": "string", "images": "number", "runs": "number", "chars_left_out": "object",
+                      "tokens_before": "number", "tokens_after": "number", "tokens_left_out": "number"}
+  }'::jsonb;
+$$;
+
+CREATE FUNCTION public.name_paid_call(p_job_id uuid, p_stage text, p_lease_token bigint, p_ref text) RETURNS void
+    LANGUAGE sql
+    AS $$
+  update budget_reservations set pending_call_ref = p_ref
+  where id = (
+    select id from budget_reservations
+    where job_id = p_job_id and stage = p_stage
+      and ((status = 'held' and pending_call_micro_usd > 0
+            and (pending_call_token is null or p_lease_token is null or pending_call_token <= p_lease_token))
+           or (p_lease_token is not null and pending_call_token = p_lease_token))
+    order by id desc limit 1);
+$$;
 
 CREATE FUNCTION public.observe_metric(p_name text, p_labels jsonb, p_value double precision DEFAULT 1, p_bounds double precision[] DEFAULT NULL::double precision[]) RETURNS void
     LANGUAGE plpgsql
@@ -478,6 +692,96 @@ CREATE FUNCTION public.price_at(p_service text, p_sku text, p_unit text, p_at ti
   where service = p_service and sku = p_sku and unit = p_unit and effective_from <= p_at
   order by effective_from desc limit 1;
 $$;
+
+CREATE FUNCTION public.processes_in_domain(p_domain text, p_self_pid integer) RETURNS TABLE(pid integer, pid_start text)
+    LANGUAGE sql STABLE
+    AS $$
+  select holder_pid, holder_pid_start from stage_leases
+  where holder_domain = p_domain and holder_pid <> p_self_pid and holder_pid_start is not null
+  union
+  select w.pid, w.pid_start from worker_processes w
+  where w.domain = p_domain and w.pid <> p_self_pid and w.pid_start is not null;
+$$;
+
+CREATE FUNCTION public.prune_growing_history(p_before timestamp with time zone, p_batch integer) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+declare
+  v_counts jsonb := '{}';
+  v_rows int;
+  v_mark bigint;
+  v_ids bigint[];
+  v_first_open bigint;
+  v_last bigint;
+  v_passed int;
+begin
+  -- Attempts of messages that are no longer pending (the message's own row may be newer).
+  delete from webhook_attempts where id = any (array(
+    select a.id from webhook_attempts a join webhook_messages m on m.id = a.message_id
+    where a.at < p_before and m.status <> 'pending' order by a.id limit p_batch));
+  get diagnostics v_rows = row_count;
+  v_counts := v_counts || jsonb_build_object('webhook_attempts', v_rows);
+
+  delete from webhook_messages where id = any (array(
+    select id from webhook_messages where status <> 'pending' and created_at < p_before limit p_batch));
+  get diagnostics v_rows = row_count;
+  v_counts := v_counts || jsonb_build_object('webhook_messages', v_rows);
+
+  delete from webhook_events where id = any (array(
+    select e.id from webhook_events e
+    where e.created_at < p_before
+      and not exists (select 1 from webhook_messages m where m.event_id = e.id)
+      and (e.job_id is null
+           or exists (select 1 from webhook_events n where n.job_id = e.job_id and n.sequence > e.sequence))
+    limit p_batch));
+  get diagnostics v_rows = row_count;
+  v_counts := v_counts || jsonb_build_object('webhook_events', v_rows);
+
+  delete from webhook_subscriptions where id = any (array(
+    select s.id from webhook_subscriptions s
+    where s.callback and s.created_at < p_before
+      and not exists (select 1 from webhook_messages m
+                      where m.subscription_id = s.id and (m.status = 'pending' or m.created_at >= p_before))
+      and not exists (select 1 from webhook_subscription_jobs l join jobs j on j.id = l.job_id
+                      where l.subscription_id = s.id
+                        and (j.state not in ('complete', 'failed_parse', 'failed_chunking', 'failed_embedding')
+                             or j.updated_at >= p_before))
+    order by s.id limit p_batch));
+  get diagnostics v_rows = row_count;
+  v_counts := v_counts || jsonb_build_object('callback_subscriptions', v_rows);
+
+  -- Reservations from the watermark on, in id order: a settled one (not held, no pending call,
+  -- settled or expired before p_before) is deleted unless the ledger names it; the watermark stops
+  -- before the first one that is not settled yet, which a later run visits again.
+  insert into retention_watermarks (name, last_id) values ('budget_reservations', 0) on conflict do nothing;
+  select last_id into v_mark from retention_watermarks where name = 'budget_reservations' for update;
+  select array_agg(id order by id), max(id),
+         min(id) filter (where status = 'held' or pending_call_micro_usd > 0
+                           or coalesce(settled_at, expires_at) >= p_before)
+    into v_ids, v_last, v_first_open
+  from (select id, status, pending_call_micro_usd, settled_at, expires_at from budget_reservations
+        where id > v_mark order by id limit p_batch) r;
+  v_rows := 0;
+  v_passed := 0;
+  if v_ids is not null then
+    delete from budget_reservations r
+    where r.id = any (v_ids) and (v_first_open is null or r.id < v_first_open)
+      and not exists (select 1 from cost_ledger l where l.reservation_id = r.id);
+    get diagnostics v_rows = row_count;
+    if coalesce(v_first_open - 1, v_last) > v_mark then
+      update retention_watermarks set last_id = coalesce(v_first_open - 1, v_last) where name = 'budget_reservations';
+      v_passed := 1;
+    end if;
+  end if;
+  -- Whether the watermark moved: the caller goes on while anything was deleted or passed.
+  v_counts := v_counts || jsonb_build_object('budget_reservations', v_rows, 'budget_reservations_passed', v_passed);
+
+  delete from alerts where id = any (array(
+    select id from alerts where last_seen_at < p_before order by last_seen_at limit p_batch));
+  get diagnostics v_rows = row_count;
+  v_counts := v_counts || jsonb_build_object('alerts', v_rows);
+  return v_counts;
+end $$;
 
 CREATE FUNCTION public.prune_webhook_history(p_before timestamp with time zone, p_batch integer) RETURNS integer
     LANGUAGE plpgsql
@@ -734,6 +1038,26 @@ begin
     values (p_reason, p_status, p_address, left(p_detail, 500));
   end if;
   return v_store;
+end $$;
+
+CREATE FUNCTION public.release_dead_process(p_domain text, p_pid integer, p_pid_start text) RETURNS TABLE(leases integer, pools text[])
+    LANGUAGE plpgsql
+    AS $$
+declare
+  v_leases int;
+  v_pools text[];
+begin
+  delete from stage_leases
+  where holder_domain = p_domain and holder_pid = p_pid and holder_pid_start = p_pid_start;
+  get diagnostics v_leases = row_count;
+  with dead as (
+    delete from worker_processes w
+    where w.domain = p_domain and w.pid = p_pid and w.pid_start = p_pid_start returning w.pool_id
+  ) select array_agg(pool_id) into v_pools from dead;
+  if v_pools is not null then
+    perform graphile_worker.force_unlock_workers(v_pools);
+  end if;
+  return query select v_leases, coalesce(v_pools, '{}'::text[]);
 end $$;
 
 CREATE FUNCTION public.release_reservation(p_job_id uuid, p_stage text) RETURNS void
@@ -1081,6 +1405,37 @@ begin
   return new;
 end $$;
 
+CREATE FUNCTION public.tg_cost_ledger__replace_estimate() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+declare
+  e cost_ledger;
+begin
+  if new.external_id is null or new.operation in ('unrecorded_call', 'estimate_replaced') then
+    return null;
+  end if;
+  for e in
+    select l.* from cost_ledger l
+    where l.service = new.service and l.operation = 'unrecorded_call'
+      and (l.external_id = new.external_id
+           or (l.external_id is null and l.reservation_id in (
+                 select r.id from budget_reservations r where r.pending_call_ref = new.external_id)))
+      and not exists (select 1 from cost_ledger r where r.reverses_ledger_id = l.id)
+    order by l.id for update
+  loop
+    insert into cost_ledger (service, operation, units, unit, cost_micro_usd, estimated, job_id, correlation_id,
+                             external_id, reservation_id, reverses_ledger_id)
+    values (e.service, 'estimate_replaced', -e.units, e.unit, -e.cost_micro_usd, true, e.job_id, new.correlation_id,
+            e.external_id, null, e.id);
+    if e.job_id is not null then
+      perform add_job_note(e.job_id, jsonb_build_object('event', 'estimate_replaced', 'service', e.service,
+        'external_id', e.external_id, 'estimate_micro_usd', e.cost_micro_usd, 'billed_micro_usd', new.cost_micro_usd));
+    end if;
+  end loop;
+  return null;
+end $$;
+
 CREATE FUNCTION public.tg_jobs__check_transition() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
@@ -1143,12 +1498,16 @@ CREATE FUNCTION public.tg_jobs__record_event() RETURNS trigger
     SET search_path TO 'public', 'pg_temp'
     AS $$
 declare
-  v_detail jsonb := coalesce(nullif(current_setting('tvdb.event_detail', true), '')::jsonb, '{}');
+  v_detail jsonb := '{}';
   v_seconds double precision;
 begin
+  if tg_op = 'UPDATE' then
+    v_detail := coalesce(nullif(current_setting('tvdb.event_detail', true), '')::jsonb, '{}');
+  end if;
   if not v_detail ? 'who' then
     v_detail := v_detail || jsonb_build_object('who', session_user::text);
   end if;
+  v_detail := v_detail || jsonb_build_object('role', session_user::text);
   if tg_op = 'INSERT' then
     insert into job_events (job_id, kind, from_state, to_state, correlation_id, detail)
     values (new.id, 'created', null, new.state, new.correlation_id, v_detail);
@@ -1254,6 +1613,7 @@ CREATE TABLE public.budget_reservations (
     pending_call_micro_usd bigint DEFAULT 0 NOT NULL,
     pending_call_at timestamp with time zone,
     pending_call_token bigint,
+    pending_call_ref text,
     CONSTRAINT budget_reservations_amount_micro_usd_check CHECK ((amount_micro_usd >= 0)),
     CONSTRAINT budget_reservations_one_owner CHECK (((job_id IS NULL) <> (request_id IS NULL))),
     CONSTRAINT budget_reservations_pending_call_micro_usd_check CHECK ((pending_call_micro_usd >= 0)),
@@ -1301,9 +1661,11 @@ CREATE TABLE public.cost_ledger (
     external_id text,
     reservation_id bigint,
     lease_token bigint,
-    CONSTRAINT cost_ledger_cost_micro_usd_check CHECK ((cost_micro_usd >= 0)),
+    reverses_ledger_id bigint,
+    CONSTRAINT cost_ledger_cost_micro_usd_check CHECK (((cost_micro_usd >= 0) OR (reverses_ledger_id IS NOT NULL))),
+    CONSTRAINT cost_ledger_reversal_shape CHECK (((reverses_ledger_id IS NULL) OR (operation = 'estimate_replaced'::text))),
     CONSTRAINT cost_ledger_service_check CHECK ((service = ANY (ARRAY['llamaparse'::text, 'embeddings'::text]))),
-    CONSTRAINT cost_ledger_units_check CHECK ((units >= 0))
+    CONSTRAINT cost_ledger_units_check CHECK (((units >= 0) OR (reverses_ledger_id IS NOT NULL)))
 );
 
 CREATE VIEW public.budget_status AS
@@ -1802,7 +2164,7 @@ CREATE TABLE public.price_catalog (
     source text NOT NULL,
     CONSTRAINT price_catalog_amount_check CHECK ((amount >= 0)),
     CONSTRAINT price_catalog_service_check CHECK ((service = ANY (ARRAY['llamaparse'::text, 'embeddings'::text, 'local'::text]))),
-    CONSTRAINT price_catalog_unit_check CHECK ((unit = ANY (ARRAY['micro_usd_per_credit'::text, 'credits_per_page'::text, 'micro_usd_per_1m_tokens'::text, 'micro_usd_per_page'::text])))
+    CONSTRAINT price_catalog_unit_check CHECK ((unit = ANY (ARRAY['micro_usd_per_credit'::text, 'credits_per_page'::text, 'micro_usd_per_1m_tokens'::text, 'micro_usd_per_page'::text, 'max_input_tokens'::text, 'max_inputs_per_request'::text, 'max_tokens_per_request'::text])))
 );
 
 ALTER TABLE public.price_catalog ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
@@ -1835,6 +2197,11 @@ CREATE TABLE public.rate_limits (
     CONSTRAINT rate_limits_refill_per_s_check CHECK ((refill_per_s > (0)::numeric))
 );
 
+CREATE TABLE public.retention_watermarks (
+    name text NOT NULL,
+    last_id bigint NOT NULL
+);
+
 CREATE VIEW public.stage_latency AS
  SELECT s.state,
     s.moves,
@@ -1864,7 +2231,10 @@ CREATE TABLE public.stage_leases (
     token bigint NOT NULL,
     owner text NOT NULL,
     acquired_at timestamp with time zone DEFAULT now() NOT NULL,
-    expires_at timestamp with time zone NOT NULL
+    expires_at timestamp with time zone NOT NULL,
+    holder_domain text,
+    holder_pid integer,
+    holder_pid_start text
 );
 
 CREATE VIEW public.stage_outcome_states AS
@@ -2102,7 +2472,9 @@ CREATE TABLE public.worker_processes (
     host text NOT NULL,
     pid integer NOT NULL,
     started_at timestamp with time zone DEFAULT now() NOT NULL,
-    heartbeat_at timestamp with time zone DEFAULT now() NOT NULL
+    heartbeat_at timestamp with time zone DEFAULT now() NOT NULL,
+    domain text,
+    pid_start text
 );
 
 ALTER TABLE ONLY public.pgmigrations ALTER COLUMN id SET DEFAULT nextval('public.pgmigrations_id_seq'::regclass);
@@ -2218,6 +2590,9 @@ ALTER TABLE ONLY public.price_catalog
 ALTER TABLE ONLY public.rate_limits
     ADD CONSTRAINT rate_limits_pkey PRIMARY KEY (bucket);
 
+ALTER TABLE ONLY public.retention_watermarks
+    ADD CONSTRAINT retention_watermarks_pkey PRIMARY KEY (name);
+
 ALTER TABLE ONLY public.stage_leases
     ADD CONSTRAINT stage_leases_pkey PRIMARY KEY (job_id, stage);
 
@@ -2268,6 +2643,10 @@ ALTER TABLE ONLY public.worker_processes
 
 CREATE INDEX alerts_created_idx ON public.alerts USING btree (created_at);
 
+CREATE INDEX alerts_last_seen_idx ON public.alerts USING btree (last_seen_at);
+
+CREATE INDEX budget_reservations_call_ref_idx ON public.budget_reservations USING btree (pending_call_ref) WHERE (pending_call_ref IS NOT NULL);
+
 CREATE INDEX budget_reservations_held_idx ON public.budget_reservations USING btree (service) WHERE (status = 'held'::text);
 
 CREATE UNIQUE INDEX budget_reservations_one_held ON public.budget_reservations USING btree (job_id, stage) WHERE (status = 'held'::text);
@@ -2280,9 +2659,13 @@ CREATE INDEX chunks_text_search_idx ON public.chunks USING gin (text_search);
 
 CREATE INDEX cost_ledger_at_idx ON public.cost_ledger USING btree (at);
 
+CREATE INDEX cost_ledger_external_idx ON public.cost_ledger USING btree (service, external_id) WHERE (external_id IS NOT NULL);
+
 CREATE INDEX cost_ledger_job_idx ON public.cost_ledger USING btree (job_id);
 
 CREATE INDEX cost_ledger_reservation_idx ON public.cost_ledger USING btree (reservation_id);
+
+CREATE UNIQUE INDEX cost_ledger_reverses_idx ON public.cost_ledger USING btree (reverses_ledger_id) WHERE (reverses_ledger_id IS NOT NULL);
 
 CREATE INDEX job_events_job_idx ON public.job_events USING btree (job_id, id);
 
@@ -2298,6 +2681,8 @@ CREATE INDEX jobs_document_idx ON public.jobs USING btree (document_id);
 
 CREATE INDEX jobs_state_idx ON public.jobs USING btree (state, state_changed_at);
 
+CREATE INDEX stage_leases_holder ON public.stage_leases USING btree (holder_domain, holder_pid) WHERE (holder_domain IS NOT NULL);
+
 CREATE INDEX webhook_attempts_at_idx ON public.webhook_attempts USING btree (at);
 
 CREATE INDEX webhook_attempts_message_idx ON public.webhook_attempts USING btree (message_id, id);
@@ -2311,6 +2696,8 @@ CREATE INDEX webhook_events_created_idx ON public.webhook_events USING btree (cr
 CREATE INDEX webhook_messages_event_idx ON public.webhook_messages USING btree (event_id);
 
 CREATE INDEX webhook_messages_line_idx ON public.webhook_messages USING btree (subscription_id, line, event_id) WHERE (status = 'pending'::text);
+
+CREATE INDEX webhook_messages_settled_created_idx ON public.webhook_messages USING btree (created_at) WHERE (status <> 'pending'::text);
 
 CREATE INDEX webhook_refusal_counts_minute_idx ON public.webhook_refusal_counts USING btree (minute);
 
@@ -2353,6 +2740,8 @@ CREATE TRIGGER _200_check_lease BEFORE INSERT ON public.cost_ledger FOR EACH ROW
 
 CREATE TRIGGER _200_record_event AFTER INSERT OR UPDATE OF state ON public.jobs FOR EACH ROW EXECUTE FUNCTION public.tg_jobs__record_event();
 
+CREATE TRIGGER _250_replace_estimate AFTER INSERT ON public.cost_ledger FOR EACH ROW EXECUTE FUNCTION public.tg_cost_ledger__replace_estimate();
+
 CREATE TRIGGER _300_clear_pending AFTER INSERT ON public.cost_ledger FOR EACH ROW EXECUTE FUNCTION public.tg_cost_ledger__clear_pending();
 
 CREATE TRIGGER _300_publish_webhook_event AFTER INSERT ON public.alerts FOR EACH ROW EXECUTE FUNCTION public.tg_alerts__publish_webhook_event();
@@ -2376,6 +2765,9 @@ ALTER TABLE ONLY public.cost_ledger
 
 ALTER TABLE ONLY public.cost_ledger
     ADD CONSTRAINT cost_ledger_reservation_id_fkey FOREIGN KEY (reservation_id) REFERENCES public.budget_reservations(id) ON DELETE RESTRICT;
+
+ALTER TABLE ONLY public.cost_ledger
+    ADD CONSTRAINT cost_ledger_reverses_ledger_id_fkey FOREIGN KEY (reverses_ledger_id) REFERENCES public.cost_ledger(id) ON DELETE RESTRICT;
 
 ALTER TABLE ONLY public.job_events
     ADD CONSTRAINT job_events_job_id_fkey FOREIGN KEY (job_id) REFERENCES public.jobs(id) ON DELETE RESTRICT;
@@ -2464,7 +2856,19 @@ INSERT INTO public.webhook_event_types VALUES ('webhook.test', 'test', NULL, 'a 
 
 INSERT INTO public.price_catalog OVERRIDING SYSTEM VALUE VALUES (1, 'llamaparse', 'credit', 'micro_usd_per_credit', 1250, '2026-01-01 00:00:00+00', 'LlamaCloud pay-as-you-go: $1.25 per 1,000 credits (docs, 2026)');
 INSERT INTO public.price_catalog OVERRIDING SYSTEM VALUE VALUES (10, 'local', 'local-hashing-v1', 'micro_usd_per_1m_tokens', 0, '2026-01-01 00:00:00+00', 'in-process, free');
+INSERT INTO public.price_catalog OVERRIDING SYSTEM VALUE VALUES (11, 'embeddings', 'text-embedding-3-small', 'max_input_tokens', 8192, '2026-01-01 00:00:00+00', 'OpenAI API reference, embeddings input: 8,192 tokens per input (cl100k_base)');
+INSERT INTO public.price_catalog OVERRIDING SYSTEM VALUE VALUES (12, 'embeddings', 'text-embedding-3-small', 'max_inputs_per_request', 2048, '2026-01-01 00:00:00+00', 'OpenAI API reference, embeddings input: at most 2,048 inputs per request');
+INSERT INTO public.price_catalog OVERRIDING SYSTEM VALUE VALUES (13, 'embeddings', 'text-embedding-3-small', 'max_tokens_per_request', 300000, '2026-01-01 00:00:00+00', 'OpenAI API reference, embeddings input: 300,000 tokens summed per request');
+INSERT INTO public.price_catalog OVERRIDING SYSTEM VALUE VALUES (14, 'embeddings', 'text-embedding-3-large', 'max_input_tokens', 8192, '2026-01-01 00:00:00+00', 'OpenAI API reference, embeddings input: 8,192 tokens per input (cl100k_base)');
+INSERT INTO public.price_catalog OVERRIDING SYSTEM VALUE VALUES (15, 'embeddings', 'text-embedding-3-large', 'max_inputs_per_request', 2048, '2026-01-01 00:00:00+00', 'OpenAI API reference, embeddings input: at most 2,048 inputs per request');
+INSERT INTO public.price_catalog OVERRIDING SYSTEM VALUE VALUES (16, 'embeddings', 'text-embedding-3-large', 'max_tokens_per_request', 300000, '2026-01-01 00:00:00+00', 'OpenAI API reference, embeddings input: 300,000 tokens summed per request');
+INSERT INTO public.price_catalog OVERRIDING SYSTEM VALUE VALUES (17, 'embeddings', 'text-embedding-ada-002', 'max_input_tokens', 8192, '2026-01-01 00:00:00+00', 'OpenAI API reference, embeddings input: 8,192 tokens per input (cl100k_base)');
+INSERT INTO public.price_catalog OVERRIDING SYSTEM VALUE VALUES (18, 'embeddings', 'text-embedding-ada-002', 'max_inputs_per_request', 2048, '2026-01-01 00:00:00+00', 'OpenAI API reference, embeddings input: at most 2,048 inputs per request');
+INSERT INTO public.price_catalog OVERRIDING SYSTEM VALUE VALUES (19, 'embeddings', 'text-embedding-ada-002', 'max_tokens_per_request', 300000, '2026-01-01 00:00:00+00', 'OpenAI API reference, embeddings input: 300,000 tokens summed per request');
 INSERT INTO public.price_catalog OVERRIDING SYSTEM VALUE VALUES (2, 'llamaparse', 'tier:fast', 'credits_per_page', 1, '2026-01-01 00:00:00+00', 'third-party listing 2026-06; confirm with usage.credits');
+INSERT INTO public.price_catalog OVERRIDING SYSTEM VALUE VALUES (20, 'local', 'local-hashing-v1', 'max_input_tokens', 8192, '2026-01-01 00:00:00+00', 'OpenAI API reference, embeddings input: 8,192 tokens per input (cl100k_base)');
+INSERT INTO public.price_catalog OVERRIDING SYSTEM VALUE VALUES (21, 'local', 'local-hashing-v1', 'max_inputs_per_request', 2048, '2026-01-01 00:00:00+00', 'OpenAI API reference, embeddings input: at most 2,048 inputs per request');
+INSERT INTO public.price_catalog OVERRIDING SYSTEM VALUE VALUES (22, 'local', 'local-hashing-v1', 'max_tokens_per_request', 300000, '2026-01-01 00:00:00+00', 'OpenAI API reference, embeddings input: 300,000 tokens summed per request');
 INSERT INTO public.price_catalog OVERRIDING SYSTEM VALUE VALUES (3, 'llamaparse', 'tier:cost_effective', 'credits_per_page', 3, '2026-01-01 00:00:00+00', 'third-party listing 2026-06; confirm with usage.credits');
 INSERT INTO public.price_catalog OVERRIDING SYSTEM VALUE VALUES (4, 'llamaparse', 'tier:agentic', 'credits_per_page', 10, '2026-01-01 00:00:00+00', 'third-party listing 2026-06; confirm with usage.credits');
 INSERT INTO public.price_catalog OVERRIDING SYSTEM VALUE VALUES (5, 'llamaparse', 'tier:agentic_plus', 'credits_per_page', 45, '2026-01-01 00:00:00+00', 'third-party listing 2026-06; confirm with usage.credits');

@@ -17,6 +17,8 @@ import {
 } from '../lib/chunk/chunkRows.ts';
 import { stageDef } from '../lib/jobs/stages.ts';
 import { permanent } from '../lib/errors.ts';
+import { chunkingWithin, embeddingModelLimits } from '../lib/embed/modelLimits.ts';
+import { noteTextLeftOut } from '../lib/jobs/jobNotes.ts';
 
 export default function job__chunk(deps: PipelineDeps): Task {
   return (payload, helpers) =>
@@ -26,7 +28,9 @@ export default function job__chunk(deps: PipelineDeps): Task {
       const parseResultId = job.parse_result_id;
       if (parseResultId === null) throw permanent('the job has no parse result to chunk');
       await beginStage(run, jobId);
-      const settings = chunkingSettings(deps.chunking);
+      // No chunk over the embedding model's input limit (its catalog row).
+      const limits = await embeddingModelLimits(deps.pool, deps.embedder.model);
+      const settings = chunkingSettings(chunkingWithin(deps.chunking, limits));
       const donor = await findChunkDonor(deps.pool, { parseResultId, settings, exceptJobId: jobId });
       const made = donor
         ? null
@@ -39,12 +43,21 @@ export default function job__chunk(deps: PipelineDeps): Task {
         if (made) await storeChunks(tx, jobId, made.rowsJson, language);
         await recordChunkingSettings(tx, jobId, settings);
         const { count: chunks, tokens, oversized } = stored;
+        const cleanup = made?.cleanup;
         const detail = {
           chunks,
           tokens,
+          ...(cleanup
+            ? {
+                tokens_before_cleanup: cleanup.tokensBefore,
+                tokens_after_cleanup: cleanup.tokensAfter,
+                images: cleanup.images,
+              }
+            : {}),
           ...(donor ? { reused_chunks_of: donor } : {}),
           ...(oversized.length ? { oversized } : {}),
         };
+        if (cleanup && (cleanup.runs > 0 || cleanup.images > 0)) await noteTextLeftOut(tx, jobId, cleanup);
         await finishStage(tx, 'chunk', { jobId, correlationId }, detail, deps.attempts);
         return stored;
       });

@@ -13,6 +13,8 @@ import { embeddingPrice } from '../lib/costs/embeddingPrice.ts';
 import { settleReservation } from '../lib/costs/budget.ts';
 import { tokenCostMicroUsd } from '../lib/costs/pricing.ts';
 import { stageDef } from '../lib/jobs/stages.ts';
+import { embeddingModelLimits } from '../lib/embed/modelLimits.ts';
+import { permanent } from '../lib/errors.ts';
 
 export default function job__embed(deps: PipelineDeps): Task {
   return (payload, helpers) =>
@@ -21,6 +23,12 @@ export default function job__embed(deps: PipelineDeps): Task {
       if (!inStage('embed', job.state)) return log.info({ state: job.state }, 'embed: nothing to do');
       const { model, dimensions } = deps.embedder;
       const missing = await missingEmbeddings(deps.pool, jobId, model, dimensions);
+      const limits = await embeddingModelLimits(deps.pool, model);
+      const tooLong = missing.filter((m) => m.token_count > limits.maxInputTokens).length;
+      if (tooLong)
+        throw permanent(
+          `${tooLong} chunk(s) are over ${model}'s limit of ${limits.maxInputTokens} tokens per input (chunked before the limit applied): ingest the document again to chunk it within the limit`,
+        );
       const paid = deps.embedder.name === 'openai';
       const billed = paid && missing.length > 0;
       const pricePerMillion = billed ? await embeddingPrice(deps.pool, model) : 0;
@@ -36,7 +44,7 @@ export default function job__embed(deps: PipelineDeps): Task {
         : null;
       await beginStage(run, jobId, { model, dimensions });
       const billing = { paid, pricePerMillion, reservationId };
-      const promptTokens = await embedMissing(deps, { jobId, correlationId }, missing, billing, run, log);
+      const promptTokens = await embedMissing(deps, { jobId, correlationId }, missing, billing, run, log, limits);
       const reused = (await countDistinctChunkContents(deps.pool, jobId)) - missing.length;
       await run.write(async (tx) => {
         if ((await lockJob(tx, jobId)).state !== stageDef('embed').inProgress) return;

@@ -11,7 +11,12 @@ import { inStage } from '../lib/pipeline/stageSteps.ts';
 import { loadJob, loadDocumentBytes } from '../lib/pipeline/jobRecord.ts';
 import { findParseResult, parserIdentity } from '../lib/pipeline/parseResults.ts';
 import { completeParse } from '../lib/pipeline/completeParse.ts';
-import { abandonUpload, recordSubmission, scheduleCollect } from '../lib/pipeline/llamaparseJobs.ts';
+import {
+  abandonUpload,
+  chargeCancelledUploads,
+  recordSubmission,
+  scheduleCollect,
+} from '../lib/pipeline/llamaparseJobs.ts';
 import { isLeaseLost } from '../lib/pipeline/stageRun.ts';
 import { guardedCall } from '../lib/resilience/guardedCall.ts';
 import { guardSpend, spendSettings } from '../lib/costs/guardSpend.ts';
@@ -83,12 +88,26 @@ export default function job__parse(deps: PipelineDeps): Task {
         const found = await guardedCall(callGuard(deps), 'llamaparse', 'list', () =>
           parser.client.findUploads(jobId, since),
         );
+        // Cancelled ones of ours may have billed (a cancel mid-parse): ask LlamaParse and charge them.
+        const cancelled = found.filter((j) => j.status === 'CANCELLED').map((j) => j.id);
+        if (cancelled.length)
+          await chargeCancelledUploads(
+            deps.pool,
+            run,
+            ref,
+            parser.client,
+            cancelled,
+            estimate.pages,
+            config.LLAMAPARSE_TIER,
+          );
         const lost = found.find((j) => j.status !== 'CANCELLED');
         if (lost) {
           await recordSubmission(run, ref, submission(lost.id, { adopted: true }));
           return log.info({ llamaparse_job_id: lost.id }, 'parse: adopted the upload a previous run never recorded');
         }
-        await clearPaidCall(deps.pool, jobId, 'parse', run.token); // it never reached LlamaParse: nothing billed
+        // No live upload of ours: the pending call never reached LlamaParse, or it was cancelled and
+        // is charged above as LlamaParse reports it.
+        await clearPaidCall(deps.pool, jobId, 'parse', run.token);
       }
       // Reserve the most the upload can cost before making it; without room, wait (no attempt used).
       const reservationId = await guardSpend(deps.pool, spendSettings(config), {
@@ -101,17 +120,31 @@ export default function job__parse(deps: PipelineDeps): Task {
       });
       const webhook = webhookFor(job);
       // LlamaParse parses (and bills) at most the pages reserved: page_ranges.max_pages.
-      const upload = () =>
-        parser.client.upload({
-          bytes,
-          fileName: job.file_name,
-          jobId,
-          correlationId,
-          webhook,
-          runId: run.id,
-          maxPages: estimate.pages,
-        });
-      await run.confirm(config.LLAMAPARSE_TIMEOUT_MS);
+      // The upload's own deadline, from its size and LlamaParse's recent upload latency (at most
+      // LLAMAPARSE_TIMEOUT_MS): it is aborted then, and its lease covers just that.
+      const deadlineMs = deps.latency.llamaparse.deadlineMs(bytes.length, config.LLAMAPARSE_TIMEOUT_MS);
+      const upload = async () => {
+        const started = performance.now();
+        try {
+          const answer = await parser.client.upload({
+            bytes,
+            fileName: job.file_name,
+            jobId,
+            correlationId,
+            webhook,
+            runId: run.id,
+            maxPages: estimate.pages,
+            timeoutMs: deadlineMs,
+          });
+          deps.latency.llamaparse.observe(performance.now() - started, bytes.length);
+          return answer;
+        } catch (error) {
+          if (performance.now() - started >= deadlineMs - 50)
+            deps.latency.llamaparse.timedOut(deadlineMs, bytes.length);
+          throw error;
+        }
+      };
+      await run.confirm(deadlineMs);
       // Crash window: LlamaParse accepted the upload but we die before recording it. The call is
       // pending on the reservation until then: the re-run finds the LlamaParse job and adopts it,
       // and a reservation that expires first is charged (estimated), never silently released.

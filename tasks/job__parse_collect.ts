@@ -8,11 +8,17 @@ import { runStage } from '../lib/pipeline/runStage.ts';
 import { inStage } from '../lib/pipeline/stageSteps.ts';
 import { loadJob } from '../lib/pipeline/jobRecord.ts';
 import { completeParse } from '../lib/pipeline/completeParse.ts';
-import { chargeFailedParse, llamaparseBill, resubmitParse, scheduleCollect } from '../lib/pipeline/llamaparseJobs.ts';
+import {
+  chargeFailedParse,
+  llamaparseBill,
+  resubmitParse,
+  scheduleCollect,
+  stoppedJobBill,
+} from '../lib/pipeline/llamaparseJobs.ts';
 import { FINISHED_STATUSES, toParseOutput } from '../lib/parse/llamaparse/toParseOutput.ts';
 import { guardedCall } from '../lib/resilience/guardedCall.ts';
 import { enqueue } from '../lib/jobs/enqueue.ts';
-import { permanent } from '../lib/errors.ts';
+import { permanent, transient } from '../lib/errors.ts';
 
 const MAX_RESUBMISSIONS = 2;
 
@@ -33,7 +39,11 @@ export default function job__parse_collect(deps: PipelineDeps): Task {
       }
       const result = await guardedCall(callGuard(deps), 'llamaparse', 'get_job', () => parser.client.get(lpJobId));
       const { status } = result.job;
-      if (FINISHED_STATUSES.includes(status as never)) {
+      const waitedS = job.parse_submitted_at ? (Date.now() - job.parse_submitted_at) / 1000 : 0;
+      const timedOut = waitedS > config.LLAMAPARSE_MAX_WAIT_S;
+      // CANCELLED after the maximum wait: our own cancellation, whose resubmission did not happen
+      // yet (this collector died between the two): resubmitted below, not failed.
+      if (FINISHED_STATUSES.includes(status as never) && !(status === 'CANCELLED' && timedOut)) {
         const output = status === 'COMPLETED' ? toParseOutput(result) : null;
         const bill = await llamaparseBill(
           deps.pool,
@@ -68,18 +78,42 @@ export default function job__parse_collect(deps: PipelineDeps): Task {
           'collect: parsed by LlamaParse',
         );
       }
-      const waitedS = job.parse_submitted_at ? (Date.now() - job.parse_submitted_at) / 1000 : 0;
-      if (waitedS > config.LLAMAPARSE_MAX_WAIT_S) {
-        await parser.client.cancel(lpJobId).catch((error) => log.warn({ err: error }, 'collect: cancel failed'));
-        if (job.parse_resubmissions >= MAX_RESUBMISSIONS)
+      if (timedOut) {
+        // Cancel, then ask LlamaParse what the job billed (a job cancelled mid-parse may have): that
+        // is charged before a new upload is queued. A job that finished meanwhile is collected; one
+        // whose cancellation did not take is tried again (its outcome is still open).
+        let stopped = result;
+        if (status !== 'CANCELLED') {
+          await parser.client.cancel(lpJobId).catch((error) => log.warn({ err: error }, 'collect: cancel failed'));
+          stopped = await guardedCall(callGuard(deps), 'llamaparse', 'get_job', () => parser.client.get(lpJobId));
+          if (stopped.job.status === 'COMPLETED' || stopped.job.status === 'FAILED') {
+            await scheduleCollect(deps.pool, { ...ref, polls: polls + 1 }, new Date(), {
+              maxAttempts: deps.attempts('job__parse_collect'),
+            });
+            return log.info({ status: stopped.job.status }, 'collect: the job finished as it was being cancelled');
+          }
+          if (stopped.job.status !== 'CANCELLED')
+            throw transient(`LlamaParse job ${lpJobId} is still ${stopped.job.status} after a cancel; will try again`);
+        }
+        const bill = await stoppedJobBill(
+          deps.pool,
+          { ...ref, llamaparseJobId: lpJobId },
+          stopped,
+          job.parse_max_pages ?? 1,
+          config.LLAMAPARSE_TIER,
+        );
+        if (job.parse_resubmissions >= MAX_RESUBMISSIONS) {
+          await chargeFailedParse(run, jobId, lpJobId, bill);
           throw permanent(
             `LlamaParse left the job ${status} for ${Math.round(waitedS)} s, ${job.parse_resubmissions + 1} times; cancelled`,
           );
+        }
         const note = { status, waited_s: Math.round(waitedS), action: 'cancelled and resubmitted' };
         await resubmitParse(run, ref, {
           llamaparseJobId: lpJobId,
           maxAttempts: deps.attempts('job__parse'),
           note,
+          bill,
         });
         return log.warn(note, 'collect: LlamaParse job exceeded the maximum wait; cancelled and resubmitted');
       }

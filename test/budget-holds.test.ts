@@ -165,7 +165,7 @@ test('sessions in three time zones see the same UTC day: a day budget is never b
   );
   const job = await insertJob(db.pool);
   // 9,000 spent one second into today (UTC): in UTC+14 and UTC-11 the local day may start later.
-  await db.pool.query(sql.unsafe`
+  await db.ownerPool.query(sql.unsafe`
     insert into cost_ledger (at, service, operation, units, unit, cost_micro_usd, job_id)
     values (greatest(date_trunc('day', now(), 'UTC') + interval '1 second', now() - interval '1 hour'),
             'llamaparse', 'parse', 3000, 'credits', 9000, ${job.id}::uuid)`);

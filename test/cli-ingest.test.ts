@@ -5,7 +5,7 @@ import path from 'node:path';
 import { sql } from 'slonik';
 import { z } from 'zod';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
-import { cleanEnv, freePort, isListening, runTvdb, PROJECT_DIR } from './helpers/cli.ts';
+import { cleanEnv, embeddedRunning, freePort, isListening, runTvdb, PROJECT_DIR } from './helpers/cli.ts';
 import { startTvdb } from './helpers/processes.ts';
 import { waitForTerminal } from './helpers/pipeline.ts';
 import { minimalPdf, wrap } from '../lib/documents/minimalPdf.ts';
@@ -124,7 +124,7 @@ test('the main job (npm start) runs on the embedded default with no configuratio
   t.is(result.code, 0, result.stdout + result.stderr);
   t.regex(result.stdout, /summary: 3\/3 documents complete, \d+ chunks, \d+ vectors/);
   t.regex(result.stdout, /example search: .*\n1\. [\d.]+\s+samples\/state-machine\.html/);
-  t.false(await isListening(port), 'the embedded server stopped');
+  t.false(embeddedRunning(dataDir) || (await isListening(port)), 'the embedded server stopped');
 });
 
 test('SIGINT during tvdb ingest stops the workers, keeps the jobs queued, and exits', async (t) => {
@@ -146,5 +146,5 @@ test('SIGINT during tvdb ingest stops the workers, keeps the jobs queued, and ex
   const code = await proc.stop('SIGINT');
   t.is(code, 1);
   t.regex(proc.output(), /interrupted: unfinished jobs stay queued|complete/);
-  t.false(await isListening(port), 'the embedded server stopped');
+  t.false(embeddedRunning(path.join(dataDir, 'db')) || (await isListening(port)), 'the embedded server stopped');
 });

@@ -32,7 +32,7 @@ const sqlState = (error: unknown) =>
 test('the application role works the pipeline: jobs, moves, notes, ledger inserts; events say who', async (t) => {
   const job = await insertJob(db.pool);
   await advanceJob(db.pool, job.id, 'uploaded', 'parse_queued');
-  await addJobNote(db.pool, job.id, { event: 'test_note' });
+  await addJobNote(db.pool, job.id, { event: 'stage_busy', stage: 'parse' });
   await recordEmbeddingCost(db.pool, job.id, 10, 1);
   const who = await db.pool.anyFirst(
     sql.type(

@@ -11,13 +11,14 @@ import { createTestDatabase } from './helpers/database.ts';
 import { cleanEnv, runTvdb } from './helpers/cli.ts';
 import { startTvdb, type TvdbProcess } from './helpers/processes.ts';
 import { waitForTerminal, eventTrail } from './helpers/pipeline.ts';
-import { CORPUS_DIR, corpusTest } from './helpers/corpus.ts';
+import { HAS_CORPUS, CORPUS_MISSING, CORPUS_DIR, corpusTest } from './helpers/corpus.ts';
 import { LlamaParseEmulator } from '../emulators/llamaparse/index.ts';
 import { EmbeddingEmulator } from '../emulators/embeddings.ts';
 import { pointAt } from '../emulators/pointAt.ts';
 import { overlappingRuns } from './helpers/providerCalls.ts';
 import { HAPPY_PATH } from '../lib/jobs/stages.ts';
 import { tokenCostMicroUsd } from '../lib/costs/pricing.ts';
+import { ledgerBounds } from './helpers/costs.ts';
 
 const KILLS = 12;
 
@@ -114,6 +115,17 @@ corpusTest(
     );
     t.true(ledger.llamaparse + ledger.pending >= llamaBilled, 'LlamaParse: ledger + estimated >= billed');
     t.true(ledger.embeddings + ledger.pending >= embedBilled, 'embeddings: ledger + estimated >= billed');
+    // Nothing recorded twice: beyond what was billed, the ledger holds only the estimates of calls
+    // whose outcome is unknown (and what is still pending).
+    for (const [service, billed] of [
+      ['llamaparse', llamaBilled],
+      ['embeddings', embedBilled],
+    ] as const) {
+      const b = await ledgerBounds(db.pool, service);
+      t.log(`${service}: ledger ${b.total} (estimates ${b.estimated}, pending ${b.pending}), billed ${billed}`);
+      t.true(b.total + b.pending >= billed, `${service}: ledger + pending >= billed`);
+      t.true(b.total <= billed + b.estimated + b.pending, `${service}: ledger <= billed + estimates of unknown calls`);
+    }
     const runs = new Set([...embeddings.billed, ...llama.uploadLog].map((c) => c.run));
     t.log(
       `${accepted.length} jobs, ${failed.length} failed_parse; ${llama.uploadLog.length} uploads, ` +

@@ -10,6 +10,11 @@ import { waitFor } from './helpers/processGroups.ts';
 import { claimStageRun, extendStageLease, fenceStageRun, releaseStageLease } from '../lib/jobs/stageLeases.ts';
 import { recordCost, type LedgerEntry } from '../lib/costs/budget.ts';
 import { advanceJob, sqlState } from '../lib/jobs/advanceJob.ts';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { processGone, thisProcess } from '../lib/liveness/processIdentity.ts';
+import { releaseGoneProcesses, releaseHolderIfGone } from '../lib/liveness/releaseGone.ts';
+import { createLogger } from '../lib/log.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -209,7 +214,7 @@ test('a claim arriving during a run’s write that moves the job waits for it wi
     await fenceStageRun(tx, { jobId, stage: 'parse', token: a.token });
     fenced = true;
     await gate;
-    await advanceJob(tx, jobId, 'parse_queued', 'parsed', { who: 'run-a' });
+    await advanceJob(tx, jobId, 'parse_queued', 'parsed', { who: 'worker' });
   });
   await waitFor('run a to fence', async () => fenced, 5000, 20);
   const claim = claimStageRun(noRetries, { jobId, stage: 'parse', owner: 'run-b', leaseS: 30 });
@@ -246,4 +251,120 @@ test('a session idle inside a transaction past the stale window is ended, and it
   await new Promise((r) => setTimeout(r, 1500));
   t.true(await taken(), 'free once the idle session was ended');
   t.is(await stuck, 'ended');
+});
+
+/** A real process to hold leases: its identity as processIdentity.ts names it, and its end. */
+function leaseHolderProcess(t: import('ava').ExecutionContext) {
+  const child: ChildProcess = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+  const exited = new Promise((r) => child.once('exit', r));
+  t.teardown(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+  const pidStart = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]!;
+  const me = thisProcess()!;
+  return { child, exited, holder: { domain: me.domain, pid: child.pid!, pidStart } };
+}
+
+const quiet = createLogger('silent');
+
+test('a lease whose holder process is gone is released at once on its host; a frozen holder keeps it; a reused pid does not save it', async (t) => {
+  if (!thisProcess()) {
+    t.pass('no /proc here: nobody can tell a process is gone, leases run their course');
+    return;
+  }
+  const { db, jobId } = await oneQueuedJob(t);
+  const { child, exited, holder } = leaseHolderProcess(t);
+  const held = await claimStageRun(db.pool, { jobId, stage: 'parse', owner: 'child', leaseS: 60, holder });
+  t.is(held.outcome, 'claimed');
+  // Frozen: the pid exists, so the lease stays (exactly-once for a process that may wake up).
+  child.kill('SIGSTOP');
+  const busy = await claimStageRun(db.pool, { jobId, stage: 'parse', owner: 'other', leaseS: 30 });
+  if (busy.outcome !== 'busy') {
+    t.fail(busy.outcome);
+    return;
+  }
+  t.deepEqual(busy.holder, holder, 'a busy claim names the holding process');
+  t.false(processGone(holder.pid, holder.pidStart), 'a stopped process is not gone');
+  t.false(await releaseHolderIfGone(db.pool, busy.holder!, quiet));
+  // Another process's pid with this one's start time: a reused pid, so the holder is gone.
+  t.true(processGone(holder.pid, `${Number(holder.pidStart) - 1}`), 'same pid, another start time: gone');
+  // A holder of another domain (another host, another pid namespace) is never judged from here.
+  t.false(await releaseHolderIfGone(db.pool, { ...holder, domain: 'elsewhere', pid: 999_999 }, quiet));
+  t.is((await claimStageRun(db.pool, { jobId, stage: 'parse', owner: 'other', leaseS: 30 })).outcome, 'busy');
+  // Killed: gone, released at once although its lease had a minute left.
+  child.kill('SIGKILL');
+  await exited;
+  t.true(processGone(holder.pid, holder.pidStart));
+  t.true(await releaseHolderIfGone(db.pool, holder, quiet));
+  const next = await claimStageRun(db.pool, { jobId, stage: 'parse', owner: 'other', leaseS: 30 });
+  t.is(next.outcome, 'claimed');
+});
+
+test('the liveness sweep releases the leases and worker pools of processes of its host that are gone', async (t) => {
+  if (!thisProcess()) {
+    t.pass('no /proc here');
+    return;
+  }
+  const { db, jobId } = await oneQueuedJob(t);
+  const dead = leaseHolderProcess(t);
+  const frozen = leaseHolderProcess(t);
+  await claimStageRun(db.pool, { jobId, stage: 'parse', owner: 'dead', leaseS: 60, holder: dead.holder });
+  // (The job is not in chunk: the frozen holder's lease is written as a claim would.)
+  await db.pool.query(sql.unsafe`
+    insert into stage_leases (job_id, stage, token, owner, expires_at, holder_domain, holder_pid, holder_pid_start)
+    values (${jobId}::uuid, 'chunk', nextval('stage_lease_tokens'), 'frozen', now() + interval '60 seconds',
+            ${frozen.holder.domain}, ${frozen.holder.pid}, ${frozen.holder.pidStart})`);
+  for (const [pool, p] of [
+    ['pool-dead', dead.holder],
+    ['pool-frozen', frozen.holder],
+  ] as const)
+    await db.pool.query(sql.unsafe`
+      insert into worker_processes (pool_id, host, pid, domain, pid_start) values (${pool}, 'here', ${p.pid}, ${p.domain}, ${p.pidStart})`);
+  // A graphile job locked by the dead pool (a task it was running when it died).
+  await db.pool.query(sql.unsafe`
+    update graphile_worker._private_jobs set locked_by = 'pool-dead', locked_at = now() where key = ${'parse:' + jobId}`);
+  frozen.child.kill('SIGSTOP');
+  dead.child.kill('SIGKILL');
+  await dead.exited;
+  t.is(await releaseGoneProcesses(db.pool, quiet), 1);
+  const left = await db.pool.anyFirst(
+    sql.type(z.object({ o: z.string() }))`select owner as o from stage_leases order by owner`,
+  );
+  t.deepEqual(left, ['frozen']);
+  const pools = await db.pool.anyFirst(
+    sql.type(z.object({ p: z.string() }))`select pool_id as p from worker_processes`,
+  );
+  t.deepEqual(pools, ['pool-frozen']);
+  const locked = await db.pool.oneFirst(sql.type(z.object({ n: z.number() }))`
+    select count(*)::int as n from graphile_worker._private_jobs where locked_by is not null`);
+  t.is(locked, 0, "the dead pool's task is unlocked for the survivors");
+});
+
+test('a stage task finding its stage held by a killed process of its host runs at once, not after the lease', async (t) => {
+  if (!thisProcess()) {
+    t.pass('no /proc here');
+    return;
+  }
+  const { db, pipeline, jobId } = await oneQueuedJob(t);
+  const { child, exited, holder } = leaseHolderProcess(t);
+  await claimStageRun(db.pool, { jobId, stage: 'parse', owner: 'child', leaseS: 120, holder });
+  child.kill('SIGSTOP');
+  await pipeline.start();
+  await waitFor(
+    'a stage_busy note while the holder is frozen',
+    () =>
+      db.pool.maybeOneFirst(sql.type(z.object({ s: z.string() }))`
+        select detail ->> 'stage' as s from job_events
+        where job_id = ${jobId}::uuid and kind = 'note' and detail ->> 'event' = 'stage_busy' limit 1`),
+    15_000,
+  );
+  child.kill('SIGKILL');
+  await exited;
+  const killedAt = Date.now();
+  const states = await waitForTerminal(db.pool, [jobId], 30_000);
+  t.is(states[jobId]!.state, 'complete');
+  const s = (Date.now() - killedAt) / 1000;
+  t.true(s < 15, `done ${s.toFixed(1)} s after its holder died (its lease had 120 s)`);
+  t.true(pipeline.logs.some((l) => String(l.msg).includes('process that is gone')));
 });

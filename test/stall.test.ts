@@ -17,6 +17,8 @@ import { LlamaParseEmulator } from '../emulators/llamaparse/index.ts';
 import { EmbeddingEmulator } from '../emulators/embeddings.ts';
 import { pointAt } from '../emulators/pointAt.ts';
 import { overlappingRuns } from './helpers/providerCalls.ts';
+import { ledgerBounds } from './helpers/costs.ts';
+import { tokenCostMicroUsd } from '../lib/costs/pricing.ts';
 
 const STALE_S = 3;
 
@@ -104,6 +106,26 @@ async function ledgerTotals(db: TestDatabase) {
     select service, count(*)::int as rows, sum(units)::int as units from cost_ledger group by service order by service`);
 }
 
+/** Exactly once, in money: the ledger holds at least what each provider billed, and beyond it only
+ * the estimates of calls whose outcome is unknown (1,250 micro-USD a credit; 20,000 per 1M tokens). */
+async function assertLedgerBounds(t: ExecutionContext, s: Awaited<ReturnType<typeof setup>>) {
+  const billed = {
+    llamaparse: s.llama.stats.billedCredits * 1250,
+    embeddings: s.embeddings.billed.reduce((sum, call) => sum + tokenCostMicroUsd(call.tokens, 20_000), 0),
+  };
+  for (const service of ['llamaparse', 'embeddings'] as const) {
+    const b = await ledgerBounds(s.db.pool, service);
+    t.true(
+      b.total + b.pending >= billed[service],
+      `${service}: ledger ${b.total} + pending >= billed ${billed[service]}`,
+    );
+    t.true(
+      b.total <= billed[service] + b.estimated + b.pending,
+      `${service}: ledger ${b.total} <= billed ${billed[service]} + estimates ${b.estimated} + pending ${b.pending}`,
+    );
+  }
+}
+
 async function notes(db: TestDatabase, event: string) {
   return db.pool.oneFirst(sql.type(z.object({ n: z.number() }))`
     select count(*)::int as n from job_events where kind = 'note' and detail ->> 'event' = ${event}`);
@@ -136,6 +158,7 @@ test.serial('SIGSTOP in the middle of an embed call: the call is made once and b
   const vectors = await s.db.pool.oneFirst(sql.type(z.object({ n: z.number() }))`
     select count(*)::int as n from embeddings`);
   t.is(vectors, new Set(inputs).size, 'one vector per distinct text, none twice');
+  await assertLedgerBounds(t, s);
   t.log(`frozen ${frozenMs} ms; ${billed.length} embedding requests for ${inputs.length} texts`);
 });
 
@@ -170,6 +193,7 @@ test.serial(
       s.embeddings.billed.reduce((n, c) => n + c.tokens, 0),
       'and the tokens billed',
     );
+    await assertLedgerBounds(t, s);
     t.log(`frozen ${frozenMs} ms; ${s.llama.uploadLog.length} uploads for ${s.ids.length} documents`);
   },
 );

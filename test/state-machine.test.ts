@@ -2,7 +2,7 @@ import test from 'ava';
 import pg from 'pg';
 import { sql } from 'slonik';
 import { z } from 'zod';
-import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
+import { createTestDatabase, TEST_APPLICATION_ROLE, type TestDatabase } from './helpers/database.ts';
 import { insertJob, legalTransitions, walkTo, eventCount, jobState, type Transition } from './helpers/jobs.ts';
 import { advanceJob, sqlState, SQLSTATE } from '../lib/jobs/advanceJob.ts';
 import { JOB_STATES, HAPPY_PATH } from '../lib/jobs/stages.ts';
@@ -45,7 +45,7 @@ test('every legal move succeeds and writes exactly one event', async (t) => {
     const job = await insertJob(db.pool);
     await walkTo(db.pool, transitions, job.id, move.from_state);
     const before = await eventCount(db.pool, job.id);
-    t.is(await advanceJob(db.pool, job.id, move.from_state, move.to_state, { who: 'test' }), 'moved');
+    t.is(await advanceJob(db.pool, job.id, move.from_state, move.to_state, { who: 'worker' }), 'moved');
     t.is(await jobState(db.pool, job.id), move.to_state);
     t.is(await eventCount(db.pool, job.id), before + 1, `${move.from_state} -> ${move.to_state}`);
     const last = await db.pool.one(sql.type(
@@ -65,7 +65,8 @@ test('every illegal pair of the 12 x 12 grid fails with TV001 and leaves no trac
     for (const to of JOB_STATES) {
       if (to === from || isLegal(from, to)) continue;
       const error = await t.throwsAsync(
-        db.pool.transaction(async (tx) => {
+        // As the owner: the application role may not update jobs.state at all (advance_job only).
+        db.ownerPool.transaction(async (tx) => {
           await tx.query(sql.unsafe`update jobs set last_error = 'touched' where id = ${job.id}::uuid`);
           await tx.query(sql.unsafe`update jobs set state = ${to}::job_state where id = ${job.id}::uuid`);
         }),
@@ -126,7 +127,7 @@ test('a move from an unexpected state is refused with TV002; an unknown job with
 test('setting a job to the state it is in is not a move and writes no event', async (t) => {
   const job = await insertJob(db.pool);
   const events = await eventCount(db.pool, job.id);
-  await db.pool.query(sql.unsafe`update jobs set state = 'uploaded' where id = ${job.id}::uuid`);
+  await db.ownerPool.query(sql.unsafe`update jobs set state = 'uploaded' where id = ${job.id}::uuid`);
   t.is(await eventCount(db.pool, job.id), events);
 });
 
@@ -181,7 +182,7 @@ test('job_events refuses UPDATE, DELETE and TRUNCATE, even to its owner', async 
 test('the full happy path produces the seed event sequence, with detail and correlation id on every event', async (t) => {
   const job = await insertJob(db.pool, { correlationId: 'corr-happy-path' });
   for (let i = 1; i < HAPPY_PATH.length; i++) {
-    await advanceJob(db.pool, job.id, HAPPY_PATH[i - 1]!, HAPPY_PATH[i]!, { attempt: 1, who: 'test' });
+    await advanceJob(db.pool, job.id, HAPPY_PATH[i - 1]!, HAPPY_PATH[i]!, { attempt: 1, who: 'worker' });
   }
   const events = await db.pool.any(sql.type(
     z.object({
@@ -202,7 +203,7 @@ test('the full happy path produces the seed event sequence, with detail and corr
     ['created', ...Array(8).fill('transition')],
   );
   t.true(events.every((e) => e.correlation_id === 'corr-happy-path'));
-  t.deepEqual(events[3]!.detail, { attempt: 1, who: 'test' });
+  t.deepEqual(events[3]!.detail, { attempt: 1, who: 'worker', role: TEST_APPLICATION_ROLE.name });
   const timeline = await db.pool.any(sql.type(z.object({ state: z.string(), s: z.number() }))`
     select state::text, extract(epoch from time_in_state)::float8 as s from job_timeline where job_id = ${job.id}::uuid order by event_id`);
   t.is(timeline.length, 9);

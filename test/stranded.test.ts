@@ -62,7 +62,7 @@ test('a job whose task graphile-worker gave up on is stuck, raises the stuck-job
   await exhaust(db.pool, `parse:${id}`, 'Error: worker process exited while parsing (SIGKILL)');
   t.like(await task(db.pool, `parse:${id}`), { attempts: 3, max_attempts: 3 });
   t.deepEqual(await stuck(db.pool), [], 'not before two minutes in the state');
-  await age(db.pool, id);
+  await age(db.ownerPool, id);
 
   // Assertions: stuck_jobs shows it (before issue 14 an exhausted task counted as "has a task").
   t.deepEqual(await stuck(db.pool), [{ id, state: 'parse_queued' }]);
@@ -94,7 +94,7 @@ test('a job whose task is gone is re-queued once (a "reconciled" note); stranded
   const id = ids[0]!;
   const key = `parse:${id}`;
   await db.pool.query(sql.unsafe`delete from graphile_worker._private_jobs where key = ${key}`);
-  await age(db.pool, id);
+  await age(db.ownerPool, id);
   t.deepEqual(await stuck(db.pool), [{ id, state: 'parse_queued' }]);
 
   await reconcile();
@@ -122,10 +122,10 @@ test('a job left in chunks_stored with no task is moved on to embedding_queued a
   const id = ids[0]!;
   // A move made from psql (or a crash between two statements): chunks stored, nothing queued next.
   await db.pool.query(sql.unsafe`delete from graphile_worker._private_jobs where key = ${`parse:${id}`}`);
-  await advanceJob(db.pool, id, 'parse_queued', 'parsed', { who: 'test' });
-  await advanceJob(db.pool, id, 'parsed', 'chunking', { who: 'test' });
-  await advanceJob(db.pool, id, 'chunking', 'chunks_stored', { who: 'test' });
-  await age(db.pool, id);
+  await advanceJob(db.pool, id, 'parse_queued', 'parsed', { who: 'worker' });
+  await advanceJob(db.pool, id, 'parsed', 'chunking', { who: 'worker' });
+  await advanceJob(db.pool, id, 'chunking', 'chunks_stored', { who: 'worker' });
+  await age(db.ownerPool, id);
   t.deepEqual(await stuck(db.pool), [{ id, state: 'chunks_stored' }]);
 
   await reconcile();
@@ -142,7 +142,7 @@ test('a stuck job that the reconciler moved on is no longer in stuck_jobs, and t
   const { db, ids, reconcile } = await setup(t, ['one.md', 'two.md']);
   for (const id of ids) {
     await db.pool.query(sql.unsafe`delete from graphile_worker._private_jobs where key = ${`parse:${id}`}`);
-    await age(db.pool, id);
+    await age(db.ownerPool, id);
   }
   t.is((await stuck(db.pool)).length, 2);
   const raise = () =>
@@ -179,7 +179,7 @@ test('a job whose task exhausted its attempts by worker deaths (no error recorde
     await db.pool.query(sql.unsafe`select graphile_worker.force_unlock_workers(array['dead-worker'])`);
   }
   t.like(await task(db.pool, key), { attempts: 3, max_attempts: 3, last_error: null });
-  await age(db.pool, id);
+  await age(db.ownerPool, id);
   t.deepEqual(await stuck(db.pool), [{ id, state: 'parse_queued' }]);
   await reconcile();
   const after = await job(db.pool, id);

@@ -58,3 +58,31 @@ test('strings built to differ count the same: whitespace runs, BOMs, special tok
     { numRuns: 2000 },
   );
 });
+
+// Issue 22: a text holding U+FEFF is counted piece by piece (js-tiktoken only for the short pieces
+// that hold one), exactly as js-tiktoken counts it, and no longer quadratically.
+test('texts holding U+FEFF count the same as with js-tiktoken, piece by piece', (t) => {
+  const withBom = fc
+    .array(fc.oneof(fc.string({ maxLength: 20 }), fc.constantFrom('\ufeff', ' \ufeff', '\ufeff ', '  ', '\n', "'s")), {
+      maxLength: 30,
+    })
+    .map((parts) => `${parts.join('')}\ufeff`);
+  fc.assert(
+    fc.property(withBom, (text) => countTokens(text) === referenceCount(text)),
+    { numRuns: 2000 },
+  );
+  t.pass('2,000 texts holding U+FEFF counted alike');
+});
+
+test('a hostile 10 KB text (a U+FEFF in a run of spaces) counts in well under a second of CPU', (t) => {
+  const text = `a\ufeff${' '.repeat(9_997)}x`;
+  const started = process.threadCpuUsage();
+  const count = countTokens(text);
+  const used = process.threadCpuUsage(started);
+  const ms = (used.user + used.system) / 1000;
+  t.log(
+    `${count} tokens in ${ms.toFixed(0)} ms of CPU (js-tiktoken on the whole text: quadratic, 4.8 s for 4,000 spaces)`,
+  );
+  t.true(count > 0);
+  t.true(ms < 1500, `${ms.toFixed(0)} ms`);
+});

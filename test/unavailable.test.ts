@@ -15,6 +15,8 @@ test('errors of a stopping, stopped or restarting PostgreSQL are outages, wrappe
     new Error('query failed', { cause: pgError('ECONNRESET', 'read ECONNRESET') }),
     // A connect to "localhost" that tried ::1 and 127.0.0.1: an AggregateError of both refusals.
     new AggregateError([pgError('ECONNREFUSED', 'connect ECONNREFUSED ::1:5432'), pgError('ECONNREFUSED', 'x')], ''),
+    // The embedded server, stopped: its Unix socket is gone.
+    Object.assign(pgError('ENOENT', 'connect ENOENT /data/pg/.s.PGSQL.5433'), { syscall: 'connect' }),
   ];
   for (const error of outages) t.true(isDatabaseUnavailable(error), error.message || error.name);
 });
@@ -26,6 +28,7 @@ test('errors of the work itself are not outages', (t) => {
     pgError('TV001', 'illegal transition'),
     new Error('outer', { cause: new RangeError('inner') }),
     new AggregateError([new Error('a'), new Error('b')], 'both failed'),
+    Object.assign(pgError('ENOENT', "no such file or directory, open 'x.pdf'"), { syscall: 'open' }),
   ];
   for (const error of failures) t.false(isDatabaseUnavailable(error), error.message);
 });

@@ -74,6 +74,16 @@ test('loopback, private, link-local and other non-public destinations are refuse
     'http://[::ffff:127.0.0.1]/',
     'http://0.0.0.0/',
     'http://100.64.0.1/',
+    // IPv6 forms that carry an IPv4 address: judged by the IPv4 address, or refused outright.
+    'http://[::7f00:1]/', // IPv4-compatible ::127.0.0.1
+    'http://[::808:808]/', // IPv4-compatible, even of a public address (deprecated form)
+    'http://[::ffff:10.0.0.1]/',
+    'http://[::ffff:0:7f00:1]/', // SIIT
+    'http://[64:ff9b::a9fe:a9fe]/', // NAT64 of 169.254.169.254
+    'http://[64:ff9b:1::808:808]/', // local-use NAT64
+    'http://[2002:7f00:1::1]/', // 6to4
+    'http://[2002:808:808::1]/',
+    'http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/', // Teredo
   ]) {
     const error = await t.throwsAsync(
       resolveDestination(url, { allowPrivate: false }),
@@ -89,9 +99,20 @@ test('loopback, private, link-local and other non-public destinations are refuse
     { address: '93.184.215.14', family: 4 },
     { address: '10.0.0.7', family: 4 },
   ];
-  await t.throwsAsync(resolveDestination('https://hooks.example.com/', { allowPrivate: false, resolve: mixed }), {
-    message: /10\.0\.0\.7/,
-  });
+  const mixedError = await t.throwsAsync(
+    resolveDestination('https://hooks.example.com/', { allowPrivate: false, resolve: mixed }),
+  );
+  t.regex(mixedError!.message, /hooks\.example\.com resolves to a non-public address/);
+  t.false(mixedError!.message.includes('10.0.0.7'), 'a refusal never tells what a name resolves to');
+  // Public addresses behind IPv4-mapped and NAT64 forms are public.
+  for (const address of ['::ffff:93.184.215.14', '64:ff9b::5db8:d70e'])
+    t.like(
+      await resolveDestination('https://hooks.example.com/', {
+        allowPrivate: false,
+        resolve: async () => [{ address, family: 6 }],
+      }),
+      { address },
+    );
   const pub: Resolver = async () => [{ address: '93.184.215.14', family: 4 }];
   t.like(await resolveDestination('https://hooks.example.com/x', { allowPrivate: false, resolve: pub }), {
     address: '93.184.215.14',
@@ -103,7 +124,7 @@ test('loopback, private, link-local and other non-public destinations are refuse
   await t.throwsAsync(
     addSubscription(db.pool, { url: 'http://127.0.0.1:9/', events: ['job.complete'] }, { allowPrivate: false }),
     {
-      message: /url: 127\.0\.0\.1 resolves to 127\.0\.0\.1 \(loopback\)/,
+      message: /url: 127\.0\.0\.1 is a loopback address/,
     },
   );
 });
@@ -197,6 +218,36 @@ test('a URL that resolves to a private address when sending is blocked without c
     const queued = await deliverTest(id, { allowPrivate: false });
     t.like(await lastAttempt(queued.webhook_id), { outcome: 'blocked', message_status: 'pending' });
     t.is(receiver.received.length, 0);
+  } finally {
+    await receiver.stop();
+  }
+});
+
+test('the DNS lookup is inside the delivery deadline; a name that never resolves fails in time', async (t) => {
+  const receiver = new Receiver();
+  await receiver.start();
+  const port = new URL(receiver.url).port;
+  const slow: Resolver = () =>
+    new Promise((resolve) => setTimeout(() => resolve([{ address: '127.0.0.1', family: 4 }]), 700));
+  const { id, secret } = await addSubscription(
+    db.pool,
+    { url: `http://hooks.test:${port}/`, events: ['job.complete'] },
+    { allowPrivate: true, resolve: async () => [{ address: '127.0.0.1', family: 4 }] },
+  );
+  receiver.verifyWith(secret);
+  try {
+    // 700 ms of lookup + 500 ms of answer: over a 1 s deadline (before, the lookup was not counted).
+    receiver.answer = (_req, res) => void setTimeout(() => res.writeHead(200).end('ok'), 500);
+    let started = Date.now();
+    const slowLookup = await deliverTest(id, { timeoutMs: 1000, resolve: slow });
+    t.like(await lastAttempt(slowLookup.webhook_id), { outcome: 'timeout', message_status: 'pending' });
+    t.true(Date.now() - started < 1500, `${Date.now() - started} ms`);
+    started = Date.now();
+    const never = await deliverTest(id, { timeoutMs: 300, resolve: () => new Promise(() => {}) });
+    const attempt = await lastAttempt(never.webhook_id);
+    t.like(attempt, { outcome: 'unreachable', message_status: 'pending' });
+    t.regex(attempt.error!, /hooks\.test does not resolve \(no answer within 300 ms\)/);
+    t.true(Date.now() - started < 1000, `${Date.now() - started} ms`);
   } finally {
     await receiver.stop();
   }

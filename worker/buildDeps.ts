@@ -9,6 +9,7 @@ import { chooseParser } from '../lib/parse/chooseParser.ts';
 import { chooseEmbedder } from '../lib/embed/chooseEmbedder.ts';
 import { attemptsFor } from '../lib/jobs/attempts.ts';
 import { createCpuPool, cpuSettings } from '../lib/cpu/pool.ts';
+import { latencyMemory } from '../lib/resilience/callDeadline.ts';
 
 export function buildDeps(config: Config, pool: DatabasePool, log: Logger): PipelineDeps {
   const cpu = createCpuPool(cpuSettings(config));
@@ -21,5 +22,6 @@ export function buildDeps(config: Config, pool: DatabasePool, log: Logger): Pipe
     chunking: { targetTokens: config.CHUNK_TARGET_TOKENS, overlapTokens: config.CHUNK_OVERLAP_TOKENS },
     attempts: attemptsFor(config),
     cpu,
+    latency: { embeddings: latencyMemory(), llamaparse: latencyMemory() },
   };
 }

@@ -24,6 +24,7 @@ export async function superviseWorkers(
     deps.log.error({ err: cause, pool_id: old.poolId }, 'database unavailable: restarting the workers once it is back');
     await old.runner.kill().catch(() => {});
     await old.liveness.stop().catch(() => {});
+    void old.pgPool.end().catch(() => {}); // not awaited: a client lost with PostgreSQL never comes back
     for (let delay = 500; !stopping; delay = Math.min(delay * 2, 10_000)) {
       try {
         await releaseWorkerPool(deps.pool, old.poolId);

@@ -1,7 +1,7 @@
 import { parseCommandArgs, UsageError, type Command } from '../command.ts';
 import { withRuntime } from '../runtime.ts';
 import { table } from '../../lib/format.ts';
-import { costBreakdown, listBudgets } from '../../lib/costs/reports.ts';
+import { costBreakdown, documentTokens, listBudgets } from '../../lib/costs/reports.ts';
 import { formatUsd } from '../../lib/costs/pricing.ts';
 
 const BY = ['service', 'operation', 'day', 'job'] as const;
@@ -12,7 +12,8 @@ const command: Command = {
 What the paid calls cost, from the ledger (integer micro-dollars; shown in dollars), and the
 budgets with what is spent, reserved and left. Rows marked * include estimates (the provider
 reported no usage, or a paid call was never written down and is charged at what it could cost);
-the estimated column says how much.`,
+the estimated column says how much. --by job also lists each document's tokens: before and after
+clean-up (images as references, non-text runs left out), embedded (its chunks) and billed.`,
   async run(argv) {
     const { values } = parseCommandArgs(argv, { options: { by: { type: 'string' }, json: { type: 'boolean' } } });
     const by = (values.by ?? 'service') as (typeof BY)[number];
@@ -20,9 +21,12 @@ the estimated column says how much.`,
     return withRuntime({ poolSize: 2 }, async ({ pool }) => {
       const rows = await costBreakdown(pool, by);
       const budgets = await listBudgets(pool);
+      const documents = by === 'job' ? await documentTokens(pool) : undefined;
       if (values.json) {
         process.stdout.write(
-          JSON.stringify({ by, rows, budgets }, (_k, v) => (typeof v === 'bigint' ? Number(v) : v)) + '\n',
+          JSON.stringify({ by, rows, ...(documents ? { documents } : {}), budgets }, (_k, v) =>
+            typeof v === 'bigint' ? Number(v) : v,
+          ) + '\n',
         );
         return 0;
       }
@@ -40,6 +44,20 @@ the estimated column says how much.`,
           ]),
         ) + `total ${formatUsd(total)}${estimated > 0n ? ` (* ${formatUsd(estimated)} of it estimated)` : ''}\n`,
       );
+      if (documents?.length)
+        process.stdout.write(
+          `\n${table(
+            ['job', 'document', 'tokens before clean-up', 'after', 'embedded', 'billed'],
+            documents.map((d) => [
+              d.job_id,
+              d.file_name,
+              d.tokens_before_cleanup,
+              d.tokens_after_cleanup,
+              d.tokens_embedded,
+              d.tokens_billed,
+            ]),
+          )}`,
+        );
       if (budgets.length) {
         process.stdout.write(
           `\n${table(

@@ -32,7 +32,7 @@ DATABASE_URL, LLAMA_CLOUD_API_KEY or EMBEDDINGS_* set it uses those instead.`,
         `\nsummary: ${complete}/${flow.jobs.length} documents complete, ${totals.chunks} chunks, ${totals.vectors} vectors, ` +
           `${flow.seconds.toFixed(1)}s, cost $0.00 (${flow.deps.parser.parser} parser${totals.credits ? `, ${totals.credits} LlamaParse credits` : ''}, ${flow.deps.embedder.model})\n`,
       );
-      const { results } = await search(searchDeps(rt.config, rt.pool, rt.log, flow.deps.embedder), {
+      const { results } = await search(searchDeps(rt.config, rt.pool, rt.log, flow.deps.embedder, flow.deps.cpu), {
         query: QUESTION,
         k: 3,
         mode: 'hybrid',

@@ -100,11 +100,12 @@ async function estimate(paths: string[], json: boolean, walk: { followSymlinks: 
     }
     process.stdout.write(
       table(
-        ['file', 'pages', 'parse', 'tokens', 'embed', 'note'],
+        ['file', 'pages', 'parse', 'tokens before clean-up', 'tokens', 'embed', 'note'],
         rows.map((r) => [
           r.file,
           r.pages,
           formatUsd(r.parseMicroUsd),
+          r.tokens_before_cleanup,
           r.tokens,
           r.embedMicroUsd === null ? '?' : formatUsd(r.embedMicroUsd),
           r.note || null,

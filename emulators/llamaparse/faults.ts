@@ -25,6 +25,9 @@ export const LlamaParseFaults = z.object({
   loseUploadAnswers: z.object({ count: z.number().int().min(0) }).optional(),
   /** The next N jobs never leave PENDING. */
   stuckPending: z.object({ count: z.number().int().min(0) }).optional(),
+  /** The next N cancelled jobs bill the credits of the pages they were asked for (the real service
+   * may bill a job cancelled mid-parse); without it a cancelled job bills nothing. */
+  billCancelled: z.object({ count: z.number().int().min(0) }).optional(),
   /** The next N jobs end FAILED with this message. */
   failJobs: z
     .object({ count: z.number().int().min(0), message: z.string().default('ERROR_DURING_PROCESSING') })

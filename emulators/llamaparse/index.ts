@@ -25,6 +25,23 @@ export type LlamaParseEmulatorOptions = {
   webhookTimeoutMs?: number;
   faults?: LlamaParseFaults;
   log?: (message: string) => void;
+  /** The documented limits (llamaparse-api.md), lowered by tests that hold the emulator to them. */
+  limits?: Partial<LlamaParseLimits>;
+};
+
+/** LlamaParse's documented limits: file size, uploads per 10 s (per organization), images and
+ * text per page. */
+export type LlamaParseLimits = {
+  maxFileBytes: number;
+  uploadsPer10s: number;
+  imagesPerPage: number;
+  textBytesPerPage: number;
+};
+export const LLAMAPARSE_LIMITS: LlamaParseLimits = {
+  maxFileBytes: 512 * 1024 * 1024,
+  uploadsPer10s: 50,
+  imagesPerPage: 35,
+  textBytesPerPage: 64 * 1024,
 };
 
 export class LlamaParseEmulator {
@@ -44,6 +61,7 @@ export class LlamaParseEmulator {
     id: string;
   }> = [];
   readonly apiKeys: string[];
+  readonly limits: LlamaParseLimits;
   readonly log: (message: string) => void;
   faults: LlamaParseFaults;
   stats: EmulatorStats = freshStats();
@@ -56,6 +74,7 @@ export class LlamaParseEmulator {
     this.faults = LlamaParseFaults.parse(options.faults ?? {});
     this.listen = { port: options.port ?? 0, host: options.host ?? '127.0.0.1' };
     this.apiKeys = options.apiKeys ?? ['llx-emulator'];
+    this.limits = { ...LLAMAPARSE_LIMITS, ...options.limits };
     this.log = options.log ?? (() => {});
     const emu = this;
     const sender = {
@@ -72,6 +91,7 @@ export class LlamaParseEmulator {
       get stats() {
         return emu.stats;
       },
+      limits: this.limits,
       timing: { startDelayMs: options.startDelayMs ?? 50, perPageDelayMs: options.perPageDelayMs ?? 10 },
       later: (ms, fn) => this.later(ms, fn),
       emit: (job, eventType, force) => sendWebhook(sender, this.faults, job, eventType, force),

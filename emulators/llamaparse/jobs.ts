@@ -64,6 +64,7 @@ export const freshStats = (): EmulatorStats => ({
 export type Simulation = {
   faults: LlamaParseFaults;
   stats: EmulatorStats;
+  limits: { imagesPerPage: number; textBytesPerPage: number };
   timing: { startDelayMs: number; perPageDelayMs: number };
   later(ms: number, fn: () => void): void;
   emit(job: EmulatedJob, eventType: string, force?: boolean): void;
@@ -122,7 +123,7 @@ async function run(sim: Simulation, job: EmulatedJob, file: Buffer) {
         type.kind === 'pptx' || type.kind === 'xlsx'
           ? await officePages(file, type.kind)
           : await parseLocally(file, type);
-      result = selectPages(parsed, job);
+      result = withinPageLimits(selectPages(parsed, job), sim.limits);
     } catch (e) {
       const message = (e as Error).message;
       error = /no text layer|no text/.test(message)
@@ -185,7 +186,12 @@ export function jobView(job: EmulatedJob, withUsage: boolean) {
     error_message: job.error_message,
     user_metadata: job.user_metadata,
     ...(withUsage
-      ? { usage: job.status === 'COMPLETED' || job.status === 'FAILED' ? { credits: job.credits } : null }
+      ? {
+          usage:
+            job.status === 'COMPLETED' || job.status === 'FAILED' || job.status === 'CANCELLED'
+              ? { credits: job.credits ?? 0 }
+              : null,
+        }
       : {}),
   };
 }
@@ -199,6 +205,27 @@ export function resultPages(job: EmulatedJob) {
       ? { page_number: p.page_number, error: f.error, success: false as const }
       : { page_number: p.page_number, text: p.markdown };
   });
+}
+
+/** Documented: at most 35 images and 64 KB of text per page. What the service does past them is not
+ * documented [I]: the emulator keeps the first 35 images and the first 64 KB (UTF-8) of a page. */
+export function withinPageLimits(
+  output: ParseOutput,
+  limits: { imagesPerPage: number; textBytesPerPage: number },
+): ParseOutput {
+  const pages = output.pages.map((p) => {
+    let images = 0;
+    let markdown = p.markdown.replace(/!\[[^\]\n]{0,1000}\]\([^)\n]{0,4000}\)/g, (m) =>
+      ++images > limits.imagesPerPage ? '' : m,
+    );
+    if (Buffer.byteLength(markdown) > limits.textBytesPerPage)
+      markdown = Buffer.from(markdown)
+        .subarray(0, limits.textBytesPerPage)
+        .toString('utf8')
+        .replace(/\uFFFD$/, '');
+    return { ...p, markdown };
+  });
+  return { ...output, pages };
 }
 
 /** page_ranges.target_pages ("1,3,5-8", 1-based) as sorted page numbers, or what is wrong with it. */

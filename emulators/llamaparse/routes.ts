@@ -8,6 +8,7 @@ import { addAdminRoutes, bearer, readBody, sendJson, sleep } from '../http.ts';
 import { takeFault } from '../takeFault.ts';
 import { LlamaParseFaults } from './faults.ts';
 import {
+  CREDITS_PER_PAGE,
   createJob,
   finishJob,
   freshStats,
@@ -38,6 +39,18 @@ const Configuration = z
         }),
       )
       .optional(),
+    // Documented bounds: base_in_seconds <= 1800, extra_time_per_page_in_seconds <= 300.
+    processing_control: z
+      .object({
+        timeouts: z
+          .object({
+            base_in_seconds: z.number().int().positive().max(1800).nullish(),
+            extra_time_per_page_in_seconds: z.number().int().positive().max(300).nullish(),
+          })
+          .nullish(),
+      })
+      .passthrough()
+      .nullish(),
   })
   .passthrough();
 
@@ -96,6 +109,14 @@ export function addRoutes(app: Polka, emu: LlamaParseEmulator) {
     if (!job) return sendJson(res, 404, { detail: 'Job not found' });
     if (job.status !== 'PENDING' && job.status !== 'RUNNING')
       return sendJson(res, 400, { detail: `Job is already ${job.status} and cannot be cancelled` });
+    // What a cancelled job bills: nothing, unless the billCancelled fault says it parsed (and bills)
+    // the pages it was asked for; usage then reports it.
+    job.credits = 0;
+    if (takeFault(emu.faults, 'billCancelled')) {
+      job.credits = (job.maxPages ?? 1) * (CREDITS_PER_PAGE[job.tier] ?? 3);
+      emu.stats.billedPages += job.maxPages ?? 1;
+      emu.stats.billedCredits += job.credits;
+    }
     finishJob(emu.simulation, job, 'CANCELLED');
     sendJson(res, 200, jobView(job, false));
   });
@@ -112,21 +133,28 @@ async function upload(emu: LlamaParseEmulator, req: Request, res: ServerResponse
   const startedAt = Date.now();
   let form;
   try {
-    form = await readMultipart(req, { fileSize: 512 * 1024 * 1024 }, toMemory);
+    form = await readMultipart(req, { fileSize: emu.limits.maxFileBytes + 1 }, toMemory);
   } catch (error) {
     return sendJson(res, 422, { detail: String((error as Error).message) });
   }
   const file = form.files.find((f) => f.info.field === 'file' && f.value);
   if (emu.faults.outOfCredits)
     return sendJson(res, 402, { detail: 'You have run out of credits. Upgrade your plan or add credits.' });
-  if (takeFault(emu.faults, 'rateLimit')) {
-    const { retryAfterS, retryAfterMs } = emu.faults.rateLimit!;
+  // Documented: 50 uploads per 10 s per organization, the excess answered 429.
+  const now = Date.now();
+  let recent = 0;
+  for (let i = emu.uploadTimes.length - 1; i >= 0 && now - emu.uploadTimes[i]! < 10_000; i--) recent++;
+  if (takeFault(emu.faults, 'rateLimit') || (emu.limits.uploadsPer10s > 0 && recent >= emu.limits.uploadsPer10s)) {
+    const { retryAfterS, retryAfterMs } = emu.faults.rateLimit ?? {};
     const headers: Record<string, string> = {};
     if (retryAfterS !== undefined) headers['retry-after'] = String(retryAfterS);
     if (retryAfterMs !== undefined) headers['retry-after-ms'] = String(retryAfterMs);
     return sendJson(res, 429, { detail: 'Rate limit exceeded' }, headers);
   }
   if (!file) return sendJson(res, 422, { detail: [{ loc: ['body', 'file'], msg: 'Field required', type: 'missing' }] });
+  // Documented: files up to 512 MB. The status of a larger one is not documented [I]: 413, FastAPI's shape.
+  if (file.truncated || file.value!.length > emu.limits.maxFileBytes)
+    return sendJson(res, 413, { detail: `File too large: the maximum file size is ${emu.limits.maxFileBytes} bytes` });
   let config: z.infer<typeof Configuration>;
   try {
     const parsed = Configuration.safeParse(JSON.parse(form.fields.configuration ?? 'null'));

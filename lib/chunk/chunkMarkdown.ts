@@ -1,12 +1,15 @@
 // Pure: Markdown pages -> chunks of at most `targetTokens` tokens (counted with the embedding
 // model's tokenizer), each with its pages, heading path, ordinal and content hash. Blocks (lists,
 // tables, code) are kept whole when they fit; larger ones are split at sentences, then at words.
-// A single word longer than the limit cannot be split at a word boundary: it becomes its own chunk,
-// flagged `oversized`. Each chunk after the first starts with up to `overlapTokens` tokens from the
-// end of the previous one; `overlapChars` says where the new text begins, so the chunks' new text,
-// in order, is exactly the document's text (the property tests check this).
+// A run with no place to split (one huge word, CJK without spaces, a long identifier) is split by
+// tokens, so no chunk exceeds `targetTokens` whatever the text (`oversized` stays false; it is kept
+// for chunks stored before). Each chunk after the first starts with up to `overlapTokens` tokens from
+// the end of the previous one (a character suffix when the last word alone is longer);
+// `overlapChars` says where the new text begins, so the chunks' new text, in order, is the
+// document's text (the property tests check this).
 import { createHash } from 'node:crypto';
 import { markdownBlocks } from './markdownBlocks.ts';
+import { longestRun, MAX_RUN_CHARS } from './runs.ts';
 
 export type ChunkingOptions = { targetTokens: number; overlapTokens: number; countTokens: (text: string) => number };
 
@@ -68,7 +71,7 @@ export function chunkMarkdown(
       pageStart: Math.min(...current.map((p) => p.page)),
       pageEnd: Math.max(...current.map((p) => p.page)),
       headingPath: (current.find((p) => !p.isHeading) ?? current[0]!).headingPath,
-      oversized: current.some((p) => p.oversized),
+      oversized: tokens > options.targetTokens,
     });
     current = [];
     currentTokens = 0;
@@ -121,7 +124,11 @@ function toPieces(pages: ReadonlyArray<{ page_number: number; markdown: string }
       const path = [...headingPath];
       // js-tiktoken counts ~300k tokens/s: do not count a block that is certainly too long for one
       // piece (over 8 characters per token of budget); it gets split and its parts counted anyway.
-      const tokens = block.text.length > budget * 8 ? Number.POSITIVE_INFINITY : options.countTokens(block.text);
+      // Nor one holding a run too long to count quickly (runs.ts, MAX_RUN_CHARS).
+      const tokens =
+        block.text.length > budget * 8 || longestRun(block.text) > MAX_RUN_CHARS
+          ? Number.POSITIVE_INFINITY
+          : options.countTokens(block.text);
       if (tokens <= budget) {
         pieces.push({
           text: block.text,
@@ -158,6 +165,17 @@ function split(
   let bufferTokens = 0;
   const push = (s: string, oversized = false) => out.push({ text: s, tokens: count(s), oversized });
   const add = (unit: string, joiner: string) => {
+    if (longestRun(unit) > MAX_RUN_CHARS) {
+      // Too long a run to count as one: its words one by one, a run by tokens.
+      if (/\s/.test(unit.trim())) for (const word of unit.split(/\s+/).filter(Boolean)) add(word, ' ');
+      else {
+        if (buffer) push(buffer);
+        buffer = '';
+        bufferTokens = 0;
+        for (const part of splitByTokens(unit, budget, count)) out.push(part);
+      }
+      return;
+    }
     const unitTokens = count(buffer ? `${joiner}${unit}` : unit);
     if (bufferTokens + unitTokens <= budget) {
       buffer = buffer ? `${buffer}${joiner}${unit}` : unit;
@@ -172,14 +190,52 @@ function split(
       buffer = unit;
       bufferTokens = alone;
     } else if (/\s/.test(unit.trim())) for (const word of unit.split(/\s+/).filter(Boolean)) add(word, ' ');
-    else push(unit, true); // one unsplittable run
+    else for (const part of splitByTokens(unit, budget, count)) out.push(part); // one unsplittable run
   };
   for (const sentence of sentences) add(sentence, ' ');
   if (buffer) push(buffer);
   return out;
 }
 
-// The last whole words of `text` that fit in overlapTokens (counted per word, as in split()).
+/** Consecutive parts of a run with no whitespace, each of at most `budget` tokens and MAX_RUN_CHARS
+ * characters, cut at code point boundaries. Sized by the characters per token of the run's start,
+ * each part counted once (rarely twice): linear. */
+export function splitByTokens(
+  text: string,
+  budget: number,
+  count: (t: string) => number,
+): Array<{ text: string; tokens: number; oversized: false }> {
+  const out: Array<{ text: string; tokens: number; oversized: false }> = [];
+  const sample = text.slice(0, MAX_RUN_CHARS);
+  const charsPerToken = sample.length / Math.max(1, count(sample));
+  let start = 0;
+  while (start < text.length) {
+    let length = Math.max(1, Math.min(MAX_RUN_CHARS, Math.floor(budget * charsPerToken * 0.9)));
+    for (;;) {
+      const end = codePointBoundary(text, start, Math.min(text.length, start + length));
+      const part = text.slice(start, end);
+      const tokens = count(part);
+      if (tokens <= budget || end - start <= 2) {
+        out.push({ text: part, tokens, oversized: false });
+        start = end;
+        break;
+      }
+      length = Math.max(1, Math.floor(((end - start) * budget * 0.9) / tokens));
+    }
+  }
+  return out;
+}
+
+/** `end`, moved back off the middle of a surrogate pair (never to `start`). */
+function codePointBoundary(text: string, start: number, end: number): number {
+  if (end >= text.length || end <= start) return Math.max(end, Math.min(text.length, start + 1));
+  const c = text.charCodeAt(end);
+  if (c >= 0xdc00 && c <= 0xdfff) return end - 1 > start ? end - 1 : end + 1;
+  return end;
+}
+
+// The last whole words of `text` that fit in overlapTokens (counted per word, as in split()); when
+// even the last word is longer, the end of that word that fits.
 function tail(text: string, options: ChunkingOptions): string {
   const words = text
     .slice(-options.overlapTokens * 16)
@@ -193,5 +249,19 @@ function tail(text: string, options: ChunkingOptions): string {
     tokens += wordTokens;
     start = i;
   }
+  if (start === words.length && words.length) return wordEnd(words.at(-1)!, options);
   return words.slice(start).join(' ');
+}
+
+function wordEnd(word: string, options: ChunkingOptions): string {
+  let length = Math.min(word.length, options.overlapTokens * 2);
+  while (length > 0) {
+    let from = word.length - length;
+    const c = word.charCodeAt(from);
+    if (c >= 0xdc00 && c <= 0xdfff) from += 1;
+    const suffix = word.slice(from);
+    if (options.countTokens(suffix) <= options.overlapTokens) return suffix;
+    length = Math.floor(length / 2);
+  }
+  return '';
 }

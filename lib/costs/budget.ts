@@ -107,10 +107,12 @@ export async function priceAt(
   return price === null ? null : Number(price);
 }
 
-/** Is there a ledger row for this provider job already (a collect that ran twice)? */
+/** Is there a ledger row for this provider job already (a collect that ran twice)? An estimate
+ * charged for it while its answer was unknown does not count: its real bill replaces it. */
 export async function isBilled(db: CommonQueryMethods, service: Service, externalId: string): Promise<boolean> {
   const row = await db.maybeOneFirst(sql.type(z.object({ id: z.number() }))`
-    select id::int from cost_ledger where service = ${service} and external_id = ${externalId} limit 1`);
+    select id::int from cost_ledger where service = ${service} and external_id = ${externalId}
+      and operation not in ('unrecorded_call', 'estimate_replaced') limit 1`);
   return row !== null;
 }
 
@@ -125,6 +127,28 @@ export async function beginPaidCall(
   await db.query(
     sql.unsafe`select begin_paid_call(${reservationId}, ${amountMicroUsd}::bigint, ${leaseToken}::bigint)`,
   );
+}
+
+/** The provider's id of the stage's pending call (a LlamaParse job id), once known: an estimate
+ * charged for the call carries it, and the call's real bill then replaces that estimate. */
+export async function namePaidCall(
+  db: CommonQueryMethods,
+  jobId: string,
+  stage: 'parse' | 'embed',
+  leaseToken: string | null,
+  ref: string,
+) {
+  await db.query(sql.unsafe`select name_paid_call(${jobId}::uuid, ${stage}, ${leaseToken}::bigint, ${ref})`);
+}
+
+/** A request's pending call (a search query's embedding) did not bill: refused with an answer. */
+export async function clearRequestPaidCall(db: CommonQueryMethods, reservationId: number) {
+  await db.query(sql.unsafe`select clear_request_paid_call(${reservationId})`);
+}
+
+/** A request's call whose outcome is unknown: charged as estimated, its hold closed. */
+export async function chargeRequestPaidCall(db: CommonQueryMethods, reservationId: number, why: string) {
+  await db.query(sql.unsafe`select charge_request_paid_call(${reservationId}, ${why})`);
 }
 
 /** The stage's pending call is known not to have billed (refused, or looked up and absent). */

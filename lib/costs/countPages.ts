@@ -4,13 +4,17 @@
 //   PPTX             one page per slide (ppt/slides/slideN.xml in the zip's directory): exact
 //   XLSX             one page per sheet (xl/worksheets/sheetN.xml): exact
 //   PDF              pdf.js's page count: exact; a PDF pdf.js cannot open has no count (refused)
-//   DOCX, HTML       one page per 3,000 characters of text (DOCX: or the page count Word saved, its
-//                    page breaks, one page per 12 paragraphs, whichever is largest), doubled plus
+//   DOCX, HTML       one page per 3,000 characters of text (DOCX: of its runs in document.xml; or
+//                    the page count Word saved, its page breaks, one page per 12 paragraphs,
+//                    whichever is largest), doubled plus
 //                    one as headroom: an estimate, not exact (the collector fails a job whose cap
 //                    LlamaParse filled rather than drop pages silently)
 //   image            one page
-import yauzl from 'yauzl';
+// It runs in the CPU worker threads (lib/cpu/work.ts), with their time and memory limits; a ZIP
+// container is read through verifiedZip (the intake checks), never by mammoth's own reader.
 import { decodeText, detectType } from '../documents/detectType.ts';
+import { verifiedZip, type VerifiedZip } from '../documents/verifiedZip.ts';
+import { DEFAULT_ZIP_LIMITS, type ZipLimits } from '../documents/zipLimits.ts';
 
 export const CHARS_PER_PAGE = 3000;
 const PARAGRAPHS_PER_PAGE = 12;
@@ -23,7 +27,11 @@ export type PageCount =
   /** No count can be given: the document must stay off a paid parser (reason says why). */
   | { pages: null; reason: string };
 
-export async function countPages(bytes: Uint8Array, reader: PdfPageReader): Promise<PageCount> {
+export async function countPages(
+  bytes: Uint8Array,
+  reader: PdfPageReader,
+  zipLimits: ZipLimits = DEFAULT_ZIP_LIMITS,
+): Promise<PageCount> {
   const type = detectType(bytes);
   switch (type.kind) {
     case 'pdf': {
@@ -45,19 +53,20 @@ export async function countPages(bytes: Uint8Array, reader: PdfPageReader): Prom
     }
     case 'pptx':
     case 'xlsx': {
-      const names = await zipEntryNames(bytes);
-      if (names === null) return { pages: null, reason: `the ${type.kind.toUpperCase()} file is not a readable ZIP` };
+      const zip = await openVerified(bytes, zipLimits, type.kind);
+      if ('reason' in zip) return { pages: null, reason: zip.reason };
+      const names = zip.names;
       const pattern = type.kind === 'pptx' ? /^ppt\/slides\/slide\d+\.xml$/ : /^xl\/worksheets\/sheet\d+\.xml$/;
       const pages = names.filter((n) => pattern.test(n)).length;
       return { pages: Math.max(1, pages), exact: true, how: type.kind === 'pptx' ? 'slides' : 'sheets' };
     }
     case 'docx': {
-      const mammoth = (await import('mammoth')).default;
-      const { value } = await mammoth.extractRawText({ buffer: Buffer.from(bytes) }).catch(() => ({ value: '' }));
-      const layout = await docxLayout(bytes);
+      const zip = await openVerified(bytes, zipLimits, type.kind);
+      if ('reason' in zip) return { pages: null, reason: zip.reason };
+      const layout = await docxLayout(zip);
       const estimate = Math.max(
         1,
-        Math.ceil(value.length / CHARS_PER_PAGE),
+        Math.ceil(layout.characters / CHARS_PER_PAGE),
         layout.saved,
         layout.breaks + 1,
         Math.ceil(layout.paragraphs / PARAGRAPHS_PER_PAGE),
@@ -87,51 +96,40 @@ const headroom = (estimate: number) => estimate * 2 + 1;
 /** Pages of a text as the parsers split it: one more than its form feeds. */
 export const formFeedPages = (text: string) => text.split('\f').length;
 
-function openZip(bytes: Uint8Array): Promise<yauzl.ZipFile | null> {
-  return new Promise((resolve) => {
-    yauzl.fromBuffer(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { lazyEntries: true }, (err, zip) =>
-      resolve(err ? null : zip),
-    );
-  });
-}
-
-/** The names in a ZIP's central directory (nothing is inflated); null when it is not a ZIP. */
-async function zipEntryNames(bytes: Uint8Array): Promise<string[] | null> {
-  const zip = await openZip(bytes);
-  if (!zip) return null;
+/** The archive through the intake checks, or why it cannot be counted (kept off a paid parser). */
+async function openVerified(
+  bytes: Uint8Array,
+  limits: ZipLimits,
+  kind: string,
+): Promise<VerifiedZip | { reason: string }> {
   try {
-    const names: string[] = [];
-    for await (const entry of zip.eachEntry()) names.push(entry.fileName);
-    return names;
-  } catch {
-    return null;
-  } finally {
-    zip.close();
+    return await verifiedZip(bytes, limits, `the ${kind.toUpperCase()} file's pages cannot be counted`);
+  } catch (error) {
+    return { reason: (error as Error).message };
   }
 }
 
 /** Page signals in a DOCX: the page count Word saved (docProps/app.xml <Pages>), explicit page
  * breaks and paragraphs (word/document.xml). Nothing here is a bound: the caller adds headroom. */
-async function docxLayout(bytes: Uint8Array): Promise<{ saved: number; breaks: number; paragraphs: number }> {
-  const found = { saved: 0, breaks: 0, paragraphs: 0 };
-  const zip = await openZip(bytes);
-  if (!zip) return found;
+async function docxLayout(
+  zip: VerifiedZip,
+): Promise<{ saved: number; breaks: number; paragraphs: number; characters: number }> {
+  const found = { saved: 0, breaks: 0, paragraphs: 0, characters: 0 };
   try {
-    for await (const entry of zip.eachEntry()) {
-      if (entry.fileName !== 'docProps/app.xml' && entry.fileName !== 'word/document.xml') continue;
-      const chunks: Buffer[] = [];
-      for await (const chunk of await zip.openReadStreamPromise(entry)) chunks.push(chunk as Buffer);
-      const xml = Buffer.concat(chunks).toString('utf8');
-      if (entry.fileName === 'docProps/app.xml') found.saved = Number(/<Pages>(\d+)<\/Pages>/.exec(xml)?.[1] ?? 0);
-      else {
-        found.breaks = (xml.match(/w:type="page"|<w:pageBreakBefore\b/g) ?? []).length;
-        found.paragraphs = (xml.match(/<w:p[ >]/g) ?? []).length;
-      }
+    if (zip.exists('docProps/app.xml'))
+      found.saved = Number(/<Pages>(\d+)<\/Pages>/.exec(await zip.read('docProps/app.xml', 'utf-8'))?.[1] ?? 0);
+    if (zip.exists('word/document.xml')) {
+      const xml = await zip.read('word/document.xml', 'utf-8');
+      found.breaks = (xml.match(/w:type="page"|<w:pageBreakBefore\b/g) ?? []).length;
+      found.paragraphs = (xml.match(/<w:p[ >]/g) ?? []).length;
+      // The text's characters: what the runs' <w:t> elements hold (entities counted as written, so
+      // a little over), plus a line break per paragraph, as mammoth's raw text has them. A scan of
+      // the XML, not mammoth: its document tree of 20 MB of XML needed over 256 MB.
+      for (const [, text] of xml.matchAll(/<w:t(?:\s[^>]*)?>([^<]*)<\/w:t>/g)) found.characters += text!.length;
+      found.characters += found.paragraphs * 2;
     }
     return found;
   } catch {
     return found;
-  } finally {
-    zip.close();
   }
 }

@@ -2,7 +2,7 @@
 // as the parser counts them (countPages) x credits per page of the tier x price per credit. The
 // upload then carries page_ranges.max_pages = pages, so LlamaParse cannot bill more.
 import type { CommonQueryMethods } from 'slonik';
-import { countPages, type PdfPageReader } from './countPages.ts';
+import type { PageCount } from './countPages.ts';
 import { llamaparsePrices } from './llamaparsePrices.ts';
 import { llamaparseCostMicroUsd, llamaparseCredits } from './pricing.ts';
 
@@ -13,9 +13,10 @@ export async function estimateLlamaParse(
   db: CommonQueryMethods,
   tier: string,
   bytes: Uint8Array,
-  reader: PdfPageReader,
+  /** The CPU threads (lib/cpu/pool.ts): pages are counted off the event loop, within their limits. */
+  counter: { countPages(bytes: Uint8Array): Promise<PageCount> },
 ): Promise<LlamaParseEstimate> {
-  const count = await countPages(bytes, reader);
+  const count = await counter.countPages(bytes);
   if (count.pages === null) return count;
   return { ...count, ...(await llamaparseCost(db, tier, count.pages)) };
 }

@@ -55,3 +55,32 @@ export async function costBreakdown(db: CommonQueryMethods, by: 'service' | 'ope
            coalesce(sum(cost_micro_usd) filter (where estimated), 0)::bigint as estimated_micro_usd
     from cost_ledger group by 1 order by 1`);
 }
+
+const DocumentTokens = z.object({
+  job_id: z.string(),
+  file_name: z.string(),
+  state: z.string(),
+  tokens_before_cleanup: z.number().nullable(),
+  tokens_after_cleanup: z.number().nullable(),
+  tokens_embedded: z.number().nullable(),
+  tokens_billed: z.number().nullable(),
+});
+
+/** Per document (`tvdb costs --by job`): its parsed text's tokens before and after clean-up (the
+ * chunk stage's event), the tokens its chunks send to the embedder (overlap included; content
+ * already embedded is reused, not sent again) and the embedding tokens billed to it. */
+export async function documentTokens(db: CommonQueryMethods) {
+  return db.any(sql.type(DocumentTokens)`
+    select j.id::text as job_id, j.file_name, j.state::text as state,
+           (e.detail ->> 'tokens_before_cleanup')::int as tokens_before_cleanup,
+           (e.detail ->> 'tokens_after_cleanup')::int as tokens_after_cleanup,
+           c.tokens as tokens_embedded, l.tokens as tokens_billed
+    from jobs j
+    left join lateral (select detail from job_events where job_id = j.id and detail ? 'tokens_after_cleanup'
+                       order by id desc limit 1) e on true
+    left join lateral (select sum(token_count)::int as tokens from chunks where job_id = j.id) c on true
+    left join lateral (select sum(units)::int as tokens from cost_ledger
+                       where job_id = j.id and service = 'embeddings' and unit = 'tokens') l on true
+    where c.tokens is not null or l.tokens is not null
+    order by j.created_at, j.id`);
+}

@@ -4,14 +4,17 @@
 // parsed" (permanent, with the parser named) from anything else.
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import type { MessagePort } from 'node:worker_threads';
+import { threadId, type MessagePort } from 'node:worker_threads';
 import { StageError } from '../errors.ts';
 import { detectType } from '../documents/detectType.ts';
 import { parseLocally } from '../parse/local/parseLocally.ts';
 import type { ParseOutput } from '../parse/types.ts';
 import { chunkMarkdown } from '../chunk/chunkMarkdown.ts';
-import { countTokens } from '../chunk/tokenizer.ts';
+import { leaveOutNonText, tokensLeftOut, type LeftOut } from '../chunk/leaveOutNonText.ts';
+import { countTokens, countTokensBounded } from '../chunk/tokenizer.ts';
 import { hashingEmbedding } from '../embed/hashingEmbedder.ts';
+import { countPages, type PageCount } from '../costs/countPages.ts';
+import type { ZipLimits } from '../documents/zipLimits.ts';
 
 // A thread's heap grows to the largest document it has handled and V8 gives little of it back
 // while the thread idles, so the next stage (in this thread or the main one) adds to it: parsing
@@ -35,10 +38,10 @@ const collectAfterLarge = (size: number) => {
   if (size > 1 << 20) setTimeout(collect, 0);
 };
 
-/** Every task says when a thread starts it: the pool's time limit runs from then. */
+/** Every task says when a thread starts it (and which thread): the pool's time limit runs from then. */
 type Started = { started?: MessagePort };
 const begin = (input: Started) => {
-  input.started?.postMessage('started');
+  input.started?.postMessage({ threadId }); // the pool watches this thread's memory while it works
   input.started?.close();
 };
 
@@ -57,12 +60,14 @@ const failure = (error: unknown, what: string): Failure => {
   };
 };
 
-export async function parse(input: { bytes: Uint8Array } & Started): Promise<Done<ParseOutput> | Failure> {
+export async function parse(
+  input: { bytes: Uint8Array; zipLimits: ZipLimits } & Started,
+): Promise<Done<ParseOutput> | Failure> {
   begin(input);
   const { bytes } = input;
   const type = detectType(bytes);
   try {
-    return { ok: true, value: await parseLocally(bytes, type) };
+    return { ok: true, value: await parseLocally(bytes, type, input.zipLimits) };
   } catch (error) {
     return failure(error, `the local ${type.kind.toUpperCase()} parser`);
   } finally {
@@ -70,16 +75,28 @@ export async function parse(input: { bytes: Uint8Array } & Started): Promise<Don
   }
 }
 
-export type ChunkSummary = { count: number; tokens: number; oversized: number[]; rowsJson: string };
+/** What clean-up did before chunking (lib/chunk/leaveOutNonText.ts): the document's tokens before
+ * and after, images replaced by a reference, characters of non-text runs left out. */
+export type Cleanup = { tokensBefore: number; tokensAfter: number; images: number; runs: number; leftOut: LeftOut };
+export type ChunkSummary = { count: number; tokens: number; oversized: number[]; rowsJson: string; cleanup: Cleanup };
 
-/** Chunks of pages (JSON text of [{page_number, markdown}]), as the JSON rows storeChunks inserts. */
-export function chunk(input: {
-  pagesJson: string;
-  targetTokens: number;
-  overlapTokens: number;
-}): Done<ChunkSummary> | Failure {
+/** Chunks of pages (JSON text of [{page_number, markdown}]), as the JSON rows storeChunks inserts;
+ * images and non-text runs are left out first. */
+export function chunk(
+  input: {
+    pagesJson: string;
+    targetTokens: number;
+    overlapTokens: number;
+  } & Started,
+): Done<ChunkSummary> | Failure {
+  begin(input); // (it did not say so before: a chunk task had no time limit)
   try {
-    const pages = JSON.parse(input.pagesJson) as Array<{ page_number: number; markdown: string }>;
+    const parsed = JSON.parse(input.pagesJson) as Array<{ page_number: number; markdown: string }>;
+    const cleaned = leaveOutNonText(parsed);
+    const pages = cleaned.pages;
+    const tokensAfter = pages.reduce((n, p) => n + countTokensBounded(p.markdown), 0);
+    // Before clean-up: after, plus what was left out (estimated from a sample: see tokensLeftOut).
+    const tokensBefore = tokensAfter + tokensLeftOut(cleaned, countTokensBounded);
     const chunks = chunkMarkdown(pages, {
       targetTokens: input.targetTokens,
       overlapTokens: input.overlapTokens,
@@ -103,6 +120,7 @@ export function chunk(input: {
         tokens: chunks.reduce((n, c) => n + c.tokenCount, 0),
         oversized: chunks.filter((c) => c.oversized).map((c) => c.ordinal),
         rowsJson: JSON.stringify(rows),
+        cleanup: { tokensBefore, tokensAfter, images: cleaned.images, runs: cleaned.runs, leftOut: cleaned.leftOut },
       },
     };
   } catch (error) {
@@ -114,7 +132,7 @@ export function chunk(input: {
 
 export function tokens(input: { texts: string[] } & Started): number[] {
   begin(input);
-  return input.texts.map(countTokens);
+  return input.texts.map((t) => countTokensBounded(t)); // exact but for runs over 2,048 characters (runs.ts)
 }
 
 export function embedLocal(input: { texts: string[]; dimensions: number } & Started): number[][] {
@@ -122,10 +140,27 @@ export function embedLocal(input: { texts: string[]; dimensions: number } & Star
   return input.texts.map((t) => hashingEmbedding(t, input.dimensions));
 }
 
+/** Pages as a parser counts them (lib/costs/countPages.ts: mammoth for a DOCX, pdf.js for a PDF). */
+export async function pages(
+  input: { bytes: Uint8Array; zipLimits: ZipLimits } & Started,
+): Promise<Done<PageCount> | Failure> {
+  begin(input);
+  try {
+    return { ok: true, value: await countPages(input.bytes, { pdfPages: readPdfPages }, input.zipLimits) };
+  } catch (error) {
+    return failure(error, 'counting pages');
+  } finally {
+    collectAfterLarge(input.bytes.length);
+  }
+}
+
 /** The page count pdf.js reads from a PDF's page tree (null: it cannot open the file). */
 export async function pdfPages(input: { bytes: Uint8Array } & Started): Promise<number | null> {
   begin(input);
-  const { bytes } = input;
+  return readPdfPages(input.bytes);
+}
+
+async function readPdfPages(bytes: Uint8Array): Promise<number | null> {
   const { getDocumentProxy } = await import('unpdf');
   try {
     const pdf = await getDocumentProxy(bytes, { verbosity: 0 });

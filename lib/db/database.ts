@@ -1,14 +1,16 @@
 // One place that turns configuration into a database: DATABASE_URL when set, else the embedded
 // server in TVDB_DATA_DIR (started on demand, released when the process is done with it).
-import { createPool, SchemaValidationError, type DatabasePool, type Interceptor } from 'slonik';
+import { createPool, SchemaValidationError, type DatabasePool, type DriverFactory, type Interceptor } from 'slonik';
+import { createPgDriverFactory } from '@slonik/pg-driver';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import { startEmbeddedPostgres } from './embedded.ts';
 import { createDatabaseIfMissing } from './admin.ts';
 import { DEFAULT_APPLICATION_ROLE, roleOfUrl, urlAsRole, type ApplicationRole } from './applicationRole.ts';
+import { guardDatabaseClients, withApplicationName } from './clientErrors.ts';
 
 export const EMBEDDED_DATABASE = 'tvdb';
-/** The embedded server's application role (its superuser's password is just as fixed: local only). */
+/** The application role of throwaway clusters (tests, benchmarks); the embedded default's has a password of its own. */
 export const EMBEDDED_APPLICATION_ROLE: ApplicationRole = {
   name: DEFAULT_APPLICATION_ROLE,
   password: 'tvdb-app-embedded',
@@ -39,10 +41,13 @@ export async function locateDatabase(config: Config, log: Logger): Promise<Datab
   const server = await startEmbeddedPostgres({ dataDir: config.TVDB_DATA_DIR, port: config.TVDB_EMBEDDED_PORT, log });
   await createDatabaseIfMissing(server.urlFor('postgres'), EMBEDDED_DATABASE);
   const owner = server.urlFor(EMBEDDED_DATABASE);
+  // Set at every start (migrations run as the owner): a data directory of the old code, whose
+  // role had a fixed password, gets this one too.
+  const appRole: ApplicationRole = { name: DEFAULT_APPLICATION_ROLE, password: server.applicationPassword };
   return {
-    url: urlAsRole(owner, EMBEDDED_APPLICATION_ROLE),
+    url: urlAsRole(owner, appRole),
     migrationUrl: owner,
-    appRole: EMBEDDED_APPLICATION_ROLE,
+    appRole,
     embedded: true,
     release: server.release,
   };
@@ -61,6 +66,23 @@ const validateRows: Interceptor = {
 };
 
 /**
+ * slonik's pg driver forwards a client's 'error' to an emitter of its own, and stops listening to
+ * it when a destroy's grace period runs out while the client may still emit (a slow link): the
+ * forward then throws, uncaught. One listener of ours on that emitter for the client's whole life
+ * (the loss itself is logged once by clientErrors.ts; slonik destroys the client).
+ */
+const guardedPgDriver: DriverFactory = async (args) => {
+  const driver = await createPgDriverFactory()(args);
+  return {
+    createClient: async () => {
+      const client = await driver.createClient();
+      client.on('error', () => {});
+      return client;
+    },
+  };
+};
+
+/**
  * `idleInTransactionTimeoutS`: Postgres ends a session that sits idle inside a transaction this
  * long. A process frozen mid-transaction (SIGSTOP, a VM pause) would otherwise hold its row locks
  * (a stage lease, the reaper's lock) for as long as it is frozen, and stall every other worker.
@@ -68,9 +90,11 @@ const validateRows: Interceptor = {
 export async function createDatabasePool(
   url: string,
   maximumPoolSize = 10,
-  session: { idleInTransactionTimeoutS?: number } = {},
+  session: { idleInTransactionTimeoutS?: number; applicationName?: string } = {},
 ): Promise<DatabasePool> {
-  return createPool(url, {
+  guardDatabaseClients();
+  return createPool(withApplicationName(url, session.applicationName ?? 'app'), {
+    driverFactory: guardedPgDriver,
     maximumPoolSize,
     interceptors: [validateRows],
     // slonik's default sends DISCARD ALL each time a connection goes back to the pool: a round trip

@@ -57,7 +57,10 @@ export function createOpenAIProvider(config: OpenAIEmbeddingConfig): EmbeddingPr
             input: texts,
             ...(config.dimensions ? { dimensions: config.dimensions } : {}),
           },
-          call?.runId ? { headers: { 'x-tvdb-run': call.runId } } : {},
+          {
+            ...(call?.runId ? { headers: { 'x-tvdb-run': call.runId } } : {}),
+            ...(call?.timeoutMs ? { timeout: Math.min(call.timeoutMs, config.timeoutMs) } : {}),
+          },
         );
         const vectors = [...response.data].sort((a, b) => a.index - b.index).map((d) => unitLength(d.embedding));
         if (vectors.length !== texts.length)

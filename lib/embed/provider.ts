@@ -11,6 +11,7 @@ export type EmbeddingProvider = {
   /** Most tokens per request (the provider's limit). */
   readonly maxBatchTokens: number;
   /** `call.runId` names the stage run making the call (sent as X-TVDB-Run: tracing, and how the
-   * tests prove that two runs never call at once). */
-  embed(texts: string[], call?: { runId?: string }): Promise<EmbeddingResult>;
+   * tests prove that two runs never call at once); `call.timeoutMs`: this call's own deadline
+   * (lib/resilience/callDeadline.ts), at most the configured timeout. */
+  embed(texts: string[], call?: { runId?: string; timeoutMs?: number }): Promise<EmbeddingResult>;
 };

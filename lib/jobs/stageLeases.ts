@@ -5,9 +5,12 @@ import { z } from 'zod';
 import type { JobState, Stage } from './stages.ts';
 import { observeMetricSql } from '../metrics/observe.ts';
 
+/** The process holding a lease, as lib/liveness/processIdentity.ts names it (null: uncheckable). */
+export type LeaseHolder = { domain: string; pid: number; pidStart: string };
+
 export type Claim =
   | { outcome: 'claimed'; token: string; state: JobState }
-  | { outcome: 'busy'; state: JobState; retryInS: number }
+  | { outcome: 'busy'; state: JobState; retryInS: number; holder: LeaseHolder | null }
   | { outcome: 'not_in_stage'; state: JobState };
 
 const ClaimRow = z.object({
@@ -15,18 +18,29 @@ const ClaimRow = z.object({
   token: z.string().nullable(),
   state: z.string(),
   retry_in_s: z.number(),
+  holder_domain: z.string().nullable(),
+  holder_pid: z.number().nullable(),
+  holder_pid_start: z.string().nullable(),
 });
 
 export async function claimStageRun(
   db: CommonQueryMethods,
-  input: { jobId: string; stage: Stage; owner: string; leaseS: number },
+  input: { jobId: string; stage: Stage; owner: string; leaseS: number; holder?: LeaseHolder | null },
 ): Promise<Claim> {
+  const h = input.holder ?? null;
   const row = await db.one(sql.type(ClaimRow)`
-    select outcome, token::text, state::text, retry_in_s
-    from claim_stage_run(${input.jobId}::uuid, ${input.stage}, ${input.owner}, make_interval(secs => ${input.leaseS}))`);
+    select outcome, token::text, state::text, retry_in_s, holder_domain, holder_pid, holder_pid_start
+    from claim_stage_run(${input.jobId}::uuid, ${input.stage}, ${input.owner}, make_interval(secs => ${input.leaseS}),
+                         ${h?.domain ?? null}, ${h?.pid ?? null}::int, ${h?.pidStart ?? null})`);
   const state = row.state as JobState;
   if (row.outcome === 'claimed') return { outcome: 'claimed', token: row.token!, state };
-  if (row.outcome === 'busy') return { outcome: 'busy', state, retryInS: row.retry_in_s };
+  if (row.outcome === 'busy') {
+    const holder =
+      row.holder_domain !== null && row.holder_pid !== null && row.holder_pid_start !== null
+        ? { domain: row.holder_domain, pid: row.holder_pid, pidStart: row.holder_pid_start }
+        : null;
+    return { outcome: 'busy', state, retryInS: row.retry_in_s, holder };
+  }
   return { outcome: 'not_in_stage', state };
 }
 

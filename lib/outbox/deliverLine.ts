@@ -71,7 +71,8 @@ async function attempt(head: LineHead, settings: DeliverySettings): Promise<Atte
   const started = performance.now();
   let destination;
   try {
-    destination = await resolveDestination(head.url, settings);
+    // The lookup is inside the attempt's deadline: what it takes is not left for the POST.
+    destination = await resolveDestination(head.url, { ...settings, lookupTimeoutMs: settings.timeoutMs });
   } catch (error) {
     if (!(error instanceof DestinationError)) throw error;
     return {
@@ -89,5 +90,7 @@ async function attempt(head: LineHead, settings: DeliverySettings): Promise<Atte
     body: head.body,
     secret: head.secret,
   });
-  return postWebhook(destination, { headers, body: head.body }, { timeoutMs: settings.timeoutMs });
+  const left = Math.max(1, settings.timeoutMs - Math.round(performance.now() - started));
+  const result = await postWebhook(destination, { headers, body: head.body }, { timeoutMs: left });
+  return { ...result, latencyMs: Math.round(performance.now() - started) };
 }

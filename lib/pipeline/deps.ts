@@ -10,6 +10,7 @@ import type { ChunkingOptions } from '../chunk/chunkMarkdown.ts';
 import { breakerSettings } from '../resilience/breakers.ts';
 import type { CallGuard } from '../resilience/guardedCall.ts';
 import type { CpuPool } from '../cpu/pool.ts';
+import type { LatencyMemory } from '../resilience/callDeadline.ts';
 
 export type PipelineDeps = {
   pool: DatabasePool;
@@ -23,6 +24,8 @@ export type PipelineDeps = {
   attempts: AttemptsFor;
   /** Worker threads for CPU-heavy work (parsing, chunking, tokens, the local embedder). */
   cpu: CpuPool;
+  /** Each paid service's recent latencies in this process: a paid call's own deadline. */
+  latency: { embeddings: LatencyMemory; llamaparse: LatencyMemory };
 };
 
 /** What guardedCall needs of the deps: the pool, the log, the breaker settings. */

@@ -7,6 +7,7 @@ import { tokenCostMicroUsd } from '../costs/pricing.ts';
 import { batchByLimits } from '../embed/batchByLimits.ts';
 import { storeEmbeddings, type MissingEmbedding } from '../embed/embeddingRows.ts';
 import type { Logger } from '../log.ts';
+import type { ModelLimits } from '../embed/modelLimits.ts';
 import { guardedCall } from '../resilience/guardedCall.ts';
 import { callGuard, type PipelineDeps } from './deps.ts';
 import type { StageRun } from './stageRun.ts';
@@ -20,30 +21,49 @@ export async function embedMissing(
   billing: { paid: boolean; pricePerMillion: number; reservationId: number | null },
   run: StageRun,
   log: Logger,
+  limits: ModelLimits,
 ): Promise<number> {
   const { embedder } = deps;
   const { model, dimensions } = embedder;
   let promptTokens = 0;
-  const batches = batchByLimits([...missing], embedder.maxBatch, embedder.maxBatchTokens);
+  // The catalog's limits for the model, and the provider's own (smaller) batch sizes.
+  const batches = batchByLimits([...missing], {
+    maxInputTokens: limits.maxInputTokens,
+    maxInputsPerRequest: Math.min(limits.maxInputsPerRequest, embedder.maxBatch),
+    maxTokensPerRequest: Math.min(limits.maxTokensPerRequest, embedder.maxBatchTokens),
+  });
   for (const [i, batch] of batches.entries()) {
-    const embed = () =>
-      embedder.embed(
-        batch.map((m) => m.content),
-        { runId: run.id },
-      );
+    // A paid call's own deadline, from its tokens and the provider's recent latency (at most
+    // EMBEDDINGS_TIMEOUT_MS): the call is aborted then, so its lease need cover no more.
+    const tokens = sumTokens(batch);
+    const deadlineMs = deps.latency.embeddings.deadlineMs(tokens, deps.config.EMBEDDINGS_TIMEOUT_MS);
+    const embed = async () => {
+      const started = performance.now();
+      try {
+        const answer = await embedder.embed(
+          batch.map((m) => m.content),
+          { runId: run.id, timeoutMs: deadlineMs },
+        );
+        deps.latency.embeddings.observe(performance.now() - started, tokens);
+        return answer;
+      } catch (error) {
+        if (performance.now() - started >= deadlineMs - 50) deps.latency.embeddings.timedOut(deadlineMs, tokens);
+        throw error;
+      }
+    };
     const buckets: Array<[string, number]> = [
       ['embeddings:requests', 1],
-      ['embeddings:tokens', sumTokens(batch)],
+      ['embeddings:tokens', tokens],
     ];
     // Nobody else may start this call while it may still be answered: the lease covers its timeout.
-    if (billing.paid) await run.confirm(deps.config.EMBEDDINGS_TIMEOUT_MS);
+    if (billing.paid) await run.confirm(deadlineMs);
     // Pending on the reservation until its ledger row is written: a batch answered just before the
     // process died is charged (estimated) by the next run or at expiry, never left unrecorded.
     if (billing.paid && billing.reservationId !== null)
       await beginPaidCall(
         deps.pool,
         billing.reservationId,
-        tokenCostMicroUsd(sumTokens(batch), billing.pricePerMillion),
+        tokenCostMicroUsd(tokens, billing.pricePerMillion),
         run.token,
       );
     const result = billing.paid
@@ -54,8 +74,8 @@ export async function embedMissing(
           throw error;
         })
       : await embed();
-    const tokens = result.promptTokens ?? sumTokens(batch);
-    promptTokens += tokens;
+    const billed = result.promptTokens ?? tokens;
+    promptTokens += billed;
     await run.write(async (tx) => {
       await storeEmbeddings(
         tx,
@@ -67,9 +87,9 @@ export async function embedMissing(
         await recordCost(tx, {
           service: 'embeddings',
           operation: 'embed',
-          units: tokens,
+          units: billed,
           unit: 'tokens',
-          costMicroUsd: tokenCostMicroUsd(tokens, billing.pricePerMillion),
+          costMicroUsd: tokenCostMicroUsd(billed, billing.pricePerMillion),
           estimated: result.promptTokens === null,
           jobId: job.jobId,
           correlationId: job.correlationId,

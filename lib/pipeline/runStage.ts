@@ -19,6 +19,8 @@ import { paidPart, stageDef, type Stage } from '../jobs/stages.ts';
 import type { PipelineDeps } from './deps.ts';
 import { claimStageRun } from '../jobs/stageLeases.ts';
 import { holdStageRun, isLeaseLost, type StageRun } from './stageRun.ts';
+import { thisProcess } from '../liveness/processIdentity.ts';
+import { releaseHolderIfGone } from '../liveness/releaseGone.ts';
 
 export const StagePayload = z.object({ jobId: z.uuid(), correlationId: z.string().min(1) }).passthrough();
 
@@ -77,12 +79,19 @@ export async function runStage(
   const deferred = { jobId, task, payload: parsed.data, maxAttempts: deps.attempts(task) };
   // One run of a stage at a time: claim the lease, or leave the stage to the run that has it.
   const leaseS = deps.config.TVDB_WORKER_STALE_S;
-  const claim = await claimStageRun(deps.pool, {
-    jobId,
-    stage,
-    owner: `${hostname()}:${process.pid}:${helpers.job.id}`,
-    leaseS,
-  });
+  const claimNow = () =>
+    claimStageRun(deps.pool, {
+      jobId,
+      stage,
+      owner: `${hostname()}:${process.pid}:${helpers.job.id}`,
+      leaseS,
+      holder: thisProcess(),
+    });
+  let claim = await claimNow();
+  // The holder is a process of this host that is gone (SIGKILL, OOM): its lease ends now, not at
+  // its paid call's deadline. A frozen process still exists and keeps its lease.
+  if (claim.outcome === 'busy' && claim.holder && (await releaseHolderIfGone(deps.pool, claim.holder, log)))
+    claim = await claimNow();
   if (claim.outcome === 'not_in_stage')
     return log.info({ state: claim.state }, `${stage}: job is ${claim.state}; nothing to do`);
   if (claim.outcome === 'busy') {

@@ -1,11 +1,21 @@
 // The query's vector, from the configured embedder. A paid provider's call is treated like the
 // embed stage's: its estimate is reserved first (a reservation owned by the request, since a
 // search has no job), the call goes through the shared rate limits and circuit breaker, and the
-// ledger row and the settlement are written in one transaction after it. A call that fails is
-// billed nothing and its hold released; a process that dies mid-call leaves the hold to expire.
-// Nothing external happens inside a transaction.
+// ledger row and the settlement are written in one transaction after it. Like the embed stage's,
+// the call is marked pending on its reservation just before it is made (the most it can bill): a
+// call refused with an answer (or never made) is cleared and billed nothing; one whose outcome is
+// unknown (timed out, connection lost) is charged as estimated at once; a process that dies
+// mid-call leaves the pending call to be charged when the hold expires. Nothing external happens
+// inside a transaction.
 import type { DatabasePool } from 'slonik';
-import { recordCost, reserveRequestBudget, settleReservation } from '../costs/budget.ts';
+import {
+  beginPaidCall,
+  chargeRequestPaidCall,
+  clearRequestPaidCall,
+  recordCost,
+  reserveRequestBudget,
+  settleReservation,
+} from '../costs/budget.ts';
 import { embeddingPrice } from '../costs/embeddingPrice.ts';
 import { tokenCostMicroUsd } from '../costs/pricing.ts';
 import type { EmbeddingProvider, EmbeddingResult } from '../embed/provider.ts';
@@ -21,6 +31,7 @@ export type QueryEmbedding = {
   embedder: EmbeddingProvider;
   breaker: BreakerSettings;
   reservationTtlS: number;
+  cpu?: { countTokens(texts: string[]): Promise<number[]> };
 };
 
 export async function embedQuery(
@@ -30,21 +41,21 @@ export async function embedQuery(
 ): Promise<{ vector: number[]; costMicroUsd: number }> {
   const { embedder, pool } = deps;
   if (embedder.name !== 'openai') return { vector: (await embedder.embed([text])).vectors[0]!, costMicroUsd: 0 };
-  // Loaded on first use: the tokenizer's tables cost ~60 MB, and only a paid embedder needs a count.
-  const { countTokens } = await import('../chunk/tokenizer.ts');
-  const tokens = countTokens(text);
+  const tokens = await queryTokens(deps, text);
   const price = await embeddingPrice(pool, embedder.model).catch((error: Error) => {
     throw new SearchError(500, 'embedding_failed', error.message);
   });
+  const estimateMicroUsd = tokenCostMicroUsd(tokens, price);
   const reservation = await reserveRequestBudget(pool, {
     requestId: request.requestId,
     stage: 'search',
     service: 'embeddings',
-    amountMicroUsd: tokenCostMicroUsd(tokens, price),
+    amountMicroUsd: estimateMicroUsd,
     ttlS: deps.reservationTtlS,
   });
   if (!reservation.ok)
     throw new SearchError(402, 'budget_exhausted', `no budget left to embed the query: ${reservation.refusedBy}`);
+  await beginPaidCall(pool, reservation.reservationId, estimateMicroUsd, null);
   let result: EmbeddingResult;
   try {
     result = await guardedCall(
@@ -58,7 +69,23 @@ export async function embedQuery(
       ],
     );
   } catch (error) {
-    await settleReservation(pool, reservation.reservationId);
+    // Refused with an answer, or not called at all (breaker, rate limit): nothing billed. Anything
+    // else (a timeout, a lost connection) may have billed: charged as estimated.
+    const answered = error instanceof DeferError || (error instanceof StageError && error.status !== undefined);
+    if (answered) {
+      await clearRequestPaidCall(pool, reservation.reservationId);
+      await settleReservation(pool, reservation.reservationId);
+    } else {
+      await chargeRequestPaidCall(
+        pool,
+        reservation.reservationId,
+        'the query embedding call failed without an answer; it may have been billed',
+      );
+      deps.log.warn(
+        { err: error, estimate_micro_usd: estimateMicroUsd },
+        'search: query embedding charged as estimated',
+      );
+    }
     throw asSearchError(error);
   }
   const billed = result.promptTokens ?? tokens;
@@ -79,6 +106,18 @@ export async function embedQuery(
     await settleReservation(tx, reservation.reservationId);
   });
   return { vector: result.vectors[0]!, costMicroUsd };
+}
+
+/** The query's tokens, counted in the CPU threads when there are some (the server's), with their
+ * time and memory limits; in-process otherwise (the CLI), the tokenizer loaded on first use (its
+ * tables cost ~60 MB, and only a paid embedder needs a count). */
+async function queryTokens(deps: QueryEmbedding, text: string): Promise<number> {
+  if (!deps.cpu) return (await import('../chunk/tokenizer.ts')).countTokens(text);
+  try {
+    return (await deps.cpu.countTokens([text]))[0]!;
+  } catch (error) {
+    throw new SearchError(500, 'embedding_failed', `counting the query's tokens failed: ${(error as Error).message}`);
+  }
 }
 
 /** A wait (open breaker, rate limit) or a transient failure: 503, try again; a refusal: 502. */

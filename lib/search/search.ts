@@ -14,6 +14,7 @@ import { loadHits } from './loadHits.ts';
 import { nearestContents, type VectorMethod } from './nearestContents.ts';
 import type { SearchFilters } from './searchFilters.ts';
 import { textCandidates } from './textCandidates.ts';
+import type { CpuPool } from '../cpu/pool.ts';
 
 export const SEARCH_MODES = ['vector', 'text', 'hybrid'] as const;
 export type SearchMode = (typeof SEARCH_MODES)[number];
@@ -33,6 +34,9 @@ export type SearchDeps = {
   textLanguage: string;
   /** How long a query's budget hold lasts if the process dies before settling it. */
   reservationTtlS: number;
+  /** CPU threads that count the query's tokens (the server's: client input is never tokenised on
+   * its event loop); without them (the CLI) the count runs in-process. */
+  cpu?: Pick<CpuPool, 'countTokens' | 'close'>;
 };
 
 export function searchDeps(
@@ -40,6 +44,7 @@ export function searchDeps(
   pool: DatabasePool,
   log: Logger,
   embedder = chooseEmbedder(config),
+  cpu?: SearchDeps['cpu'],
 ): SearchDeps {
   return {
     pool,
@@ -50,6 +55,7 @@ export function searchDeps(
     exactBelow: config.TVDB_SEARCH_EXACT_BELOW,
     textLanguage: config.TVDB_TEXT_SEARCH_LANGUAGE,
     reservationTtlS: Math.ceil(config.EMBEDDINGS_TIMEOUT_MS / 1000) + 60,
+    cpu,
   };
 }
 

@@ -12,7 +12,14 @@
 -- (000002)
 -- A note on a job's history that is not a move (a failed attempt, a LlamaParse submission, ...).
 create or replace function add_job_note(p_job_id uuid, p_detail jsonb) returns void
-language sql volatile security definer set search_path = public, pg_temp as $$
+language plpgsql volatile security definer set search_path = public, pg_temp as $$
+declare
+  v_problem text := job_note_problem(p_detail);
+begin
+  if v_problem is not null then
+    raise exception 'add_job_note: %', v_problem using errcode = '22023';
+  end if;
   insert into job_events (job_id, kind, from_state, to_state, correlation_id, detail)
-  select id, 'note', null, state, correlation_id, p_detail from jobs where id = p_job_id;
-$$;
+  select id, 'note', null, state, correlation_id, p_detail || jsonb_build_object('role', session_user::text)
+  from jobs where id = p_job_id;
+end $$;

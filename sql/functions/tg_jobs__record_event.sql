@@ -1,3 +1,7 @@
+-- Each move's event (as 000022), except: a job's creation ignores tvdb.event_detail (nobody
+-- passes one; a value there was set by someone else), and `role` is always the login role.
+--
+-- Before 000072:
 -- Least privilege. The server, the workers and every command connect as an application role that
 -- owns nothing (created by `tvdb migrate`, which runs as the owner; see README "Database roles").
 -- That role may not write the history or the rules: job_events only grows through the trigger
@@ -20,12 +24,16 @@
 create or replace function tg_jobs__record_event() returns trigger
 language plpgsql volatile security definer set search_path = public, pg_temp as $$
 declare
-  v_detail jsonb := coalesce(nullif(current_setting('tvdb.event_detail', true), '')::jsonb, '{}');
+  v_detail jsonb := '{}';
   v_seconds double precision;
 begin
+  if tg_op = 'UPDATE' then
+    v_detail := coalesce(nullif(current_setting('tvdb.event_detail', true), '')::jsonb, '{}');
+  end if;
   if not v_detail ? 'who' then
     v_detail := v_detail || jsonb_build_object('who', session_user::text);
   end if;
+  v_detail := v_detail || jsonb_build_object('role', session_user::text);
   if tg_op = 'INSERT' then
     insert into job_events (job_id, kind, from_state, to_state, correlation_id, detail)
     values (new.id, 'created', null, new.state, new.correlation_id, v_detail);

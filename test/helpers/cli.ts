@@ -2,6 +2,8 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createServer } from 'node:net';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 
 export const PROJECT_DIR = fileURLToPath(new URL('../..', import.meta.url));
 export const TVDB_BIN = fileURLToPath(new URL('../../bin/tvdb.js', import.meta.url));
@@ -45,6 +47,17 @@ export function runTvdb(
 }
 
 export { freePort } from '../../lib/http/freePort.ts';
+
+/** Whether the embedded server of data directory `dataDir` runs (its postmaster.pid names a live process). */
+export function embeddedRunning(dataDir: string): boolean {
+  try {
+    const pid = Number(readFileSync(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]);
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export function isListening(port: number): Promise<boolean> {
   return new Promise((resolve) => {

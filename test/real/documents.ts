@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { minimalPdf, wrap } from '../../lib/documents/minimalPdf.ts';
 import { HAS_CORPUS, corpusFile } from '../helpers/corpus.ts';
+import { docxWithPictures } from '../helpers/imageDocuments.ts';
 
 const Document = z.object({
   id: z.string(),
@@ -24,6 +25,8 @@ const GENERATORS: Record<string, () => Buffer> = {
       wrap('Page two lists the tide tables for the harbour, high water and low water for each day.'),
       wrap('Page three records the ships that passed and the weather seen from the gallery.'),
     ]),
+  // A Word file with a PNG, a JPEG and an EMF picture (issue 23: images are references, not bytes).
+  'docx-with-pictures': () => docxWithPictures(['The harbour master keeps the tide tables for the port.']),
   // A real PDF cut in half: no cross-reference table, no end.
   'corrupt-pdf': () => minimalPdf([wrap('This document will be cut short and cannot be parsed.')]).subarray(0, 180),
   // Bytes of no known type (NUL-laden binary).
@@ -47,7 +50,11 @@ export function loadManifest(): { documents: ManifestDocument[]; skipped: string
     } else {
       const make = GENERATORS[d.generator ?? ''];
       if (!make) throw new Error(`manifest: no generator "${d.generator}"`);
-      documents.push({ ...d, name: `${d.id}.${d.type === 'pdf' ? 'pdf' : 'bin'}`, bytes: make() });
+      documents.push({
+        ...d,
+        name: `${d.id}.${d.type === 'pdf' || d.type === 'docx' ? d.type : 'bin'}`,
+        bytes: make(),
+      });
     }
   }
   return { documents, skipped };

@@ -153,6 +153,7 @@ async function scenario(
 
 const completeDocs = documents.filter((d) => d.expect === 'complete');
 let firstJob: { id: string; doc: ManifestDocument } | undefined;
+const completedJobs = new Map<string, string>();
 await scenario('1. successful parsing: upload, parse, webhook or poll, storage, database', async (s, check) => {
   const { jobs } = await upload(completeDocs);
   const states = await waitForTerminal(
@@ -183,6 +184,7 @@ await scenario('1. successful parsing: upload, parse, webhook or poll, storage, 
       check(billed?.units === doc.pages, `${doc.id}: ${doc.pages} page(s) billed at 1 credit (fast tier)`);
   }
   firstJob = jobs[0] ? { id: jobs[0].job_id, doc: completeDocs[0]! } : undefined;
+  for (const [i, job] of jobs.entries()) completedJobs.set(completeDocs[i]!.id, job.job_id);
   s.notes.push(`mode: ${publicUrl ? 'webhooks' : 'polling'}`);
   return jobs.map((j) => j.job_id);
 });
@@ -350,6 +352,40 @@ Object.assign(performance_, {
   parsePerPageP95S: percentile(perPage, 95),
   peakWorkerRssMb: peakRssKb / 1024,
 });
+await scenario(
+  '6. a Word file with pictures: references, not bytes; every chunk within the model limit',
+  async (s, check) => {
+    const id = completedJobs.get('docx-pictures');
+    if (!id) {
+      check(false, 'the Word file with pictures was ingested in scenario 1');
+      return [];
+    }
+    const chunks = await pool.any(sql.type(z.object({ content: z.string(), tokens: z.number() }))`
+    select content, token_count as tokens from chunks where job_id = ${id}::uuid order by ordinal`);
+    check(chunks.length > 0, `${chunks.length} chunk(s)`);
+    check(
+      chunks.every((c) => !/[A-Za-z0-9+/]{120,}/.test(c.content)),
+      'no chunk holds image bytes (no base64 run of 120 characters)',
+    );
+    check(
+      chunks.every((c) => c.tokens <= 8192),
+      `no chunk over 8,192 tokens (largest ${Math.max(0, ...chunks.map((c) => c.tokens))})`,
+    );
+    const text = chunks.map((c) => c.content).join('\n');
+    // The emulator parses as our local parser does; LlamaParse writes its own image references.
+    if (!realLlama)
+      check(text.includes('![A chart of monthly tides](image 1)'), 'the pictures are kept as readable references');
+    const billed = await pool.oneFirst(sql.type(z.object({ n: z.number() }))`
+    select coalesce(sum(units), 0)::int as n from cost_ledger where job_id = ${id}::uuid and service = 'embeddings'`);
+    check(
+      billed > 0 && billed < 2000,
+      `embedding tokens billed: ${billed} (the pictures' bytes would be ~40,000 each)`,
+    );
+    s.notes.push(`docx with 3 pictures: ${billed} embedding tokens`);
+    return [];
+  },
+);
+
 const total = await pool.oneFirst(
   sql.type(z.object({ c: z.number() }))`select coalesce(sum(cost_micro_usd), 0)::float8 as c from cost_ledger`,
 );

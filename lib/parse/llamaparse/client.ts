@@ -32,6 +32,8 @@ export type UploadRequest = {
   /** page_ranges: LlamaParse parses (and bills) at most maxPages pages, or exactly targetPages. */
   maxPages?: number;
   targetPages?: string;
+  /** This upload's own deadline (lib/resilience/callDeadline.ts), at most the configured timeout. */
+  timeoutMs?: number;
 };
 
 /** A LlamaParse job as the list shows it. */
@@ -111,7 +113,10 @@ export function createLlamaParseClient(config: LlamaParseConfig): LlamaParseClie
                 }
               : {}),
           },
-          request.runId ? { headers: { 'x-tvdb-run': request.runId } } : {},
+          {
+            ...(request.runId ? { headers: { 'x-tvdb-run': request.runId } } : {}),
+            ...(request.timeoutMs ? { timeout: Math.min(request.timeoutMs, config.timeoutMs) } : {}),
+          },
         );
         return { id: response.id, status: response.status };
       }),

@@ -45,6 +45,36 @@ converter.addRule('hidden', {
   replacement: () => '',
 });
 
+// Images are not text (DECISIONS.md, "Images"): an image whose source is its bytes (a `data:` URI) or
+// an inline <svg> becomes `![alt](image N)`, N counting the document's images from 1; an image with
+// a URL keeps it (a readable reference). The count restarts with each htmlToMarkdown call.
+let imagesSeen = 0;
+const imageReference = (alt: string) =>
+  `![${alt.replace(/\s+/g, ' ').replace(/[[\]]/g, '').trim()}](image ${++imagesSeen})`;
+converter.addRule('embeddedImage', {
+  filter: (node) => node.nodeName === 'IMG' && /^\s*data:/i.test(node.getAttribute('src') ?? ''),
+  replacement: (_content, node) => imageReference((node as HTMLElement).getAttribute('alt') ?? ''),
+});
+// A picture the DOCX path already numbered (src "image N"): the same reference, without the angle
+// brackets turndown puts around a destination holding a space.
+converter.addRule('numberedImage', {
+  filter: (node) => node.nodeName === 'IMG' && /^image \d+$/.test(node.getAttribute('src') ?? ''),
+  replacement: (_content, node) => {
+    const element = node as HTMLElement;
+    const alt = (element.getAttribute('alt') ?? '').replace(/\s+/g, ' ').replace(/[[\]]/g, '').trim();
+    return `![${alt}](${element.getAttribute('src')})`;
+  },
+});
+converter.addRule('inlineSvg', {
+  filter: (node) => node.nodeName.toLowerCase() === 'svg',
+  replacement: (_content, node) => {
+    const element = node as HTMLElement;
+    const title = Array.prototype.find.call(element.childNodes, (n: Node) => n.nodeName.toLowerCase() === 'title') as
+      Node | undefined;
+    return imageReference(element.getAttribute('aria-label') ?? title?.textContent ?? '');
+  },
+});
+
 // Paragraphs inside table cells (Word tables have them) would break a Markdown row across lines.
 converter.addRule('cellParagraph', {
   filter: (node) => node.nodeName === 'P' && /^(TD|TH)$/.test(node.parentNode?.nodeName ?? ''),
@@ -75,6 +105,7 @@ export function htmlToMarkdown(html: string): string {
   if (depth > MAX_DEPTH)
     throw permanent(`the HTML nests elements ${depth} levels deep (more than ${MAX_DEPTH}): refusing to convert it`);
   let markdown: string;
+  imagesSeen = 0;
   try {
     markdown = converter.turndown(html.replace(/<\?xml[^<>]*\?>/g, ''));
   } catch (error) {

@@ -2,17 +2,23 @@
 // DOCX. Failures that no retry can fix (corrupt file, no text layer) are permanent.
 import { describe, detectType, decodeText, type DocumentType } from '../../documents/detectType.ts';
 import { permanent } from '../../errors.ts';
+import { verifiedZip } from '../../documents/verifiedZip.ts';
+import { DEFAULT_ZIP_LIMITS, type ZipLimits } from '../../documents/zipLimits.ts';
 import type { ParseOutput } from '../types.ts';
 import { cleanText } from '../cleanText.ts';
 
 export { LOCAL_PARSER_KINDS } from './kinds.ts';
 
-export async function parseLocally(bytes: Uint8Array, type: DocumentType = detectType(bytes)): Promise<ParseOutput> {
-  const output = await parseByKind(bytes, type);
+export async function parseLocally(
+  bytes: Uint8Array,
+  type: DocumentType = detectType(bytes),
+  zipLimits: ZipLimits = DEFAULT_ZIP_LIMITS,
+): Promise<ParseOutput> {
+  const output = await parseByKind(bytes, type, zipLimits);
   return { ...output, pages: output.pages.map((p) => ({ ...p, markdown: cleanText(p.markdown) })) };
 }
 
-async function parseByKind(bytes: Uint8Array, type: DocumentType): Promise<ParseOutput> {
+async function parseByKind(bytes: Uint8Array, type: DocumentType, zipLimits: ZipLimits): Promise<ParseOutput> {
   switch (type.kind) {
     case 'text':
     case 'markdown':
@@ -27,7 +33,7 @@ async function parseByKind(bytes: Uint8Array, type: DocumentType): Promise<Parse
     case 'pdf':
       return parsePdf(bytes);
     case 'docx':
-      return parseDocx(bytes);
+      return parseDocx(bytes, zipLimits);
     default:
       throw permanent(
         `the local parser cannot read ${describe(type)}; configure LlamaParse (LLAMA_CLOUD_API_KEY) for it`,
@@ -101,11 +107,19 @@ function headerRows(html: string): string {
   );
 }
 
-async function parseDocx(bytes: Uint8Array): Promise<ParseOutput> {
+// mammoth reads the archive through verifiedZip (the checks intake made, yauzl's inflation), never
+// through JSZip: see lib/documents/verifiedZip.ts.
+async function parseDocx(bytes: Uint8Array, zipLimits: ZipLimits): Promise<ParseOutput> {
   const mammoth = (await import('mammoth')).default;
+  const file = await verifiedZip(bytes, zipLimits, 'the Word document cannot be read');
   try {
     const { htmlToMarkdown } = await import('./htmlToMarkdown.ts');
-    const { value: html } = await mammoth.convertToHtml({ buffer: Buffer.from(bytes) });
+    // Images are not text: each becomes `![alt](image N)` (through turndown), never its bytes
+    // (mammoth's default is a data: URI holding them).
+    let images = 0;
+    // (mammoth adds the picture's alt text, its description in Word, as `alt`.)
+    const convertImage = mammoth.images.imgElement(async () => ({ src: `image ${++images}` }));
+    const { value: html } = await mammoth.convertToHtml({ file } as unknown as { buffer: Buffer }, { convertImage });
     return single(htmlToMarkdown(headerRows(html)));
   } catch (error) {
     if ((error as { errorClass?: string }).errorClass) throw error;
