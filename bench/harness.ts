@@ -44,6 +44,18 @@ export async function scratchDatabase() {
   };
 }
 
+/**
+ * BENCH_SMOKE=1 (scripts/bench-smoke.ts, run by CI): a tiny size that shows the benchmark still runs
+ * end to end in seconds; its numbers mean nothing, so targets are reported but not judged.
+ */
+export const SMOKE = process.env.BENCH_SMOKE === '1';
+
+/** Exit 1 when a target is missed (not at the smoke size), or when something was wrong (always). */
+export function exitWith(verdict: { targetsMet: boolean; wrong?: boolean }): never {
+  if (SMOKE && !verdict.targetsMet) console.log('(smoke size: targets not judged)');
+  process.exit(verdict.wrong || (!verdict.targetsMet && !SMOKE) ? 1 : 0);
+}
+
 export function percentile(sorted: number[], p: number): number {
   if (!sorted.length) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;

@@ -8,6 +8,9 @@
 // Other knobs: BENCH_DIMENSIONS (256), BENCH_QUERIES (200; 100 from 1M), BENCH_SCAN_QUERIES (10; 3
 // from 1M), BENCH_EF_SEARCH (40, 100 and TVDB_HNSW_EF_SEARCH), TVDB_HNSW_M / TVDB_HNSW_EF_CONSTRUCTION,
 // TVDB_INDEX_BUILD_MEMORY (2GB here).
+// Roles: the seed (jobs written past the transition trigger with session_replication_role), the
+// extension and the index build need the owner, as `tvdb vectors reindex` does; the searches run as
+// the application role, as the server does.
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -40,7 +43,8 @@ const sha = (i: number) => createHash('sha256').update(content(i)).digest('hex')
 const seconds = (started: number) => (performance.now() - started) / 1000;
 
 const db = await scratchDatabase();
-const pool = await createDatabasePool(db.url, 4);
+const pool = await createDatabasePool(db.url, 4); // the application role: the searches
+const owner = await createDatabasePool(db.ownerUrl, 2); // the owner: seed, extension, index build
 type Row = {
   method: string;
   build_s: number | null;
@@ -56,7 +60,7 @@ try {
     sql.type(z.object({ v: z.string() }))`select current_setting('server_version') as v`,
   );
   const pgvector = await pgvectorState(pool);
-  if (pgvector.available) await pool.query(sql.unsafe`create extension if not exists vector`);
+  if (pgvector.available) await owner.query(sql.unsafe`create extension if not exists vector`);
   console.log(
     `bench:search: ${N.toLocaleString('en')} clustered vectors (${model.centers.length} clusters), ${D} dimensions, ` +
       `PostgreSQL ${version}, pgvector ${pgvector.available ?? 'not installed (HNSW skipped)'}; load average ${loadavg()[0]!.toFixed(1)}`,
@@ -67,7 +71,7 @@ try {
   const best = queries.map(() => ({ scores: new Float64Array(K).fill(-Infinity), ids: new Int32Array(K).fill(-1) }));
   const seedStarted = performance.now();
   const jobs = Math.max(1, Math.round(N / 1000));
-  const jobIds = await pool.transaction(async (tx) => {
+  const jobIds = await owner.transaction(async (tx) => {
     await tx.query(sql.unsafe`set local session_replication_role = replica`); // bench rows skip the transition trigger
     await tx.query(sql.unsafe`
       insert into documents (sha256, byte_size, media_type, content) values (sha256('bench'), 5, 'text/plain', 'bench')`);
@@ -109,7 +113,7 @@ try {
     if ((lo / BATCH) % 50 === 49)
       process.stderr.write(`  seeded ${(lo + n).toLocaleString('en')} vectors, ${seconds(seedStarted).toFixed(0)} s\n`);
   }
-  await pool.query(sql.unsafe`vacuum analyze`);
+  await owner.query(sql.unsafe`vacuum analyze`);
   const truth = best.map((b) => new Set(Array.from(b.ids, sha)));
   console.log(
     `seeded in ${seconds(seedStarted).toFixed(1)} s (exact top-${K} of ${QUERIES} queries computed alongside)\n`,
@@ -167,7 +171,7 @@ try {
       maintenanceWorkMem: process.env.TVDB_INDEX_BUILD_MEMORY ?? '2GB',
     };
     const buildStarted = performance.now();
-    await reindexVectors(pool, { build, configured: space });
+    await reindexVectors(owner, { build, configured: space });
     const buildS = seconds(buildStarted);
     const index = await findHnswIndex(pool, space);
     for (const q of queries)
@@ -192,5 +196,6 @@ try {
   );
 } finally {
   await pool.end();
+  await owner.end();
   await db.drop();
 }

@@ -1,19 +1,11 @@
 // Follows jobs until each reaches a terminal state, or until what is left only waits for budget:
 // a live progress block on a terminal, one plain line per change otherwise (logs, CI).
 import { printable } from '../lib/format.ts';
-import { sql, type DatabasePool } from 'slonik';
-import { z } from 'zod';
+import type { DatabasePool } from 'slonik';
+import { followedJobs, followedNotes, type FollowedJob } from '../lib/status/followedJobs.ts';
 import { COMPLETE_STATE, STAGES, isTerminal, stageOwning, type JobState } from '../lib/jobs/stages.ts';
 
-const Row = z.object({
-  id: z.string(),
-  state: z.string(),
-  file_name: z.string(),
-  last_error: z.string().nullable(),
-  waiting: z.string().nullable(),
-});
-export type JobOutcome = z.infer<typeof Row>;
-const Note = z.object({ id: z.number(), file_name: z.string(), detail: z.unknown() });
+export type JobOutcome = FollowedJob;
 type NoteDetail = {
   event?: string;
   stage?: string;
@@ -44,19 +36,10 @@ export async function followJobs(
   const started = Date.now();
   for (;;) {
     // `waiting`: the reason of the job's latest event when that event is a wait for budget/credits.
-    const rows = await pool.any(sql.type(Row)`
-      select j.id::text, j.state::text, j.file_name, j.last_error,
-             (select case when e.detail ->> 'event' in ('waiting_for_budget', 'waiting_for_credits')
-                          then coalesce(e.detail ->> 'reason', e.detail ->> 'error') end
-              from job_events e where e.job_id = j.id order by e.id desc limit 1) as waiting
-      from jobs j where j.id = any(${sql.array(jobIds, 'uuid')})`);
+    const rows = await followedJobs(pool, jobIds);
     const jobs = rows.map((j) => ({ ...j, waiting: j.waiting && !isTerminal(j.state) ? j.waiting : null }));
     // Failed attempts and waits: say so, so that a slow run is not a silent one.
-    const notes = await pool.any(sql.type(Note)`
-      select e.id::int, j.file_name, e.detail from job_events e join jobs j on j.id = e.job_id
-      where e.job_id = any(${sql.array(jobIds, 'uuid')}) and e.kind = 'note' and e.id > ${lastNote}
-        and e.detail ->> 'event' in ('attempt_failed', 'waiting_for_budget', 'waiting_for_credits')
-      order by e.id`);
+    const notes = await followedNotes(pool, jobIds, lastNote);
     lastNote = notes.at(-1)?.id ?? lastNote;
     const noteLines = notes.map((n) => {
       const d = n.detail as NoteDetail;

@@ -1,8 +1,8 @@
 // GET /v1/jobs/:id (state, timeline, error) and GET /v1/jobs?state=...&limit=... (newest first).
 import type { Request, Response } from 'polka';
-import { sql } from 'slonik';
 import { z } from 'zod';
 import { getJobWithTimeline, JobRow, TimelineRow } from '../lib/status/jobTimeline.ts';
+import { listJobs } from '../lib/status/listJobs.ts';
 import { JOB_STATES } from '../lib/jobs/stages.ts';
 import type { ServerContext } from './context.ts';
 import { fail, json } from './http.ts';
@@ -33,10 +33,7 @@ export function jobListRoute(ctx: ServerContext) {
         'bad_request',
         query.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
       );
-    const jobs = await ctx.pool.any(sql.type(JobRow)`
-      select id::text, state::text, file_name, correlation_id, last_error, created_at, updated_at from jobs
-      where ${query.data.state ?? null}::job_state is null or state = ${query.data.state ?? null}::job_state
-      order by created_at desc limit ${query.data.limit}`);
+    const jobs = await listJobs(ctx.pool, query.data);
     json(res, 200, { jobs });
   };
 }

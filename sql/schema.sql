@@ -544,7 +544,7 @@ begin
   execute format('grant usage, select on all sequences in schema public, graphile_worker to %I', p_role);
   execute format('grant execute on all functions in schema public, graphile_worker to %I', p_role);
   execute format('revoke insert, update, delete on job_events, job_state_transitions, pipeline_stages, '
-                 'pipeline_stage_tasks, price_catalog, pgmigrations, graphile_worker.migrations from %I', p_role);
+                 'pipeline_stage_tasks, budget_stages, price_catalog, pgmigrations, applied_definitions, graphile_worker.migrations from %I', p_role);
   execute format('revoke update, delete on cost_ledger from %I', p_role);
   execute format('revoke execute on function grant_application_role(name) from %I', p_role);
   -- Views: read only, every one of them (and any added later, at the next migrate).
@@ -998,8 +998,8 @@ begin
       v_outcome := case when found then 'accepted' else 'duplicate' end;
       if v_outcome = 'accepted' and d.final and j.state = v_collector.starts_from then
         select (graphile_worker.add_job(v_collector.task,
-          json_build_object('jobId', j.id, 'correlationId', j.correlation_id, 'polls', 0),
-          run_at => now(), max_attempts => p_max_attempts, job_key => v_collector.job_key_prefix || ':' || j.id,
+          stage_task_payload(j.id, j.correlation_id, '{"polls": 0}'),
+          run_at => now(), max_attempts => p_max_attempts, job_key => stage_task_job_key(v_collector.task, j.id),
           job_key_mode => 'replace', priority => -1)).revision into v_revision;
         -- add_job wakes the workers only for a new row; replacing the scheduled fallback check
         -- (revision > 0) would wait for their next poll. Wake them as add_job does.
@@ -1014,50 +1014,6 @@ begin
   end loop;
   perform observe_metric('tvdb_webhook_deliveries_total', jsonb_build_object('outcome', o, 'reason', ''))
   from unnest(v_outcomes) as o order by o;
-end $$;
-
-CREATE FUNCTION public.record_webhook_delivery(p_token text, p_event_id text, p_event_type text, p_llamaparse_job_id text, p_known boolean, p_final boolean, p_max_attempts integer) RETURNS TABLE(outcome text, job_id uuid, acted boolean, detail text)
-    LANGUAGE plpgsql
-    AS $$
-declare
-  j record;
-  v_outcome text;
-  v_acted boolean := false;
-  v_detail text;
-  v_collector record;
-begin
-  select id, state, correlation_id, llamaparse_job_id into j from jobs where webhook_token = p_token;
-  if not found then
-    return query select 'unknown_token', null::uuid, false, null::text;
-    return;
-  end if;
-  if j.llamaparse_job_id is null then
-    -- The upload's answer and its first webhook race: LlamaParse will retry.
-    v_outcome := 'not_recorded_yet';
-    v_detail := 'the LlamaParse job id is not recorded yet';
-  elsif j.llamaparse_job_id <> p_llamaparse_job_id then
-    return query select 'job_mismatch', j.id, false,
-      format('delivery is for %s, the job''s is another', left(p_llamaparse_job_id, 40));
-    return;
-  else
-    insert into webhook_deliveries (event_id, event_type, llamaparse_job_id, job_id, correlation_id, known_event)
-    values (p_event_id, p_event_type, p_llamaparse_job_id, j.id, j.correlation_id, p_known)
-    on conflict (event_id) do nothing;
-    v_outcome := case when found then 'accepted' else 'duplicate' end;
-    select t.task, t.job_key_prefix, s.starts_from into v_collector
-    from pipeline_stage_tasks t join pipeline_stages s using (stage)
-    where t.task = 'job__parse_collect';
-    if v_outcome = 'accepted' and p_final and j.state = v_collector.starts_from then
-      perform graphile_worker.add_job(v_collector.task,
-        json_build_object('jobId', j.id, 'correlationId', j.correlation_id, 'polls', 0),
-        run_at => now(), max_attempts => p_max_attempts, job_key => v_collector.job_key_prefix || ':' || j.id,
-        job_key_mode => 'replace');
-      v_acted := true;
-    end if;
-  end if;
-  perform observe_metric('tvdb_webhook_deliveries_total', jsonb_build_object(
-    'outcome', case v_outcome when 'not_recorded_yet' then 'retry_later' else v_outcome end, 'reason', ''));
-  return query select v_outcome, j.id, v_acted, v_detail;
 end $$;
 
 CREATE FUNCTION public.record_webhook_refusal(p_reason text, p_status integer, p_address inet, p_detail text, p_rows_per_minute integer) RETURNS boolean
@@ -1278,8 +1234,8 @@ begin
     update jobs set llamaparse_job_id = null, parse_submitted_at = null, parse_resubmissions = 0 where id = j.id;
   end if;
   perform advance_job(j.id, j.state, s.retry_to, jsonb_build_object('who', p_who));
-  perform graphile_worker.add_job(s.task, json_build_object('jobId', j.id, 'correlationId', j.correlation_id),
-    max_attempts => (p_max_attempts ->> s.stage)::int, job_key => s.job_key_prefix || ':' || j.id,
+  perform graphile_worker.add_job(s.task, stage_task_payload(j.id, j.correlation_id),
+    max_attempts => (p_max_attempts ->> s.stage)::int, job_key => stage_task_job_key(s.task, j.id),
     job_key_mode => 'replace');
   return query select 'retried', j.state, s.retry_to;
 end $$;
@@ -1315,12 +1271,24 @@ CREATE FUNCTION public.stage_failure_rates(p_window interval) RETURNS TABLE(stag
   from w order by stage;
 $$;
 
+CREATE FUNCTION public.stage_task_job_key(p_task text, p_job_id uuid) RETURNS text
+    LANGUAGE sql STABLE
+    AS $$
+  select t.job_key_prefix || ':' || p_job_id from pipeline_tasks t where t.task = p_task;
+$$;
+
+CREATE FUNCTION public.stage_task_payload(p_job_id uuid, p_correlation_id text, p_extra jsonb DEFAULT '{}'::jsonb) RETURNS json
+    LANGUAGE sql IMMUTABLE
+    AS $$
+  select (jsonb_build_object('jobId', p_job_id, 'correlationId', p_correlation_id) || coalesce(p_extra, '{}'))::json;
+$$;
+
 CREATE FUNCTION public.stranded_task_error(p_job_id uuid) RETURNS text
     LANGUAGE sql STABLE
     AS $$
   select coalesce(g.last_error, format('no error recorded: the worker running it stopped in each of its %s attempts', g.attempts))
   from graphile_worker.jobs g
-  where g.key in (select t.job_key_prefix || ':' || p_job_id from pipeline_tasks t) and g.attempts >= g.max_attempts
+  where g.key in (select stage_task_job_key(t.task, p_job_id) from pipeline_tasks t) and g.attempts >= g.max_attempts
   order by g.updated_at desc limit 1;
 $$;
 
@@ -1619,6 +1587,13 @@ ALTER TABLE public.alerts ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     CACHE 1
 );
 
+CREATE TABLE public.applied_definitions (
+    id integer NOT NULL,
+    digest text NOT NULL,
+    applied_at timestamp with time zone NOT NULL,
+    CONSTRAINT applied_definitions_id_check CHECK ((id = 1))
+);
+
 CREATE TABLE public.budget_alert_thresholds (
     share numeric NOT NULL,
     CONSTRAINT budget_alert_thresholds_share_check CHECK ((share > (0)::numeric))
@@ -1643,7 +1618,6 @@ CREATE TABLE public.budget_reservations (
     CONSTRAINT budget_reservations_one_owner CHECK (((job_id IS NULL) <> (request_id IS NULL))),
     CONSTRAINT budget_reservations_pending_call_micro_usd_check CHECK ((pending_call_micro_usd >= 0)),
     CONSTRAINT budget_reservations_service_check CHECK ((service = ANY (ARRAY['llamaparse'::text, 'embeddings'::text]))),
-    CONSTRAINT budget_reservations_stage_check CHECK ((stage = ANY (ARRAY['parse'::text, 'embed'::text, 'search'::text]))),
     CONSTRAINT budget_reservations_status_check CHECK ((status = ANY (ARRAY['held'::text, 'settled'::text, 'expired'::text, 'released'::text])))
 );
 
@@ -1654,6 +1628,11 @@ ALTER TABLE public.budget_reservations ALTER COLUMN id ADD GENERATED ALWAYS AS I
     NO MINVALUE
     NO MAXVALUE
     CACHE 1
+);
+
+CREATE TABLE public.budget_stages (
+    stage text NOT NULL,
+    description text NOT NULL
 );
 
 CREATE TABLE public.budgets (
@@ -1910,7 +1889,10 @@ CREATE TABLE public.pipeline_stages (
     handoff_to public.job_state,
     failed public.job_state NOT NULL,
     retry_to public.job_state NOT NULL,
-    attempts_setting text NOT NULL
+    attempts_setting text NOT NULL,
+    paid_service text,
+    budget_stage text,
+    CONSTRAINT pipeline_stages_paid_check CHECK (((paid_service IS NULL) = (budget_stage IS NULL)))
 );
 
 CREATE VIEW public.failure_summary AS
@@ -2229,7 +2211,7 @@ CREATE VIEW public.stage_latency AS
     round((s.max_s)::numeric, 3) AS max_s
    FROM ( SELECT job_events.from_state AS state,
             (count(*))::integer AS moves,
-            percentile_cont((ARRAY[0.5, 0.95, 0.99])::double precision[]) WITHIN GROUP (ORDER BY job_events.seconds_in_from_state) AS p,
+            percentile_cont(ARRAY[(0.5)::double precision, (0.95)::double precision, (0.99)::double precision]) WITHIN GROUP (ORDER BY job_events.seconds_in_from_state) AS p,
             max(job_events.seconds_in_from_state) AS max_s
            FROM public.job_events
           WHERE ((job_events.kind = 'transition'::text) AND (job_events.at > (now() - '24:00:00'::interval)))
@@ -2271,7 +2253,7 @@ CREATE VIEW public.stuck_jobs AS
   WHERE ((j.state IN ( SELECT pipeline_state_owners.state
            FROM public.pipeline_state_owners)) AND (j.state_changed_at < (now() - '00:02:00'::interval)) AND (NOT (EXISTS ( SELECT 1
            FROM graphile_worker.jobs g
-          WHERE ((g.key IN ( SELECT ((t.job_key_prefix || ':'::text) || j.id)
+          WHERE ((g.key IN ( SELECT public.stage_task_job_key(t.task, j.id) AS stage_task_job_key
                    FROM public.pipeline_tasks t)) AND (g.attempts < g.max_attempts))))));
 
 CREATE TABLE public.webhook_attempts (
@@ -2503,11 +2485,17 @@ ALTER TABLE ONLY public.alerts
 ALTER TABLE ONLY public.alerts
     ADD CONSTRAINT alerts_pkey PRIMARY KEY (id);
 
+ALTER TABLE ONLY public.applied_definitions
+    ADD CONSTRAINT applied_definitions_pkey PRIMARY KEY (id);
+
 ALTER TABLE ONLY public.budget_alert_thresholds
     ADD CONSTRAINT budget_alert_thresholds_pkey PRIMARY KEY (share);
 
 ALTER TABLE ONLY public.budget_reservations
     ADD CONSTRAINT budget_reservations_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.budget_stages
+    ADD CONSTRAINT budget_stages_pkey PRIMARY KEY (stage);
 
 ALTER TABLE ONLY public.budgets
     ADD CONSTRAINT budgets_pkey PRIMARY KEY (id);
@@ -2763,6 +2751,9 @@ CREATE TRIGGER _300_publish_webhook_events AFTER UPDATE OF state ON public.jobs 
 ALTER TABLE ONLY public.budget_reservations
     ADD CONSTRAINT budget_reservations_job_id_fkey FOREIGN KEY (job_id) REFERENCES public.jobs(id) ON DELETE RESTRICT;
 
+ALTER TABLE ONLY public.budget_reservations
+    ADD CONSTRAINT budget_reservations_stage_fkey FOREIGN KEY (stage) REFERENCES public.budget_stages(stage);
+
 ALTER TABLE ONLY public.chunks
     ADD CONSTRAINT chunks_job_id_fkey FOREIGN KEY (job_id) REFERENCES public.jobs(id) ON DELETE RESTRICT;
 
@@ -2796,6 +2787,9 @@ ALTER TABLE ONLY public.parsed_pages
 ALTER TABLE ONLY public.pipeline_stage_tasks
     ADD CONSTRAINT pipeline_stage_tasks_stage_fkey FOREIGN KEY (stage) REFERENCES public.pipeline_stages(stage) ON DELETE CASCADE;
 
+ALTER TABLE ONLY public.pipeline_stages
+    ADD CONSTRAINT pipeline_stages_budget_stage_fkey FOREIGN KEY (budget_stage) REFERENCES public.budget_stages(stage);
+
 ALTER TABLE ONLY public.stage_leases
     ADD CONSTRAINT stage_leases_job_id_fkey FOREIGN KEY (job_id) REFERENCES public.jobs(id) ON DELETE CASCADE;
 
@@ -2825,3 +2819,64 @@ ALTER TABLE ONLY public.webhook_subscription_jobs
 
 ALTER TABLE ONLY public.webhook_subscription_jobs
     ADD CONSTRAINT webhook_subscription_jobs_subscription_id_fkey FOREIGN KEY (subscription_id) REFERENCES public.webhook_subscriptions(id) ON DELETE CASCADE;
+
+INSERT INTO public.job_state_transitions VALUES ('chunking', 'chunks_stored');
+INSERT INTO public.job_state_transitions VALUES ('chunking', 'failed_chunking');
+INSERT INTO public.job_state_transitions VALUES ('chunks_stored', 'embedding_queued');
+INSERT INTO public.job_state_transitions VALUES ('embedding_in_progress', 'embeddings_stored');
+INSERT INTO public.job_state_transitions VALUES ('embedding_in_progress', 'failed_embedding');
+INSERT INTO public.job_state_transitions VALUES ('embedding_queued', 'embedding_in_progress');
+INSERT INTO public.job_state_transitions VALUES ('embedding_queued', 'failed_embedding');
+INSERT INTO public.job_state_transitions VALUES ('embeddings_stored', 'complete');
+INSERT INTO public.job_state_transitions VALUES ('failed_chunking', 'parsed');
+INSERT INTO public.job_state_transitions VALUES ('failed_embedding', 'embedding_queued');
+INSERT INTO public.job_state_transitions VALUES ('failed_parse', 'parse_queued');
+INSERT INTO public.job_state_transitions VALUES ('parse_queued', 'failed_parse');
+INSERT INTO public.job_state_transitions VALUES ('parse_queued', 'parsed');
+INSERT INTO public.job_state_transitions VALUES ('parsed', 'chunking');
+INSERT INTO public.job_state_transitions VALUES ('parsed', 'failed_chunking');
+INSERT INTO public.job_state_transitions VALUES ('uploaded', 'parse_queued');
+
+INSERT INTO public.budget_stages VALUES ('embed', 'the embed stage''s embedding calls');
+INSERT INTO public.budget_stages VALUES ('parse', 'the parse stage''s LlamaParse calls');
+INSERT INTO public.budget_stages VALUES ('search', 'query embeddings of POST /v1/search and tvdb search');
+
+INSERT INTO public.pipeline_stages VALUES ('chunk', 2, 'job__chunk', 'chunk', NULL, 'parsed', 'chunking', 'chunks_stored', 'embedding_queued', 'failed_chunking', 'parsed', 'TVDB_MAX_ATTEMPTS_CHUNK', NULL, NULL);
+INSERT INTO public.pipeline_stages VALUES ('embed', 3, 'job__embed', 'embed', NULL, 'embedding_queued', 'embedding_in_progress', 'embeddings_stored', 'complete', 'failed_embedding', 'embedding_queued', 'TVDB_MAX_ATTEMPTS_EMBED', 'embeddings', 'embed');
+INSERT INTO public.pipeline_stages VALUES ('parse', 1, 'job__parse', 'parse', 'uploaded', 'parse_queued', NULL, 'parsed', NULL, 'failed_parse', 'parse_queued', 'TVDB_MAX_ATTEMPTS_PARSE', 'llamaparse', 'parse');
+
+INSERT INTO public.pipeline_stage_tasks VALUES ('job__parse_collect', 'parse', 'collect');
+
+INSERT INTO public.webhook_event_types VALUES ('breaker.open', 'alert', 'breaker_open', 'a circuit breaker opened: an external service is failing');
+INSERT INTO public.webhook_event_types VALUES ('budget.alert', 'alert', 'budget_threshold', 'a budget passed 50%, 80% or 100% of its limit');
+INSERT INTO public.webhook_event_types VALUES ('job.complete', 'job', NULL, 'a job reached complete: its document is searchable');
+INSERT INTO public.webhook_event_types VALUES ('job.failed', 'job', NULL, 'a job entered the failed state of a stage, with the error');
+INSERT INTO public.webhook_event_types VALUES ('job.state_changed', 'job', NULL, 'a job moved from one state to another (every move)');
+INSERT INTO public.webhook_event_types VALUES ('webhook.test', 'test', NULL, 'a test delivery (tvdb webhooks test)');
+
+INSERT INTO public.price_catalog OVERRIDING SYSTEM VALUE VALUES (1, 'llamaparse', 'credit', 'micro_usd_per_credit', 1250, '2026-01-01 00:00:00+00', 'LlamaCloud pay-as-you-go: $1.25 per 1,000 credits (docs, 2026)');
+INSERT INTO public.price_catalog OVERRIDING SYSTEM VALUE VALUES (10, 'local', 'local-hashing-v1', 'micro_usd_per_1m_tokens', 0, '2026-01-01 00:00:00+00', 'in-process, free');
+INSERT INTO public.price_catalog OVERRIDING SYSTEM VALUE VALUES (11, 'embeddings', 'text-embedding-3-small', 'max_input_tokens', 8192, '2026-01-01 00:00:00+00', 'OpenAI API reference, embeddings input: 8,192 tokens per input (cl100k_base)');
+INSERT INTO public.price_catalog OVERRIDING SYSTEM VALUE VALUES (12, 'embeddings', 'text-embedding-3-small', 'max_inputs_per_request', 2048, '2026-01-01 00:00:00+00', 'OpenAI API reference, embeddings input: at most 2,048 inputs per request');
+INSERT INTO public.price_catalog OVERRIDING SYSTEM VALUE VALUES (13, 'embeddings', 'text-embedding-3-small', 'max_tokens_per_request', 300000, '2026-01-01 00:00:00+00', 'OpenAI API reference, embeddings input: 300,000 tokens summed per request');
+INSERT INTO public.price_catalog OVERRIDING SYSTEM VALUE VALUES (14, 'embeddings', 'text-embedding-3-large', 'max_input_tokens', 8192, '2026-01-01 00:00:00+00', 'OpenAI API reference, embeddings input: 8,192 tokens per input (cl100k_base)');
+INSERT INTO public.price_catalog OVERRIDING SYSTEM VALUE VALUES (15, 'embeddings', 'text-embedding-3-large', 'max_inputs_per_request', 2048, '2026-01-01 00:00:00+00', 'OpenAI API reference, embeddings input: at most 2,048 inputs per request');
+INSERT INTO public.price_catalog OVERRIDING SYSTEM VALUE VALUES (16, 'embeddings', 'text-embedding-3-large', 'max_tokens_per_request', 300000, '2026-01-01 00:00:00+00', 'OpenAI API reference, embeddings input: 300,000 tokens summed per request');
+INSERT INTO public.price_catalog OVERRIDING SYSTEM VALUE VALUES (17, 'embeddings', 'text-embedding-ada-002', 'max_input_tokens', 8192, '2026-01-01 00:00:00+00', 'OpenAI API reference, embeddings input: 8,192 tokens per input (cl100k_base)');
+INSERT INTO public.price_catalog OVERRIDING SYSTEM VALUE VALUES (18, 'embeddings', 'text-embedding-ada-002', 'max_inputs_per_request', 2048, '2026-01-01 00:00:00+00', 'OpenAI API reference, embeddings input: at most 2,048 inputs per request');
+INSERT INTO public.price_catalog OVERRIDING SYSTEM VALUE VALUES (19, 'embeddings', 'text-embedding-ada-002', 'max_tokens_per_request', 300000, '2026-01-01 00:00:00+00', 'OpenAI API reference, embeddings input: 300,000 tokens summed per request');
+INSERT INTO public.price_catalog OVERRIDING SYSTEM VALUE VALUES (2, 'llamaparse', 'tier:fast', 'credits_per_page', 1, '2026-01-01 00:00:00+00', 'third-party listing 2026-06; confirm with usage.credits');
+INSERT INTO public.price_catalog OVERRIDING SYSTEM VALUE VALUES (20, 'local', 'local-hashing-v1', 'max_input_tokens', 8192, '2026-01-01 00:00:00+00', 'OpenAI API reference, embeddings input: 8,192 tokens per input (cl100k_base)');
+INSERT INTO public.price_catalog OVERRIDING SYSTEM VALUE VALUES (21, 'local', 'local-hashing-v1', 'max_inputs_per_request', 2048, '2026-01-01 00:00:00+00', 'OpenAI API reference, embeddings input: at most 2,048 inputs per request');
+INSERT INTO public.price_catalog OVERRIDING SYSTEM VALUE VALUES (22, 'local', 'local-hashing-v1', 'max_tokens_per_request', 300000, '2026-01-01 00:00:00+00', 'OpenAI API reference, embeddings input: 300,000 tokens summed per request');
+INSERT INTO public.price_catalog OVERRIDING SYSTEM VALUE VALUES (3, 'llamaparse', 'tier:cost_effective', 'credits_per_page', 3, '2026-01-01 00:00:00+00', 'third-party listing 2026-06; confirm with usage.credits');
+INSERT INTO public.price_catalog OVERRIDING SYSTEM VALUE VALUES (4, 'llamaparse', 'tier:agentic', 'credits_per_page', 10, '2026-01-01 00:00:00+00', 'third-party listing 2026-06; confirm with usage.credits');
+INSERT INTO public.price_catalog OVERRIDING SYSTEM VALUE VALUES (5, 'llamaparse', 'tier:agentic_plus', 'credits_per_page', 45, '2026-01-01 00:00:00+00', 'third-party listing 2026-06; confirm with usage.credits');
+INSERT INTO public.price_catalog OVERRIDING SYSTEM VALUE VALUES (6, 'embeddings', 'text-embedding-3-small', 'micro_usd_per_1m_tokens', 20000, '2026-01-01 00:00:00+00', 'OpenAI list price $0.02 / 1M tokens');
+INSERT INTO public.price_catalog OVERRIDING SYSTEM VALUE VALUES (7, 'embeddings', 'text-embedding-3-large', 'micro_usd_per_1m_tokens', 130000, '2026-01-01 00:00:00+00', 'OpenAI list price $0.13 / 1M tokens');
+INSERT INTO public.price_catalog OVERRIDING SYSTEM VALUE VALUES (8, 'embeddings', 'text-embedding-ada-002', 'micro_usd_per_1m_tokens', 100000, '2026-01-01 00:00:00+00', 'OpenAI list price $0.10 / 1M tokens');
+INSERT INTO public.price_catalog OVERRIDING SYSTEM VALUE VALUES (9, 'local', 'parser', 'micro_usd_per_page', 0, '2026-01-01 00:00:00+00', 'in-process, free');
+
+INSERT INTO public.budget_alert_thresholds VALUES (0.5);
+INSERT INTO public.budget_alert_thresholds VALUES (0.8);
+INSERT INTO public.budget_alert_thresholds VALUES (1.0);

@@ -13,7 +13,7 @@ import { createCpuPool } from '../lib/cpu/pool.ts';
 import { StageError } from '../lib/errors.ts';
 import type { IntakePolicy } from '../lib/intake/intakePolicy.ts';
 import { directory } from './helpers/craftedZip.ts';
-import { HAS_CORPUS, CORPUS_MISSING, corpusFile } from './helpers/corpus.ts';
+import { HAS_CORPUS, CORPUS_MISSING, corpusFile, corpusTest } from './helpers/corpus.ts';
 import { makePptx, makeXlsx } from './helpers/officeFiles.ts';
 
 const FUZZ_MS = Number(process.env.TVDB_FUZZ_MS ?? 6000);
@@ -102,7 +102,7 @@ function mutate(original: Buffer, ops: Op[]): Buffer {
   return zip;
 }
 
-(HAS_CORPUS ? test : test.skip)(
+corpusTest(
   `mutated DOCX/PPTX/XLSX zip structures (${FUZZ_MS / 1000} s): no process exits, every task settles within its limits with a reason`,
   async (t) => {
     if (!HAS_CORPUS) return t.log(CORPUS_MISSING);

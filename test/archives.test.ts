@@ -18,7 +18,7 @@ import { StageError } from '../lib/errors.ts';
 import type { IntakePolicy } from '../lib/intake/intakePolicy.ts';
 import { crossedDirectoriesDocx, directory } from './helpers/craftedZip.ts';
 import { docx, zip } from './helpers/zip.ts';
-import { HAS_CORPUS, corpusFile } from './helpers/corpus.ts';
+import { HAS_CORPUS, corpusFile, corpusTest } from './helpers/corpus.ts';
 import { createTestDatabase } from './helpers/database.ts';
 import { cleanEnv } from './helpers/cli.ts';
 import { startTvdbGroup } from './helpers/processGroups.ts';
@@ -172,7 +172,7 @@ test('the CPU threads read archives through the same checks: a stored crafted DO
   t.like(await cpu.countPages(good()), { exact: false });
 });
 
-(HAS_CORPUS ? test : test.skip)('corpus DOCX files still parse and count through the verified reader', async (t) => {
+corpusTest('corpus DOCX files still parse and count through the verified reader', async (t) => {
   const cpu = createCpuPool({ threads: 1, timeoutS: 120, memoryMb: 512 });
   t.teardown(() => cpu.close());
   for (const file of ['docx/fake.docx', 'docx/docx-tables.docx', 'docx/page-breaks.docx', 'docx/handbook-872p.docx']) {

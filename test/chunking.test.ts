@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { chunkMarkdown, type Chunk } from '../lib/chunk/chunkMarkdown.ts';
 import { markdownBlocks } from '../lib/chunk/markdownBlocks.ts';
 import { countTokens } from '../lib/chunk/tokenizer.ts';
-import { HAS_CORPUS, corpusFile } from './helpers/corpus.ts';
+import { HAS_CORPUS, corpusFile, corpusTest } from './helpers/corpus.ts';
 
 const norm = (s: string) => s.replace(/\s+/g, ' ').trim();
 const bare = (s: string) => s.replace(/\s+/g, '');
@@ -114,7 +114,7 @@ test('a run with no place to split is split by tokens: every chunk fits, with ov
   t.true(inRun.slice(1).every((c) => c.overlapChars > 0 && /^x+$/.test(c.content.slice(0, c.overlapChars).trim())));
 });
 
-(HAS_CORPUS ? test : test.skip)('a large real text chunks within the limit (War and Peace, 3.2 MB)', (t) => {
+corpusTest('a large real text chunks within the limit (War and Peace, 3.2 MB)', (t) => {
   const text = corpusFile('text/book-war-and-peace-1225p.txt').toString('utf8');
   const chunks = chunkMarkdown([{ page_number: 1, markdown: text }], {
     targetTokens: 512,

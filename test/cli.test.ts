@@ -19,7 +19,7 @@ test("tvdb migrate applies our migrations and graphile-worker's schema; a second
     const env = cleanEnv({ DATABASE_URL: databaseUrl(admin, name) });
     const first = await runTvdb(['migrate'], env);
     t.is(first.code, 0, first.stderr);
-    t.regex(first.stdout, new RegExp(`applied ${MIGRATIONS} migration\\(s\\): 000001_job_state_machine, `));
+    t.regex(first.stdout, new RegExp(`applied ${MIGRATIONS} migration\\(s\\): 000001_baseline, `));
     t.false(first.stdout.includes(new URL(admin).password || '\u0000'), 'no password in output');
     const second = await runTvdb(['migrate', '--json'], env);
     t.is(second.code, 0, second.stderr);

@@ -4,7 +4,7 @@ import test from 'ava';
 import { countPages, type PdfPageReader } from '../lib/costs/countPages.ts';
 import { parseLocally } from '../lib/parse/local/parseLocally.ts';
 import { officePages } from '../emulators/llamaparse/officePages.ts';
-import { HAS_CORPUS, corpusFile } from './helpers/corpus.ts';
+import { HAS_CORPUS, corpusFile, corpusTest } from './helpers/corpus.ts';
 import { formFeedText, makePptx, makeXlsx } from './helpers/officeFiles.ts';
 
 // pdf.js, as the CPU workers read a page count (lib/cpu/work.ts).
@@ -21,8 +21,6 @@ const pdfjs: PdfPageReader = {
     }
   },
 };
-
-const corpusTest = HAS_CORPUS ? test : test.skip;
 
 test('a text file full of form feeds counts one page per form feed plus one, as the parser splits it', async (t) => {
   for (const pages of [1, 2, 201, 1000]) {

@@ -9,7 +9,7 @@ import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
 import { cleanEnv, freePort, runTvdb } from './helpers/cli.ts';
 import { startTvdb, waitForOutput, type TvdbProcess } from './helpers/processes.ts';
 import { waitForTerminal, eventTrail } from './helpers/pipeline.ts';
-import { HAS_CORPUS, CORPUS_MISSING, CORPUS_DIR, corpusFile } from './helpers/corpus.ts';
+import { HAS_CORPUS, CORPUS_MISSING, CORPUS_DIR, corpusFile, corpusTest } from './helpers/corpus.ts';
 import { LlamaParseEmulator } from '../emulators/llamaparse/index.ts';
 import { EmbeddingEmulator } from '../emulators/embeddings.ts';
 import { pointAt } from '../emulators/pointAt.ts';
@@ -79,13 +79,7 @@ async function upload(names: string[], read: (name: string) => Buffer) {
   return ((await response.json()) as { jobs: Array<{ file: string; job_id: string }> }).jobs;
 }
 
-if (!HAS_CORPUS)
-  test('corpus', (t) => {
-    t.log(CORPUS_MISSING);
-    t.pass();
-  });
-
-(HAS_CORPUS ? test.serial : test.skip)(
+corpusTest.serial(
   'webhook mode: every corpus document the parser supports completes exactly once, along the seed path',
   async (t) => {
     const jobs = await upload(files, corpusFile);
@@ -119,36 +113,30 @@ if (!HAS_CORPUS)
   },
 );
 
-(HAS_CORPUS ? test.serial : test.skip)(
-  'search finds a known phrase from a known document in the top results',
-  async (t) => {
-    const result = await runTvdb(
-      ['search', 'Dense Passage Retrieval for Open-Domain Question Answering', '-k', '3', '--json'],
-      env,
-    );
-    t.is(result.code, 0, result.stderr);
-    const hits = (JSON.parse(result.stdout) as { results: Array<{ file_name: string }> }).results;
-    t.is(hits[0]?.file_name, 'multi-column-2p.pdf', JSON.stringify(hits.map((h) => h.file_name)));
-  },
-);
+corpusTest.serial('search finds a known phrase from a known document in the top results', async (t) => {
+  const result = await runTvdb(
+    ['search', 'Dense Passage Retrieval for Open-Domain Question Answering', '-k', '3', '--json'],
+    env,
+  );
+  t.is(result.code, 0, result.stderr);
+  const hits = (JSON.parse(result.stdout) as { results: Array<{ file_name: string }> }).results;
+  t.is(hits[0]?.file_name, 'multi-column-2p.pdf', JSON.stringify(hits.map((h) => h.file_name)));
+});
 
-(HAS_CORPUS ? test.serial : test.skip)(
-  're-ingesting the unchanged corpus makes zero paid calls to either emulator',
-  async (t) => {
-    const uploads = llama.stats.uploads;
-    const embeddingRequests = embeddings.stats.requests;
-    const supported = files.filter((f) => !EXPECTED_FAILURES.has(path.basename(f)));
-    const jobs = await upload(supported, corpusFile);
-    const states = await waitForTerminal(
-      db.pool,
-      jobs.map((j) => j.job_id),
-      60_000,
-    );
-    t.true(Object.values(states).every((s) => s.state === 'complete'));
-    t.is(llama.stats.uploads, uploads);
-    t.is(embeddings.stats.requests, embeddingRequests);
-  },
-);
+corpusTest.serial('re-ingesting the unchanged corpus makes zero paid calls to either emulator', async (t) => {
+  const uploads = llama.stats.uploads;
+  const embeddingRequests = embeddings.stats.requests;
+  const supported = files.filter((f) => !EXPECTED_FAILURES.has(path.basename(f)));
+  const jobs = await upload(supported, corpusFile);
+  const states = await waitForTerminal(
+    db.pool,
+    jobs.map((j) => j.job_id),
+    60_000,
+  );
+  t.true(Object.values(states).every((s) => s.state === 'complete'));
+  t.is(llama.stats.uploads, uploads);
+  t.is(embeddings.stats.requests, embeddingRequests);
+});
 
 test.serial('SIGTERM: the server finishes and exits cleanly', async (t) => {
   const jobs = await upload(['late.pdf'], () => minimalPdf([['a late document about lighthouses']]));

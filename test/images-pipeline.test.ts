@@ -13,7 +13,7 @@ import { ingest, testPipeline, waitForTerminal } from './helpers/pipeline.ts';
 import { docxWithPictures, htmlWithImages, looksLikeImageBytes, markdownWithImages } from './helpers/imageDocuments.ts';
 import type { DatabasePool } from 'slonik';
 import { cleanEnv, runTvdb } from './helpers/cli.ts';
-import { CORPUS_MISSING, HAS_CORPUS, corpusFile } from './helpers/corpus.ts';
+import { CORPUS_MISSING, HAS_CORPUS, corpusFile, corpusTest } from './helpers/corpus.ts';
 
 const Chunk = z.object({ content: z.string(), token_count: z.number(), oversized: z.boolean() });
 const chunksOf = (pool: DatabasePool, id: string) =>
@@ -143,7 +143,7 @@ for (const viaLlamaParse of [false, true])
 
 // The corpus's Word file with pictures (872 pages, 2 PNGs): before issue 23, two chunks of 21,664
 // tokens of base64 that the real API would refuse.
-(HAS_CORPUS ? test : test.skip)(
+corpusTest(
   'corpus: the 872-page Word handbook with pictures completes on the emulator with its limits on',
   async (t) => {
     const { db, embeddings, pipeline } = await setup(t, false);
@@ -169,8 +169,3 @@ for (const viaLlamaParse of [false, true])
     t.log(`${chunks.length} chunks, ${embeddings.stats.promptTokens} tokens embedded`);
   },
 );
-if (!HAS_CORPUS)
-  test('corpus', (t) => {
-    t.log(CORPUS_MISSING);
-    t.pass();
-  });

@@ -13,7 +13,7 @@ const refusalReason = async (bytes: Uint8Array, p: IntakePolicy) => {
 };
 import { detectType } from '../lib/documents/detectType.ts';
 import { minimalPdf } from '../lib/documents/minimalPdf.ts';
-import { HAS_CORPUS, corpusFile } from './helpers/corpus.ts';
+import { HAS_CORPUS, corpusFile, corpusTest } from './helpers/corpus.ts';
 
 let db: TestDatabase;
 test.before(async () => (db = await createTestDatabase()));
@@ -97,7 +97,7 @@ test('LlamaParse accepts types the local parser refuses', async (t) => {
   t.is(await refusalReason(png, { ...policy, acceptedKinds: ['image'] }), null);
 });
 
-(HAS_CORPUS ? test : test.skip)(
+corpusTest(
   'corpus bad/ files: empty and pptx are refused; not-a-pdf is text; truncated is a PDF (fails at parse)',
   async (t) => {
     t.regex((await refusalReason(corpusFile('bad/empty.txt'), policy)) ?? '', /empty/);

@@ -5,15 +5,8 @@ import { LlamaParseEmulator } from '../emulators/llamaparse/index.ts';
 import { createLlamaParseClient } from '../lib/parse/llamaparse/client.ts';
 import { StageError } from '../lib/errors.ts';
 import { verifySignature } from '../lib/webhooks/signature.ts';
-import { HAS_CORPUS, CORPUS_MISSING, corpusFile } from './helpers/corpus.ts';
+import { HAS_CORPUS, CORPUS_MISSING, corpusFile, corpusTest } from './helpers/corpus.ts';
 import { formFeedText, makePptx } from './helpers/officeFiles.ts';
-
-const corpusTest = HAS_CORPUS ? test : test.skip;
-if (!HAS_CORPUS)
-  test('corpus', (t) => {
-    t.log(CORPUS_MISSING);
-    t.pass();
-  });
 
 async function emulator(options: ConstructorParameters<typeof LlamaParseEmulator>[0] = {}) {
   const e = new LlamaParseEmulator({ startDelayMs: 5, perPageDelayMs: 1, webhookRetryDelaysMs: [50, 100], ...options });

@@ -2,15 +2,8 @@ import test from 'ava';
 import { parseLocally } from '../lib/parse/local/parseLocally.ts';
 import { StageError } from '../lib/errors.ts';
 import { minimalPdf } from '../lib/documents/minimalPdf.ts';
-import { HAS_CORPUS, CORPUS_MISSING, corpusFile } from './helpers/corpus.ts';
+import { HAS_CORPUS, CORPUS_MISSING, corpusFile, corpusTest } from './helpers/corpus.ts';
 import { cleanText } from '../lib/parse/cleanText.ts';
-
-const corpus = HAS_CORPUS ? test : test.skip;
-if (!HAS_CORPUS)
-  test('corpus', (t) => {
-    t.log(CORPUS_MISSING);
-    t.pass();
-  });
 
 // The corpus PDFs by their page count in ../shared/corpus/MANIFEST.md (read with pdfinfo), each
 // with a phrase of its text.
@@ -33,7 +26,7 @@ const PDFS_BY_PAGE_COUNT: Record<number, Record<string, string>> = {
   76: { 'pdf/failure-after-repair.pdf': 'cancer' },
 };
 
-corpus('corpus PDFs parse with the page counts MANIFEST.md gives, one markdown page each', async (t) => {
+corpusTest('corpus PDFs parse with the page counts MANIFEST.md gives, one markdown page each', async (t) => {
   for (const [pages, phrases] of Object.entries(PDFS_BY_PAGE_COUNT))
     for (const [file, phrase] of Object.entries(phrases)) {
       const out = await parseLocally(corpusFile(file));
@@ -45,13 +38,13 @@ corpus('corpus PDFs parse with the page counts MANIFEST.md gives, one markdown p
     }
 });
 
-corpus('the 619-page PDF parses page by page', async (t) => {
+corpusTest('the 619-page PDF parses page by page', async (t) => {
   const out = await parseLocally(corpusFile('pdf/DA-619p.pdf'));
   t.is(out.pageCount, 619);
   t.is(out.pages.length, 619);
 });
 
-corpus('scanned PDFs and corrupt PDFs fail permanently with an actionable reason', async (t) => {
+corpusTest('scanned PDFs and corrupt PDFs fail permanently with an actionable reason', async (t) => {
   for (const file of ['pdf/loremipsum-flat.pdf', 'pdf/table-multi-row-column-cells.pdf']) {
     const error = (await t.throwsAsync(parseLocally(corpusFile(file)))) as StageError;
     t.is(error.errorClass, 'permanent');
@@ -62,7 +55,7 @@ corpus('scanned PDFs and corrupt PDFs fail permanently with an actionable reason
   t.regex(corrupt.message, /corrupt or unreadable PDF/);
 });
 
-corpus('text encodings: UTF-8, UTF-16 with BOM, legacy cp1252 HTML by its charset', async (t) => {
+corpusTest('text encodings: UTF-8, UTF-16 with BOM, legacy cp1252 HTML by its charset', async (t) => {
   t.regex((await parseLocally(corpusFile('text/fake-text-utf-16.txt'))).pages[0]!.markdown, /This is a test document/);
   t.regex((await parseLocally(corpusFile('text/norwich-city.txt'))).pages[0]!.markdown, /Iwan Roberts/);
   const cp1252 = (await parseLocally(corpusFile('html/fake-html-cp1252.html'))).pages[0]!.markdown;
@@ -71,7 +64,7 @@ corpus('text encodings: UTF-8, UTF-16 with BOM, legacy cp1252 HTML by its charse
   t.regex((await parseLocally(corpusFile('html/fake-html-lang-de.html'))).pages[0]!.markdown, /Geschäftsjahr/);
 });
 
-corpus('DOCX becomes Markdown, tables included; HTML tables too', async (t) => {
+corpusTest('DOCX becomes Markdown, tables included; HTML tables too', async (t) => {
   const docx = (await parseLocally(corpusFile('docx/docx-tables.docx'))).pages[0]!.markdown;
   t.regex(docx, /\| Header Col 1 \|/);
   const tenK = (await parseLocally(corpusFile('html/example-10k.html'))).pages[0]!.markdown;

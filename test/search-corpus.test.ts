@@ -8,7 +8,7 @@
 import test from 'ava';
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { CORPUS_DIR, CORPUS_MISSING, HAS_CORPUS, corpusFile } from './helpers/corpus.ts';
+import { CORPUS_DIR, CORPUS_MISSING, HAS_CORPUS, corpusFile, corpusTest } from './helpers/corpus.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
 import { testPipeline, ingest, waitForTerminal, type TestPipeline } from './helpers/pipeline.ts';
 import { search, searchDeps, SEARCH_MODES } from '../lib/search/search.ts';
@@ -46,7 +46,7 @@ test.after.always(async () => {
   await db?.drop();
 });
 
-(HAS_CORPUS ? test.serial : test.skip)(
+corpusTest.serial(
   'known queries: hybrid finds the right document at least as often as vector or text search alone',
   async (t) => {
     const deps = searchDeps(pipeline.deps.config, db.pool, pipeline.deps.log);
@@ -75,9 +75,3 @@ test.after.always(async () => {
         );
   },
 );
-
-if (!HAS_CORPUS)
-  test('known queries need the corpus', (t) => {
-    t.log(CORPUS_MISSING);
-    t.pass();
-  });

@@ -1,4 +1,4 @@
-// Fenced stage runs (sql/migrations/000013_stage_leases.sql): one run of a stage at a time per job,
+// Fenced stage runs (sql/functions/claim_stage_run.sql and its neighbours): one run of a stage at a time per job,
 // and a run that lost its lease writes nothing. SQL semantics through lib/jobs/stageLeases.ts, on
 // a real database; and the stage wrapper's answer to a busy stage.
 import test from 'ava';

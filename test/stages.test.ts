@@ -5,7 +5,10 @@ import { readdirSync } from 'node:fs';
 import { sql } from 'slonik';
 import { z } from 'zod';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
-import { JOB_STATES, STAGES, stageMoves } from '../lib/jobs/stages.ts';
+import { randomUUID } from 'node:crypto';
+import { JOB_STATES, STAGES, stageMoves, type StageTask } from '../lib/jobs/stages.ts';
+import { jobKeyFor } from '../lib/jobs/enqueue.ts';
+import { StagePayload } from '../lib/pipeline/runStage.ts';
 
 let db: TestDatabase;
 test.before(async () => {
@@ -18,7 +21,7 @@ const moveKey = (m: { from: string; to: string }) => `${m.from}->${m.to}`;
 test('pipeline_stages holds the same rows as STAGES', async (t) => {
   const rows = await db.pool.any(sql.type(z.record(z.string(), z.unknown()))`
     select stage, task, job_key_prefix, queued_from::text, starts_from::text, in_progress::text, done::text,
-           handoff_to::text, failed::text, retry_to::text, attempts_setting
+           handoff_to::text, failed::text, retry_to::text, attempts_setting, paid_service, budget_stage
     from pipeline_stages order by position`);
   t.deepEqual(
     rows,
@@ -34,6 +37,8 @@ test('pipeline_stages holds the same rows as STAGES', async (t) => {
       failed: s.failed,
       retry_to: s.retryTo,
       attempts_setting: s.attemptsSetting,
+      paid_service: s.paid?.service ?? null,
+      budget_stage: s.paid?.budgetStage ?? null,
     })),
   );
   const helpers = await db.pool.any(sql.type(
@@ -69,4 +74,25 @@ test('every task a stage names has its task file', (t) => {
   const files = new Set(readdirSync(new URL('../tasks', import.meta.url)).map((f) => f.replace(/\.ts$/, '')));
   for (const s of STAGES)
     for (const task of [s.task, ...s.helperTasks.map((h) => h.task)]) t.true(files.has(task), task);
+});
+
+test('TypeScript and SQL give every stage task the same job key and an accepted payload for a job', async (t) => {
+  const jobId = randomUUID();
+  const tasks = STAGES.flatMap((s) => [s.task, ...s.helperTasks.map((h) => h.task)]) as StageTask[];
+  for (const task of tasks) {
+    const key = await db.pool.oneFirst(
+      sql.type(z.object({ k: z.string().nullable() }))`select stage_task_job_key(${task}, ${jobId}::uuid) as k`,
+    );
+    t.is(key, jobKeyFor(task, jobId), task);
+  }
+  t.is(
+    await db.pool.oneFirst(
+      sql.type(z.object({ k: z.string().nullable() }))`select stage_task_job_key('no_such_task', ${jobId}::uuid) as k`,
+    ),
+    null,
+  );
+  const payload = await db.pool.oneFirst(
+    sql.type(z.object({ p: z.unknown() }))`select stage_task_payload(${jobId}::uuid, 'corr-1', '{"polls": 0}') as p`,
+  );
+  t.deepEqual(StagePayload.parse(payload), { jobId, correlationId: 'corr-1', polls: 0 });
 });

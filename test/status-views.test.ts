@@ -1,5 +1,6 @@
 // The live views of the pipeline for people: `tvdb status --watch` in a terminal, and the /status
 // page in a real headless Chromium (Debian's, driven by playwright-core).
+import { testNeeding } from './helpers/needs.ts';
 import test from 'ava';
 import { existsSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
@@ -100,14 +101,10 @@ test.serial('tvdb status --watch --json prints one snapshot per line; bad flags 
   t.regex(tooFast.stderr, /--interval must be a number of seconds from 0.5 to 3600/);
 });
 
-test.serial(
+testNeeding.serial(
   'the /status page loads in Chromium, shows the numbers of the views, and refreshes by itself',
+  existsSync(CHROMIUM) ? null : `no ${CHROMIUM} (apt-get install chromium)`,
   async (t) => {
-    if (!existsSync(CHROMIUM)) {
-      t.log(`SKIPPED: no ${CHROMIUM} (apt-get install chromium)`);
-      t.pass();
-      return;
-    }
     const token = 'status-page-token-0123456789';
     const { server, url } = await testServer(db.pool, { apiToken: token });
     t.teardown(() => server.close());

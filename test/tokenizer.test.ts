@@ -8,18 +8,13 @@ import fc from 'fast-check';
 import { getEncoding } from 'js-tiktoken';
 import { countTokens } from '../lib/chunk/tokenizer.ts';
 import { parseLocally } from '../lib/parse/local/parseLocally.ts';
-import { HAS_CORPUS, CORPUS_MISSING, CORPUS_DIR, corpusFile } from './helpers/corpus.ts';
+import { CORPUS_DIR, corpusFile, corpusTest } from './helpers/corpus.ts';
 
 const reference = getEncoding('cl100k_base');
 // Special tokens in a document are text: both count them so (js-tiktoken would refuse by default).
 const referenceCount = (text: string) => reference.encode(text, [], []).length;
 
-test('every corpus text counts the same as with js-tiktoken', async (t) => {
-  if (!HAS_CORPUS) {
-    t.log(CORPUS_MISSING);
-    t.pass();
-    return;
-  }
+corpusTest('every corpus text counts the same as with js-tiktoken', async (t) => {
   let texts = 0;
   let tokens = 0;
   for (const dir of ['text', 'html', 'docx', 'pdf', 'bad']) {

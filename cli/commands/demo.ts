@@ -1,13 +1,12 @@
 import { printable } from '../../lib/format.ts';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
-import { sql } from 'slonik';
-import { z } from 'zod';
 import type { Command } from '../command.ts';
 import { parseCommandArgs } from '../command.ts';
 import { withRuntime } from '../runtime.ts';
 import { ingestFlow, exitCodeOf } from '../ingestFlow.ts';
 import { search, searchDeps } from '../../lib/search/search.ts';
+import { followedTotals } from '../../lib/status/followedJobs.ts';
 
 const SAMPLES = path.relative(process.cwd(), fileURLToPath(new URL('../../samples', import.meta.url))) || '.';
 const QUESTION = 'what happens when a job makes an illegal state transition';
@@ -27,14 +26,7 @@ DATABASE_URL, LLAMA_CLOUD_API_KEY or EMBEDDINGS_* set it uses those instead.`,
       );
       const flow = await ingestFlow(rt, [SAMPLES], { wait: true, json: false });
       const ids = flow.jobs.map((j) => j.id);
-      const totals = await rt.pool.one(sql.type(
-        z.object({ chunks: z.number(), vectors: z.number(), credits: z.number() }),
-      )`
-        select (select count(*) from chunks where job_id = any(${sql.array(ids, 'uuid')}))::int as chunks,
-               (select count(distinct c.content_sha256) from chunks c join embeddings e on e.content_sha256 = c.content_sha256
-                 where c.job_id = any(${sql.array(ids, 'uuid')}))::int as vectors,
-               (select coalesce(sum(r.credits), 0) from jobs j join parse_results r on r.id = j.parse_result_id
-                 where j.id = any(${sql.array(ids, 'uuid')}))::int as credits`);
+      const totals = await followedTotals(rt.pool, ids);
       const complete = flow.jobs.filter((j) => j.state === 'complete').length;
       process.stdout.write(
         `\nsummary: ${complete}/${flow.jobs.length} documents complete, ${totals.chunks} chunks, ${totals.vectors} vectors, ` +

@@ -7,7 +7,8 @@ import { vectorsAdvice, vectorsStatus } from '../../lib/vectors/vectorsStatus.ts
 const command: Command = {
   usage: `Usage: tvdb migrate [--json]
 
-Applies sql/migrations/*.sql and graphile-worker's schema as the owner, then creates the
+Applies graphile-worker's schema, sql/migrations/*.sql, then the functions and views of
+sql/functions/ and sql/views/ (current definitions, re-applied each time) as the owner, creates the
 application role (if missing) and grants it what the pipeline needs and nothing more:
   TVDB_MIGRATION_DATABASE_URL  the owner's connection; DATABASE_URL then names the application
                                role (its user and password: the role is created with them)

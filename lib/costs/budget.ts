@@ -3,6 +3,12 @@ import { sql, type CommonQueryMethods } from 'slonik';
 import { z } from 'zod';
 
 export type Service = 'llamaparse' | 'embeddings';
+/**
+ * The stage a reservation is for: a paid stage's budget stage (`paid.budgetStage` in the stage
+ * table) or 'search'. Any name of table budget_stages (the database refuses others), so a paid stage
+ * added to the stage table needs no edit here.
+ */
+export type BudgetStageName = string;
 
 export type Reservation = { ok: true; reservationId: number; reused: boolean } | { ok: false; refusedBy: string };
 
@@ -10,7 +16,7 @@ export async function reserveBudget(
   db: CommonQueryMethods,
   input: {
     jobId: string;
-    stage: 'parse' | 'embed';
+    stage: BudgetStageName;
     service: Service;
     amountMicroUsd: number;
     ttlS: number;
@@ -76,7 +82,7 @@ export async function settleReservation(tx: CommonQueryMethods, reservationId: n
 export async function heldReservation(
   db: CommonQueryMethods,
   jobId: string,
-  stage: 'parse' | 'embed',
+  stage: BudgetStageName,
 ): Promise<number | null> {
   return db.maybeOneFirst(sql.type(z.object({ id: z.number() }))`
     select id::int from budget_reservations where job_id = ${jobId}::uuid and stage = ${stage} and status = 'held' order by id desc limit 1`);
@@ -149,7 +155,7 @@ export async function chargeRequestPaidCall(db: CommonQueryMethods, reservationI
 export async function clearPaidCall(
   db: CommonQueryMethods,
   jobId: string,
-  stage: 'parse' | 'embed',
+  stage: BudgetStageName,
   leaseToken: string | null,
 ) {
   await db.query(sql.unsafe`select clear_paid_call(${jobId}::uuid, ${stage}, ${leaseToken}::bigint)`);
@@ -166,7 +172,7 @@ export async function expireReservations(db: CommonQueryMethods): Promise<number
 }
 
 /** When the stage's paid call now pending was started (null: none is pending). */
-export async function pendingCallSince(db: CommonQueryMethods, jobId: string, stage: 'parse' | 'embed') {
+export async function pendingCallSince(db: CommonQueryMethods, jobId: string, stage: BudgetStageName) {
   const at = await db.maybeOneFirst(sql.type(z.object({ at: z.number().nullable() }))`
     select (extract(epoch from pending_call_at) * 1000)::float8 as at from budget_reservations
     where job_id = ${jobId}::uuid and stage = ${stage} and status = 'held' and pending_call_micro_usd > 0`);

@@ -3,13 +3,17 @@
 // job keeps its queued state with a "waiting_for_budget" event, and resumes by itself when budget
 // frees. Above the slow-down share of a budget, work is spaced out instead of stopping abruptly.
 import type { CommonQueryMethods } from 'slonik';
-import type { Config } from '../config.ts';
 import { DeferError } from '../errors.ts';
-import { budgetShare, reserveBudget, type Service } from './budget.ts';
+import { budgetShare, reserveBudget, type BudgetStageName, type Service } from './budget.ts';
 
 export type SpendSettings = { recheckS: number; slowdownShare: number; reservationTtlS: number };
 
-export const spendSettings = (config: Config): SpendSettings => ({
+/** From the configuration (its fields, not its type: lib/config.ts imports lib/jobs, which must not reach back to it). */
+export const spendSettings = (config: {
+  TVDB_BUDGET_RECHECK_S: number;
+  TVDB_BUDGET_SLOWDOWN_SHARE: number;
+  TVDB_RESERVATION_TTL_S: number;
+}): SpendSettings => ({
   recheckS: config.TVDB_BUDGET_RECHECK_S,
   slowdownShare: config.TVDB_BUDGET_SLOWDOWN_SHARE,
   reservationTtlS: config.TVDB_RESERVATION_TTL_S,
@@ -17,7 +21,7 @@ export const spendSettings = (config: Config): SpendSettings => ({
 
 export type SpendRequest = {
   jobId: string;
-  stage: 'parse' | 'embed';
+  stage: BudgetStageName;
   service: Service;
   amountMicroUsd: number;
   /** This run was already spaced out once (payload.slowed): do not slow it again. */

@@ -1,7 +1,7 @@
 // The application role: what the server, the workers and every command connect as. `tvdb migrate`
 // (as the owner) creates it when missing, makes sure it can log in (with the password its URL
 // gives), refuses one with powers or possessions (superuser, createrole, ... or owning anything in
-// this database), and grants it its privileges (grant_application_role, migration 000022).
+// this database), and grants it its privileges (sql/functions/grant_application_role.sql).
 // Roles are cluster-wide: several databases and processes may do this at once, so creation
 // tolerates a concurrent creator and role updates are retried when they collide.
 import pg from 'pg';

@@ -1,4 +1,4 @@
-// Leases on (job, stage) with fencing tokens (sql/migrations/000013_stage_leases.sql): the one
+// Leases on (job, stage) with fencing tokens (sql/functions/claim_stage_run.sql and its neighbours): the one
 // run of a stage that may call providers and write. Tokens are bigint in SQL, strings here.
 import { sql, type CommonQueryMethods } from 'slonik';
 import { z } from 'zod';

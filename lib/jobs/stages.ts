@@ -8,7 +8,9 @@
 // picks the job up here) -> `inProgress` (while it works, when the stage has such a state) ->
 // `done` -> `handoffTo` (the same transaction moves on to the next stage's start, or to complete).
 // The stage fails from `startsFrom` or `inProgress` into `failed`; a retry moves `failed` back to
-// `retryTo` and queues `task` again.
+// `retryTo` and queues `task` again. `paid`: the service a paid stage calls and the budget stage
+// its reservations and ledger rows name (null for a free stage): the stage wrapper releases a
+// paid stage's hold when it gives up, and the budget modules take any paid stage's name.
 export const STAGES = [
   {
     stage: 'parse',
@@ -26,6 +28,7 @@ export const STAGES = [
     failed: 'failed_parse',
     retryTo: 'parse_queued',
     attemptsSetting: 'TVDB_MAX_ATTEMPTS_PARSE',
+    paid: { service: 'llamaparse', budgetStage: 'parse' },
   },
   {
     stage: 'chunk',
@@ -41,6 +44,7 @@ export const STAGES = [
     failed: 'failed_chunking',
     retryTo: 'parsed',
     attemptsSetting: 'TVDB_MAX_ATTEMPTS_CHUNK',
+    paid: null,
   },
   {
     stage: 'embed',
@@ -56,12 +60,19 @@ export const STAGES = [
     failed: 'failed_embedding',
     retryTo: 'embedding_queued',
     attemptsSetting: 'TVDB_MAX_ATTEMPTS_EMBED',
+    paid: { service: 'embeddings', budgetStage: 'embed' },
   },
 ] as const;
 
 export type StageDef = (typeof STAGES)[number];
 export type Stage = StageDef['stage'];
 export type StageTask = StageDef['task'] | StageDef['helperTasks'][number]['task'];
+type PaidStageDef = Extract<StageDef, { paid: object }>;
+export type PaidStage = PaidStageDef['stage'];
+/** The stage names of budget reservations and holds that stages take (a request's is 'search'). */
+export type BudgetStage = PaidStageDef['paid']['budgetStage'];
+/** The paid part of a stage (service, budget stage), or null for a free one. */
+export const paidPart = (stage: Stage): PaidStageDef['paid'] | null => STAGES.find((s) => s.stage === stage)!.paid;
 type PathState = NonNullable<StageDef['queuedFrom' | 'startsFrom' | 'inProgress' | 'done' | 'handoffTo']>;
 export type JobState = PathState | StageDef['failed'];
 

@@ -1,4 +1,4 @@
-// Recording into metric_series (see sql/migrations/000011_observability.sql): a SQL fragment to put
+// Recording into metric_series (see sql/functions/observe_metric.sql): a SQL fragment to put
 // beside a statement the caller makes anyway, or a call of its own that never fails the work.
 import { sql, type CommonQueryMethods } from 'slonik';
 import type { Logger } from '../log.ts';

@@ -1,5 +1,4 @@
 // Delivery settings from the configuration (read once, passed in).
-import type { Config } from '../config.ts';
 import type { Resolver } from './destination.ts';
 
 export type DeliverySettings = {
@@ -14,7 +13,14 @@ export type DeliverySettings = {
   resolve?: Resolver;
 };
 
-export const deliverySettings = (config: Config): DeliverySettings => ({
+/** From the configuration (its fields, not its type: lib/config.ts imports lib/jobs, which must not reach back to it). */
+export const deliverySettings = (config: {
+  TVDB_WEBHOOK_ALLOW_PRIVATE: boolean;
+  TVDB_WEBHOOK_TIMEOUT_MS: number;
+  TVDB_WEBHOOK_RETRY_BASE_MS: number;
+  TVDB_WEBHOOK_RETRY_FOR_H: number;
+  TVDB_WEBHOOK_DISABLE_AFTER_H: number;
+}): DeliverySettings => ({
   allowPrivate: config.TVDB_WEBHOOK_ALLOW_PRIVATE,
   timeoutMs: config.TVDB_WEBHOOK_TIMEOUT_MS,
   retryBaseMs: config.TVDB_WEBHOOK_RETRY_BASE_MS,

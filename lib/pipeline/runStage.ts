@@ -15,7 +15,7 @@ import { releaseReservation } from '../costs/budget.ts';
 import { raiseAlert } from '../alerts/raiseAlert.ts';
 import { deferTask } from './defer.ts';
 import { observeMetric, STAGE_ATTEMPT_BOUNDS } from '../metrics/observe.ts';
-import { stageDef, type Stage } from '../jobs/stages.ts';
+import { paidPart, stageDef, type Stage } from '../jobs/stages.ts';
 import type { PipelineDeps } from './deps.ts';
 import { claimStageRun } from '../jobs/stageLeases.ts';
 import { holdStageRun, isLeaseLost, type StageRun } from './stageRun.ts';
@@ -151,8 +151,9 @@ export async function runStage(
       // The stage gives up: its budget hold ends now, not at its expiry (a call still pending is
       // charged as estimated, since its answer never came), and before the job is marked failed,
       // so whoever sees the failure sees no hold left.
-      if (stage === 'parse' || stage === 'embed')
-        await releaseReservation(deps.pool, jobId, stage).catch((releaseError: unknown) =>
+      const paid = paidPart(stage);
+      if (paid)
+        await releaseReservation(deps.pool, jobId, paid.budgetStage).catch((releaseError: unknown) =>
           log.error({ err: releaseError }, 'could not release the budget reservation'),
         );
       // 'gone': the job already left this stage (a stale duplicate task); there is nothing to fail.

@@ -1,8 +1,11 @@
+-- Up Migration
+
 -- Issue 23: each embedding model's limits live in the catalog its price comes from, keyed by the
 -- model (a later collections issue reads them from there): the most tokens per input, inputs per
 -- request and tokens summed per request. Limits are catalog rows like prices (service 'embeddings'
 -- or 'local', sku = the model, effective dates): a provider raising a limit is an insert.
 alter table price_catalog drop constraint price_catalog_unit_check;
+
 alter table price_catalog add constraint price_catalog_unit_check check (unit in (
   'micro_usd_per_credit', 'credits_per_page', 'micro_usd_per_1m_tokens', 'micro_usd_per_page',
   'max_input_tokens', 'max_inputs_per_request', 'max_tokens_per_request'));
@@ -16,17 +19,3 @@ cross join (values
   ('max_inputs_per_request', 2048, 'OpenAI API reference, embeddings input: at most 2,048 inputs per request'),
   ('max_tokens_per_request', 300000, 'OpenAI API reference, embeddings input: 300,000 tokens summed per request')
 ) as l(unit, amount, source);
-
--- The limits in force for an embedding model (no row: the catalog has none for it).
-create function embedding_model_limits(p_model text, p_at timestamptz default now())
-returns table (max_input_tokens bigint, max_inputs_per_request bigint, max_tokens_per_request bigint)
-language sql stable as $$
-  select i.amount, n.amount, t.amount
-  from (select coalesce(price_at('embeddings', p_model, 'max_input_tokens', p_at),
-                        price_at('local', p_model, 'max_input_tokens', p_at)) as amount) i,
-       (select coalesce(price_at('embeddings', p_model, 'max_inputs_per_request', p_at),
-                        price_at('local', p_model, 'max_inputs_per_request', p_at)) as amount) n,
-       (select coalesce(price_at('embeddings', p_model, 'max_tokens_per_request', p_at),
-                        price_at('local', p_model, 'max_tokens_per_request', p_at)) as amount) t
-  where i.amount is not null and n.amount is not null and t.amount is not null;
-$$;
