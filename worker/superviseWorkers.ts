@@ -7,6 +7,9 @@ import { startWorkers, type StartedWorkers } from './startWorkers.ts';
 import { releaseWorkerPool } from '../lib/liveness/workerProcesses.ts';
 import { isDatabaseUnavailable } from '../lib/db/unavailable.ts';
 
+/** pg-pool's message when an ended pool is used (only graphile-worker uses the pools we retire). */
+const RETIRED_POOL = 'Cannot use a pool after calling end on the pool';
+
 export type SupervisedWorkers = { stop(): Promise<void>; restarts(): number };
 
 export async function superviseWorkers(
@@ -18,12 +21,14 @@ export async function superviseWorkers(
   let stopping = false;
   let restarting: Promise<void> | undefined;
   let restarts = 0;
+  let retiredPools = 0;
 
   const restart = async (cause: unknown) => {
     const old = current;
     deps.log.error({ err: cause, pool_id: old.poolId }, 'database unavailable: restarting the workers once it is back');
     await old.runner.kill().catch(() => {});
     await old.liveness.stop().catch(() => {});
+    retiredPools += 1;
     void old.pgPool.end().catch(() => {}); // not awaited: a client lost with PostgreSQL never comes back
     for (let delay = 500; !stopping; delay = Math.min(delay * 2, 10_000)) {
       try {
@@ -40,6 +45,12 @@ export async function superviseWorkers(
   };
 
   const onRejection = (reason: unknown) => {
+    if (retiredPools > 0 && reason instanceof Error && reason.message === RETIRED_POOL) {
+      // A task of the killed runner finished after its pool was ended: graphile-worker's completion
+      // or failure of it rejects. The job was unlocked with the old pool and runs again.
+      deps.log.warn({ err: reason }, "a stopped runner's task ended after its pool: the job runs again");
+      return;
+    }
     if (!isDatabaseUnavailable(reason)) {
       deps.log.fatal({ err: reason }, 'unhandled rejection');
       process.exit(1);
