@@ -109,7 +109,14 @@ test.serial(
 
 /** A TCP relay between the processes and PostgreSQL that can be made slow: every chunk, and each
  * side's end, held back (a slow link delays a goodbye as much as anything else). */
-async function slowLink(target: number) {
+async function slowLink(databaseUrl: string) {
+  // PostgreSQL's own endpoint: a Unix socket (the embedded server's, whose directory is the URL's
+  // host) or a TCP port.
+  const { hostname, port: pgPort } = new URL(databaseUrl);
+  const host = decodeURIComponent(hostname);
+  const target: net.NetConnectOpts = host.startsWith('/')
+    ? { path: path.join(host, `.s.PGSQL.${pgPort}`), allowHalfOpen: true }
+    : { port: Number(pgPort), host, allowHalfOpen: true };
   let delayMs = 0;
   const sockets = new Set<net.Socket>();
   const later = (f: () => void) => (delayMs ? setTimeout(f, delayMs) : f());
@@ -119,7 +126,7 @@ async function slowLink(target: number) {
     from.on('close', () => later(() => to.destroy()));
   };
   const server = net.createServer({ allowHalfOpen: true }, (client) => {
-    const upstream = net.connect({ port: target, host: '127.0.0.1', allowHalfOpen: true });
+    const upstream = net.connect(target);
     for (const s of [client, upstream]) {
       sockets.add(s);
       s.on('error', () => {});
@@ -132,6 +139,13 @@ async function slowLink(target: number) {
   await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
   return {
     port,
+    /** The same database reached through the link. */
+    via: (url: string) => {
+      const u = new URL(url);
+      u.hostname = '127.0.0.1';
+      u.port = String(port);
+      return u.toString();
+    },
     slow: (ms: number) => (delayMs = ms),
     close: async () => {
       for (const s of sockets) s.destroy();
@@ -149,13 +163,11 @@ test.serial(
     // 'error' is emitted to nobody, and that ends the process (here: an uncaught exception in ava).
     const db = await createTestDatabase();
     t.teardown(() => db.drop());
-    const link = await slowLink(Number(new URL(db.url).port));
+    const link = await slowLink(db.url);
     t.teardown(() => link.close());
     const { log, lines } = capturedLogger();
     guardDatabaseClients(log);
-    const u = new URL(db.url);
-    u.port = String(link.port);
-    const pool = await createDatabasePool(u.toString(), 1, { applicationName: 'slow' });
+    const pool = await createDatabasePool(link.via(db.url), 1, { applicationName: 'slow' });
     t.teardown(() => pool.end());
     const pid = await backendPid(pool); // released: idle from now, destroyed in 5 s
     link.slow(7000);
@@ -173,14 +185,9 @@ test.serial(
   async (t) => {
     const { ownPostgres } = await import('./helpers/embeddedPostgres.ts');
     const postgres = await ownPostgres(t, 'tvdb-conn-errors-');
-    const pgPort = Number(new URL(postgres.url).port);
-    const link = await slowLink(pgPort);
+    const link = await slowLink(postgres.url);
     t.teardown(() => link.close());
-    const viaLink = (url: string) => {
-      const u = new URL(url);
-      u.port = String(link.port);
-      return u.toString();
-    };
+    const viaLink = link.via;
     const admin = await createDatabasePool(postgres.ownerUrl, 2); // direct, not through the link
     t.teardown(() => admin.end());
     const docs = path.join(postgres.dataDir, 'docs');

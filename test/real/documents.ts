@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { minimalPdf, wrap } from '../../lib/documents/minimalPdf.ts';
-import { HAS_CORPUS, corpusFile } from '../helpers/corpus.ts';
+import { HAS_CORPUS, corpusFile } from '../helpers/corpusFiles.ts';
 import { docxWithPictures } from '../helpers/imageDocuments.ts';
 
 const Document = z.object({
