@@ -119,6 +119,10 @@ test.serial('the request is checked before anything is spent: token, media type,
   t.is((await post({ query: 'tides', mode: 'fuzzy' })).status, 400);
   t.is((await post({ query: 'tides', job_ids: ['not-a-uuid'] })).status, 400);
   t.is((await post({ query: 'x'.repeat(70_000) })).status, 413);
+  // Within the 10,000 characters, but 27,000 tokens: more than the model takes in one input.
+  const overModel = await post({ query: '\ua66e'.repeat(9000) });
+  t.deepEqual([overModel.status, overModel.body.error], [400, 'bad_request']);
+  t.regex(overModel.body.message, /^query: 27000 tokens; the embedding model .* takes at most 8192/);
   t.is(emulator.stats.requests, calls, 'no embedding was asked for');
   t.deepEqual(await queryLedger(), []);
 });

@@ -17,6 +17,7 @@ import {
   settleReservation,
 } from '../costs/budget.ts';
 import { embeddingPrice } from '../costs/embeddingPrice.ts';
+import { embeddingModelLimits } from '../embed/modelLimits.ts';
 import { tokenCostMicroUsd } from '../costs/pricing.ts';
 import type { EmbeddingProvider, EmbeddingResult } from '../embed/provider.ts';
 import { DeferError, StageError } from '../errors.ts';
@@ -42,6 +43,16 @@ export async function embedQuery(
   const { embedder, pool } = deps;
   if (embedder.name !== 'openai') return { vector: (await embedder.embed([text])).vectors[0]!, costMicroUsd: 0 };
   const tokens = await queryTokens(deps, text);
+  // The provider refuses an input over the model's limit (400): say so before anything is reserved.
+  const { maxInputTokens } = await embeddingModelLimits(pool, embedder.model).catch((error: Error) => {
+    throw new SearchError(500, 'embedding_failed', error.message);
+  });
+  if (tokens > maxInputTokens)
+    throw new SearchError(
+      400,
+      'bad_request',
+      `query: ${tokens} tokens; the embedding model ${embedder.model} takes at most ${maxInputTokens}: shorten the query`,
+    );
   const price = await embeddingPrice(pool, embedder.model).catch((error: Error) => {
     throw new SearchError(500, 'embedding_failed', error.message);
   });
