@@ -65,7 +65,8 @@ test('property: after clean-up, no chunk holds a long base64 or hex run, and pro
       const text = cleaned.pages.map((p) => p.markdown).join('');
       return !text.includes(junk.slice(0, 200)) && text.includes(before) && text.includes(after) && cleaned.runs === 1;
     }),
-    { numRuns: 100 },
+    // Found by CI: the hex of zero bytes and a last 01 spells no a-f, and was kept.
+    { numRuns: 100, examples: [['a.', `${'0'.repeat(399)}1`, 'a.']] },
   );
   t.pass();
 });

@@ -153,6 +153,18 @@ function hexDump(text: string, start: number, end: number): boolean {
   return digit && letter;
 }
 
+/** One word of hex characters with digits among them and no space: a dump whose bytes happen to
+ * spell no a-f (zeros and a last 01 byte), not a column of numbers. */
+function unbrokenDigits(text: string, start: number, end: number): boolean {
+  let digit = false;
+  for (let i = start; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (isSpace(c)) return false;
+    if (c >= 48 && c <= 57) digit = true;
+  }
+  return digit;
+}
+
 /** The word repeats a pattern of 1 to 8 characters from start to end. */
 function periodic(text: string, start: number, end: number): boolean {
   for (let p = 1; p <= 8; p++) {
@@ -180,7 +192,11 @@ function leaveOutRuns(text: string, state: State): string {
   let repeats = 0;
   const closeRun = () => {
     runStart = Math.max(runStart, kept);
-    if (runKind && runEnd - runStart >= MIN_RUN_CHARS && (runKind !== 'hex' || hexDump(text, runStart, runEnd))) {
+    if (
+      runKind &&
+      runEnd - runStart >= MIN_RUN_CHARS &&
+      (runKind !== 'hex' || hexDump(text, runStart, runEnd) || unbrokenDigits(text, runStart, runEnd))
+    ) {
       keep.push(text.slice(kept, runStart));
       keepSample(state, text.slice(runStart, Math.min(runEnd, runStart + SAMPLE_CHARS)));
       state.leftOut[runKind] += runEnd - runStart;
