@@ -153,6 +153,14 @@ function hexDump(text: string, start: number, end: number): boolean {
   return digit && letter;
 }
 
+function hasDigit(text: string, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57) return true;
+  }
+  return false;
+}
+
 /** One word of hex characters with digits among them and no space: a dump whose bytes happen to
  * spell no a-f (zeros and a last 01 byte), not a column of numbers. */
 function unbrokenDigits(text: string, start: number, end: number): boolean {
@@ -165,12 +173,19 @@ function unbrokenDigits(text: string, start: number, end: number): boolean {
   return digit;
 }
 
-/** The word repeats a pattern of 1 to 8 characters from start to end. */
+/** The word repeats a pattern of 1 to 8 characters over all of it but a few characters at its ends
+ * (base64 of repeated bytes ends in its padding, a hex of zeros in its last byte). */
 function periodic(text: string, start: number, end: number): boolean {
+  const length = end - start;
+  const slack = Math.max(8, Math.floor(length / 10));
   for (let p = 1; p <= 8; p++) {
-    let i = start + p;
-    while (i < end && text.charCodeAt(i) === text.charCodeAt(i - p)) i++;
-    if (i === end) return true;
+    let best = 0;
+    let current = 0;
+    for (let i = start + p; i < end; i++) {
+      if (text.charCodeAt(i) === text.charCodeAt(i - p)) best = Math.max(best, ++current);
+      else current = 0;
+    }
+    if (best + p >= length - slack) return true;
   }
   return false;
 }
@@ -244,10 +259,14 @@ function leaveOutRuns(text: string, state: State): string {
       }
       continue;
     }
-    if (kind && kind === runKind) runEnd = i;
-    else {
+    // A hex run starts and ends at a word with a digit: a word of a-f alone beside a dump ("bad",
+    // "face") is prose, and stays.
+    const solid = kind !== 'hex' || hasDigit(text, start, i);
+    if (kind && kind === runKind) {
+      if (solid) runEnd = i;
+    } else {
       closeRun();
-      if (kind) {
+      if (kind && solid) {
         runKind = kind;
         runStart = start;
         runEnd = i;
